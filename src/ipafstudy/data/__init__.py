@@ -1,0 +1,1 @@
+"""Data layer: schema, loaders, validation, data dictionary, example cohort."""
