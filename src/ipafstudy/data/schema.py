@@ -240,30 +240,3 @@ ADVERSE_EVENTS = Table(
 TABLES: dict[str, Table] = {
     t.name: t for t in (PATIENTS, ANTIBODIES, TREATMENTS, MEASUREMENTS, HRCT_READS, ADVERSE_EVENTS)
 }
-
-
-@dataclass(frozen=True)
-class MeasurementVariable:
-    """A measurement variable: canonical unit, accepted units with factors, plausible range."""
-
-    code: str
-    label: str
-    canonical_unit: str
-    minimum: float
-    maximum: float
-    integer: bool = False
-
-
-# Conversions between units live in rules/units.py (pure domain knowledge).
-MEASUREMENT_VARIABLES: dict[str, MeasurementVariable] = {
-    v.code: v
-    for v in (
-        MeasurementVariable("mmrc", "mMRC dyspnoea grade", "mmrc", 0, 4, integer=True),
-        MeasurementVariable("esr", "ESR", "mm/h", 0, 200),
-        MeasurementVariable("crp", "CRP", "mg/L", 0, 1000),
-        MeasurementVariable("methylprednisolone_dose", "Methylprednisolone dose", "mg/day", 0, 2000),
-        MeasurementVariable("magnesium", "Serum magnesium", "mmol/L", 0, 5),
-        MeasurementVariable("tacrolimus_trough", "Tacrolimus trough level", "ng/mL", 0, 100),
-        MeasurementVariable("creatinine", "Serum creatinine", "umol/L", 0, 3000),
-    )
-}
