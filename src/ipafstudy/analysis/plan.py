@@ -1,0 +1,380 @@
+"""The analysis plan: every choice the study makes, declared in one validated YAML file.
+
+The plan is the written pre-specification of the analysis. The default plan (``ipafstudy plan
+--default``) reproduces the reference study's analysis with the SPSS/Prism conventions of
+``shared/spec/statistics.md`` and the clinical defaults of ``ClinicalSettings``; a user edits a
+copy and passes it with ``--plan``. Unknown keys and values outside the allowed sets are errors
+that name the key, the value and what is allowed, so a typo never silently falls back to a
+default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ipafstudy.errors import InvalidOptionError
+from ipafstudy.settings import ClinicalSettings, describe_settings
+
+OUTCOME_CODES: tuple[str, ...] = (
+    "hrct_total",
+    "hrct_ggo",
+    "hrct_fibrosis",
+    "hrct_honeycombing",
+    "hrct_consolidation",
+    "mmrc",
+    "esr",
+    "crp",
+    "methylprednisolone_dose",
+)
+
+# Patient-level covariates a plan may use as a regression predictor (besides outcome columns).
+COVARIATE_PREDICTORS: dict[str, str] = {
+    "ever_smoker": "Smoking (ever vs never)",
+    "age_at_start": "Age at tacrolimus start, years",
+    "sex_male": "Male sex",
+    "pirfenidone": "Concomitant pirfenidone",
+    "nintedanib": "Concomitant nintedanib",
+    "tacrolimus_trough_median": "Median tacrolimus trough, ng/mL",
+}
+OUTCOME_SUFFIXES: dict[str, str] = {"baseline": "Baseline", "follow_up": "Follow-up", "change": "Δ"}
+
+QuantileMethod = Literal["spss", "r7", "tukey"]
+ZeroMethod = Literal["wilcox", "pratt"]
+TestMethod = Literal["approx", "exact"]
+EffectSizeN = Literal["pairs", "nonzero", "observations"]
+CiMethod = Literal["percentile", "bca"]
+Adjust = Literal["none", "holm", "fdr_bh"]
+ContinuousSummary = Literal["median_iqr", "mean_sd"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OutcomeSpec(_Strict):
+    """One outcome measured at baseline and last follow-up."""
+
+    code: Literal[OUTCOME_CODES] = Field(description="Outcome code")  # type: ignore[valid-type]
+    label: str = Field(description="Label printed in tables and figures")
+    unit: str | None = Field(default=None, description="Unit printed after the label (None for scores)")
+
+
+class SubgroupSpec(_Strict):
+    variable: Literal["antibody_group"] = Field(
+        default="antibody_group", description="Patient-level variable that defines the subgroups"
+    )
+    groups: tuple[str, str] = Field(default=("MSA", "MAA"), description="The two groups compared, in table order")
+    labels: dict[str, str] = Field(
+        default_factory=lambda: {"MSA": "MSAs", "MAA": "MAAs"}, description="Label per group"
+    )
+
+    @model_validator(mode="after")
+    def _labels_cover_groups(self) -> SubgroupSpec:
+        if self.groups[0] == self.groups[1]:
+            raise ValueError(f"the two groups must differ, got {list(self.groups)}")
+        missing = [g for g in self.groups if g not in self.labels]
+        if missing:
+            raise ValueError(f"labels has no entry for group(s) {missing}")
+        return self
+
+
+class RegressionSpec(_Strict):
+    outcome: str = Field(default="hrct_total_change", description="Dependent variable (column of the analysis dataset)")
+    predictors: tuple[str, ...] = Field(
+        default=("hrct_consolidation_baseline", "hrct_ggo_baseline", "ever_smoker", "hrct_total_baseline"),
+        description="Predictors: <outcome>_baseline|_follow_up|_change or one of " + ", ".join(COVARIATE_PREDICTORS),
+    )
+
+    @field_validator("predictors")
+    @classmethod
+    def _some_predictors(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v:
+            raise ValueError("at least one predictor is needed")
+        if len(set(v)) != len(v):
+            raise ValueError(f"predictors are repeated: {list(v)}")
+        return v
+
+
+class CorrelationSpec(_Strict):
+    outcomes: tuple[str, ...] = Field(
+        default=OUTCOME_CODES[:8], description="Outcomes whose changes enter the Spearman matrix (Figure 2)"
+    )
+    adjust: Adjust = Field(
+        default="holm", description="Multiplicity adjustment shown ALONGSIDE the raw p (stars use the raw p)"
+    )
+
+
+class StatisticsSpec(_Strict):
+    quantile_method: QuantileMethod = Field(
+        default="spss", description="Quartiles: spss = Hyndman-Fan 6 (SPSS, Prism); r7 = R default; tukey = hinges"
+    )
+    continuous_summary: ContinuousSummary = Field(
+        default="median_iqr", description="How continuous baseline variables are summarised in Table 1"
+    )
+    zero_method: ZeroMethod = Field(
+        default="wilcox", description="Wilcoxon zero differences: wilcox = dropped (SPSS); pratt = ranked then dropped"
+    )
+    continuity: bool = Field(default=False, description="Wilcoxon continuity correction (False = SPSS; True = R)")
+    wilcoxon_method: TestMethod = Field(
+        default="approx", description="Wilcoxon p: approx = normal, tie-corrected (SPSS); exact"
+    )
+    effect_size_n: EffectSizeN = Field(
+        default="pairs", description="N in r = |z| / sqrt(N): pairs, nonzero, or observations (2 x pairs)"
+    )
+    mann_whitney_method: TestMethod = Field(
+        default="approx", description="Mann-Whitney p: approx = normal, tie-corrected (SPSS); exact"
+    )
+    mann_whitney_continuity: bool = Field(default=False, description="Mann-Whitney continuity correction")
+    bootstrap_resamples: int = Field(default=10_000, ge=100, description="Bootstrap resamples for the median change CI")
+    seed: int = Field(default=20250101, ge=0, description="Seed of the bootstrap (recorded in every output)")
+    bootstrap_ci_method: CiMethod = Field(default="percentile", description="Bootstrap interval: percentile or bca")
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0, description="Confidence level of every interval")
+    alpha: float = Field(default=0.05, gt=0.0, lt=0.5, description="Significance level named in the report")
+
+
+class FigureSpec(_Strict):
+    box_plot_outcomes: tuple[str, ...] = Field(
+        default=("hrct_total", "hrct_ggo", "hrct_consolidation", "hrct_fibrosis", "hrct_honeycombing", "mmrc", "esr",
+                 "crp"),
+        description="Outcomes drawn in the before/after box plots (Figure 1), in panel order",
+    )
+    paired_lines: bool = Field(default=False, description="Draw a line per patient between the two boxes")
+
+
+def _default_outcomes() -> tuple[OutcomeSpec, ...]:
+    rows = (
+        ("hrct_total", "Total HRCT score", None),
+        ("hrct_ggo", "GGO", None),
+        ("hrct_fibrosis", "Fibrosis", None),
+        ("hrct_honeycombing", "HCs", None),
+        ("hrct_consolidation", "Consolidation", None),
+        ("mmrc", "mMRC grade", None),
+        ("esr", "ESR", "mm/h"),
+        ("crp", "CRP", "mg/L"),
+        ("methylprednisolone_dose", "MPRED", "mg/d"),
+    )
+    return tuple(OutcomeSpec(code=c, label=lab, unit=u) for c, lab, u in rows)
+
+
+class AnalysisPlan(_Strict):
+    """The whole analysis plan; ``AnalysisPlan()`` is the default that reproduces the reference study."""
+
+    title: str = Field(
+        default="Tacrolimus in interstitial pneumonia with autoimmune features (IPAF): treatment response",
+        description="Report title",
+    )
+    outcomes: tuple[OutcomeSpec, ...] = Field(default_factory=_default_outcomes, description="Outcomes, in table order")
+    primary_outcome: str = Field(default="hrct_total", description="Primary outcome (one of the outcome codes)")
+    subgroup: SubgroupSpec = Field(default_factory=SubgroupSpec, description="Subgroup comparison (Tables 4 and 5)")
+    regression: RegressionSpec = Field(default_factory=RegressionSpec, description="Linear regression (Table 3)")
+    correlation: CorrelationSpec = Field(default_factory=CorrelationSpec, description="Spearman matrix of changes")
+    statistics: StatisticsSpec = Field(default_factory=StatisticsSpec, description="Statistical conventions")
+    figures: FigureSpec = Field(default_factory=FigureSpec, description="Figures")
+    journal_style: str = Field(default="default", description="Journal style of numbers and p values in the report")
+    clinical: dict[str, Any] = Field(
+        default_factory=dict, description="Clinical SETTINGS (ClinicalSettings); omitted keys keep their defaults"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AnalysisPlan:
+        codes = [o.code for o in self.outcomes]
+        if not codes:
+            raise ValueError("outcomes: at least one outcome is needed")
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"outcomes: codes are repeated: {codes}")
+        if self.primary_outcome not in codes:
+            raise ValueError(f"primary_outcome: {self.primary_outcome!r} is not one of the plan's outcomes {codes}")
+        for key, values in (
+            ("correlation.outcomes", self.correlation.outcomes),
+            ("figures.box_plot_outcomes", self.figures.box_plot_outcomes),
+        ):
+            bad = [v for v in values if v not in codes]
+            if bad:
+                raise ValueError(f"{key}: {bad} not among the plan's outcomes {codes}")
+        if len(self.correlation.outcomes) < 2:
+            raise ValueError("correlation.outcomes: at least two outcomes are needed for a matrix")
+        allowed = allowed_model_columns(codes)
+        for key, col in [("regression.outcome", self.regression.outcome)] + [
+            ("regression.predictors", p) for p in self.regression.predictors
+        ]:
+            if col not in allowed:
+                raise ValueError(f"{key}: {col!r} is not a known variable; allowed: {sorted(allowed)}")
+        if self.regression.outcome in self.regression.predictors:
+            raise ValueError("regression.predictors: the outcome cannot also be a predictor")
+        _check_clinical_types(self.clinical)
+        try:
+            ClinicalSettings.from_dict(dict(self.clinical))
+        except (InvalidOptionError, TypeError, ValueError) as exc:
+            raise ValueError(f"clinical: {exc}") from None
+        return self
+
+    @property
+    def settings(self) -> ClinicalSettings:
+        return ClinicalSettings.from_dict(dict(self.clinical))
+
+    @property
+    def outcome_codes(self) -> tuple[str, ...]:
+        return tuple(o.code for o in self.outcomes)
+
+    def outcome(self, code: str) -> OutcomeSpec:
+        for o in self.outcomes:
+            if o.code == code:
+                return o
+        raise KeyError(f"outcome {code!r} is not in the plan; outcomes are {list(self.outcome_codes)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain mapping, complete: clinical settings are expanded to every value actually used."""
+        out = self.model_dump(mode="json")
+        out["clinical"] = self.settings.to_dict()
+        return out
+
+
+def _check_clinical_types(values: dict[str, Any]) -> None:
+    """ClinicalSettings does not check types; a plan must (``min_age: "x"`` is an error, not a crash later)."""
+    defaults = {name: default for name, default, _ in describe_settings()}
+    for key, value in values.items():
+        if key not in defaults:
+            continue  # reported by ClinicalSettings.from_dict with the list of known settings
+        default = defaults[key]
+        if key == "data_cutoff_date":
+            ok = value is None or isinstance(value, dt.date) or (isinstance(value, str) and _is_iso_date(value))
+            expected = "a date YYYY-MM-DD or null"
+        elif isinstance(default, bool):
+            ok, expected = isinstance(value, bool), "true or false"
+        elif isinstance(default, int):
+            ok, expected = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+        elif isinstance(default, float):
+            ok, expected = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+        else:
+            ok, expected = isinstance(value, str), "text"
+        if not ok:
+            raise ValueError(f"clinical.{key} = {value!r} is not valid; expected {expected}")
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def allowed_model_columns(outcome_codes: typing.Iterable[str]) -> set[str]:
+    cols = {f"{c}_{s}" for c in outcome_codes for s in OUTCOME_SUFFIXES}
+    return cols | set(COVARIATE_PREDICTORS)
+
+
+def variable_label(column: str, plan: AnalysisPlan) -> str:
+    """Human label for a column of the analysis dataset ('hrct_ggo_baseline' -> 'Baseline GGO')."""
+    if column in COVARIATE_PREDICTORS:
+        return COVARIATE_PREDICTORS[column]
+    for code in plan.outcome_codes:
+        for suffix, word in OUTCOME_SUFFIXES.items():
+            if column == f"{code}_{suffix}":
+                label = plan.outcome(code).label
+                return f"Δ {label}" if suffix == "change" else f"{word} {label}"
+    return column
+
+
+def _format_error(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(plan)"
+        value = err.get("input")
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{key}: unknown key (check the spelling; `ipafstudy plan --default` lists every key)")
+        elif err["type"] in {"literal_error", "enum"}:
+            expected = err.get("ctx", {}).get("expected", "")
+            lines.append(f"{key} = {value!r} is not allowed; expected one of {expected}")
+        elif err["type"] == "value_error" and not err["loc"]:
+            lines.append(msg.removeprefix("Value error, "))
+        else:
+            lines.append(f"{key} = {value!r}: {msg.removeprefix('Value error, ')}")
+    return f"invalid analysis plan {source}:\n  " + "\n  ".join(lines)
+
+
+def plan_from_dict(data: Any, *, source: str = "(mapping)") -> AnalysisPlan:
+    """Validate a mapping into a plan; every problem is reported with its key."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidOptionError(f"invalid analysis plan {source}: the top level must be a mapping of keys")
+    try:
+        return AnalysisPlan.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidOptionError(_format_error(exc, source)) from None
+
+
+def load_plan(path: str | Path) -> AnalysisPlan:
+    """Read and validate a YAML plan file."""
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidOptionError(f"analysis plan {str(p)!r} does not exist")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InvalidOptionError(f"analysis plan {str(p)!r} is not valid YAML: {exc}") from None
+    return plan_from_dict(data, source=repr(str(p)))
+
+
+def _yaml_scalar(value: Any) -> str:
+    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, sort_keys=False, width=10_000)
+    return text.strip().removesuffix("...").strip()
+
+
+def _allowed_note(annotation: Any) -> str:
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is Literal:
+        return " [one of: " + ", ".join(map(str, args)) + "]"
+    return ""
+
+
+def _dump_model(model: BaseModel, indent: int) -> list[str]:
+    pad = " " * indent
+    lines: list[str] = []
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if info.description:
+            lines.append(f"{pad}# {info.description}{_allowed_note(info.annotation)}")
+        if isinstance(value, BaseModel):
+            lines.append(f"{pad}{name}:")
+            lines.extend(_dump_model(value, indent + 2))
+        elif isinstance(value, tuple) and value and isinstance(value[0], BaseModel):
+            lines.append(f"{pad}{name}:")
+            for item in value:
+                dumped = item.model_dump(mode="json")
+                first = True
+                for k, v in dumped.items():
+                    lines.append(f"{pad}  {'- ' if first else '  '}{k}: {_yaml_scalar(v)}")
+                    first = False
+        elif name == "clinical":
+            lines.append(f"{pad}{name}:")
+            for s_name, default, doc in describe_settings():
+                lines.append(f"{pad}  # {doc}")
+                shown = default.isoformat() if hasattr(default, "isoformat") else default
+                lines.append(f"{pad}  {s_name}: {_yaml_scalar(shown)}")
+        elif isinstance(value, dict):
+            lines.append(f"{pad}{name}:")
+            for k, v in value.items():
+                lines.append(f"{pad}  {k}: {_yaml_scalar(v)}")
+        elif isinstance(value, tuple):
+            lines.append(f"{pad}{name}: {_yaml_scalar(list(value))}")
+        else:
+            lines.append(f"{pad}{name}: {_yaml_scalar(value)}")
+    return lines
+
+
+def default_plan_yaml() -> str:
+    """The default plan as commented YAML; loading it back gives ``AnalysisPlan()``."""
+    header = [
+        "# ipafstudy analysis plan. The defaults reproduce the reference study's analysis with",
+        "# SPSS/Prism conventions. Edit a copy and run: ipafstudy analyze DATA --out DIR --plan plan.yaml",
+    ]
+    return "\n".join(header + _dump_model(AnalysisPlan(), 0)) + "\n"
