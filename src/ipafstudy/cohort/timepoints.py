@@ -1,0 +1,267 @@
+"""Baseline and last follow-up per patient and outcome (clinical-rules.md s.5).
+
+Rules, with the choices the spec leaves open:
+
+* Baseline: the value closest to the tacrolimus start within ``[start - baseline_window_days,
+  start]``; with ``baseline_includes_start_day=False`` the window ends the day before start.
+  The window only reaches backwards, so two candidates can only tie on distance when they
+  share a date; same-day values are AVERAGED (the source lists every row). The mean does not
+  depend on the order of rows in a file, which a "first row wins" rule would.
+* Follow-up window: after the start day, up to the end of exposure (which is the data cut-off
+  for ongoing treatment), both ends inclusive of the end day.
+* ``latest_complete_visit`` (default): the latest date in the follow-up window at which every
+  MEASUREMENT outcome of the analysis set has a value; all of them are taken from that date.
+  If no such date exists, each measurement outcome has no follow-up (reason given).
+  ``latest_per_measure``: each measurement outcome's own latest value in the window.
+* HRCT outcomes come from consensus scans: only complete scans without open adjudication
+  flags are used. Baseline = the closest such scan in the window, follow-up = the latest such
+  scan in the follow-up window. All HRCT outcomes of a time point come from the same scan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ipafstudy.cohort._common import as_date, by_patient, source_text
+from ipafstudy.errors import InvalidOptionError
+from ipafstudy.settings import ClinicalSettings
+
+MEASUREMENT_OUTCOMES: tuple[str, ...] = ("mmrc", "esr", "crp", "methylprednisolone_dose")
+HRCT_OUTCOMES: dict[str, str] = {
+    "hrct_total": "total",
+    "hrct_ggo": "ggo",
+    "hrct_fibrosis": "fibrosis",
+    "hrct_honeycombing": "honeycombing",
+    "hrct_consolidation": "consolidation",
+}
+DEFAULT_OUTCOMES: tuple[str, ...] = (*HRCT_OUTCOMES, *MEASUREMENT_OUTCOMES)
+KNOWN_OUTCOMES: tuple[str, ...] = DEFAULT_OUTCOMES
+TIMEPOINTS: tuple[str, ...] = ("baseline", "follow_up")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One dated value of an outcome, with where it came from."""
+
+    outcome: str
+    date: dt.date
+    value: float
+    source: str
+
+
+@dataclass(frozen=True)
+class TimepointValue:
+    """The value chosen for a patient, outcome and time point."""
+
+    patient_id: str
+    outcome: str
+    timepoint: str
+    value: float
+    date: dt.date
+    days_from_start: int
+    source: str
+
+
+@dataclass(frozen=True)
+class TimepointMiss:
+    """No value could be chosen: why."""
+
+    patient_id: str
+    outcome: str
+    timepoint: str
+    reason: str
+
+
+def check_outcomes(outcomes: Sequence[str], primary_outcome: str) -> tuple[str, ...]:
+    """Validate the analysis set; the primary outcome must be one of them."""
+    out = tuple(outcomes)
+    unknown = [o for o in out if o not in KNOWN_OUTCOMES]
+    if unknown:
+        raise InvalidOptionError(f"unknown outcome(s) {unknown}; known outcomes are {list(KNOWN_OUTCOMES)}")
+    if len(set(out)) != len(out):
+        raise InvalidOptionError(f"outcomes {list(out)} list an outcome twice")
+    if not out:
+        raise InvalidOptionError("the outcome list is empty; give at least the primary outcome")
+    if primary_outcome not in out:
+        raise InvalidOptionError(f"primary_outcome={primary_outcome!r} is not in outcomes {list(out)}")
+    return out
+
+
+def measurement_observations(
+    measurements: pd.DataFrame, outcomes: Iterable[str]
+) -> dict[str, dict[str, list[Observation]]]:
+    """patient -> outcome -> observations, from the long measurements table (canonical units)."""
+    wanted = {o for o in outcomes if o in MEASUREMENT_OUTCOMES}
+    out: dict[str, dict[str, list[Observation]]] = {}
+    for pid, rows in by_patient(measurements).items():
+        for row in rows:
+            var = str(row.get("variable"))
+            day = as_date(row.get("date"))
+            value = row.get("value")
+            if var not in wanted or day is None or value is None or pd.isna(value):  # type: ignore[arg-type]
+                continue
+            obs = Observation(var, day, float(value), source_text(row))  # type: ignore[arg-type]
+            out.setdefault(pid, {}).setdefault(var, []).append(obs)
+    return out
+
+
+def scan_observations(
+    scans: pd.DataFrame, outcomes: Iterable[str]
+) -> dict[str, dict[str, list[Observation]]]:
+    """patient -> HRCT outcome -> observations from usable consensus scans (caller filters them)."""
+    wanted = [o for o in outcomes if o in HRCT_OUTCOMES]
+    out: dict[str, dict[str, list[Observation]]] = {}
+    if scans is None or len(scans) == 0:
+        return out
+    for row in scans.to_dict("records"):
+        pid = str(row["patient_id"])
+        day = as_date(row["scan_date"])
+        if day is None:
+            continue
+        for outcome in wanted:
+            value = row.get(HRCT_OUTCOMES[outcome])
+            if value is None or pd.isna(value):  # type: ignore[arg-type]
+                continue
+            src = f"HRCT consensus scan {day.isoformat()}"
+            out.setdefault(pid, {}).setdefault(outcome, []).append(Observation(outcome, day, float(value), src))  # type: ignore[arg-type]
+    return out
+
+
+def _on_day(obs: Sequence[Observation], day: dt.date) -> list[Observation]:
+    return [o for o in obs if o.date == day]
+
+
+def _combine(
+    pid: str, outcome: str, timepoint: str, same_day: list[Observation], start: dt.date
+) -> TimepointValue:
+    """One value from the observations of one date: their mean when there are several."""
+    day = same_day[0].date
+    if len(same_day) == 1:
+        value = same_day[0].value
+        source = same_day[0].source
+    else:
+        ordered = sorted(same_day, key=lambda o: o.source)
+        value = sum(o.value for o in ordered) / len(ordered)
+        source = f"mean of {len(ordered)} same-day values: " + "; ".join(o.source for o in ordered)
+    return TimepointValue(pid, outcome, timepoint, value, day, (day - start).days, source)
+
+
+def baseline_window(start: dt.date, settings: ClinicalSettings) -> tuple[dt.date, dt.date]:
+    """First and last day (inclusive) a baseline value may come from."""
+    first = start - dt.timedelta(days=settings.baseline_window_days)
+    last = start if settings.baseline_includes_start_day else start - dt.timedelta(days=1)
+    return first, last
+
+
+def choose_baseline(
+    pid: str, outcome: str, obs: Sequence[Observation], start: dt.date, settings: ClinicalSettings
+) -> TimepointValue | TimepointMiss:
+    """Closest value to start within the baseline window (same-day values averaged)."""
+    first, last = baseline_window(start, settings)
+    inside = [o for o in obs if first <= o.date <= last]
+    if inside:
+        day = max(o.date for o in inside)  # closest to start: the window ends at start
+        return _combine(pid, outcome, "baseline", _on_day(inside, day), start)
+    day_note = "start day included" if settings.baseline_includes_start_day else "start day excluded"
+    reason = (
+        f"no {outcome} value in the baseline window {first.isoformat()} to {last.isoformat()} "
+        f"(baseline_window_days={settings.baseline_window_days}, {day_note})"
+    )
+    before = [o for o in obs if o.date < first]
+    if before:
+        near = max(o.date for o in before)
+        reason += f"; nearest earlier value on {near.isoformat()} ({(near - start).days} days)"
+    return TimepointMiss(pid, outcome, "baseline", reason)
+
+
+def _follow_up_window_text(start: dt.date, end: dt.date | None) -> str:
+    return f"after {start.isoformat()} up to {end.isoformat() if end else 'the data cut-off'}"
+
+
+def latest_in_window(
+    pid: str, outcome: str, obs: Sequence[Observation], start: dt.date, end: dt.date | None
+) -> TimepointValue | TimepointMiss:
+    """Each measure's own latest value after start up to end of exposure."""
+    inside = [o for o in obs if o.date > start and (end is None or o.date <= end)]
+    if not inside:
+        return TimepointMiss(
+            pid, outcome, "follow_up", f"no {outcome} value {_follow_up_window_text(start, end)} (during treatment)"
+        )
+    day = max(o.date for o in inside)
+    return _combine(pid, outcome, "follow_up", _on_day(inside, day), start)
+
+
+def patient_timepoints(
+    pid: str,
+    observations: dict[str, list[Observation]],
+    start: dt.date,
+    end: dt.date | None,
+    outcomes: Sequence[str],
+    settings: ClinicalSettings,
+    *,
+    hrct_note: str = "",
+) -> tuple[list[TimepointValue], list[TimepointMiss]]:
+    """Baseline and follow-up of every outcome for one patient.
+
+    ``hrct_note`` is appended to HRCT misses (e.g. the scans excluded for open flags).
+    """
+    values: list[TimepointValue] = []
+    misses: list[TimepointMiss] = []
+
+    def keep(result: TimepointValue | TimepointMiss) -> None:
+        if isinstance(result, TimepointValue):
+            values.append(result)
+        else:
+            if result.outcome in HRCT_OUTCOMES and hrct_note:
+                result = TimepointMiss(result.patient_id, result.outcome, result.timepoint, result.reason + hrct_note)
+            misses.append(result)
+
+    for outcome in outcomes:
+        keep(choose_baseline(pid, outcome, observations.get(outcome, []), start, settings))
+
+    measures = [o for o in outcomes if o in MEASUREMENT_OUTCOMES]
+    for outcome in outcomes:
+        if outcome in HRCT_OUTCOMES or settings.follow_up_rule == "latest_per_measure":
+            keep(latest_in_window(pid, outcome, observations.get(outcome, []), start, end))
+    if settings.follow_up_rule == "latest_complete_visit" and measures:
+        for result in latest_complete_visit(pid, observations, measures, start, end):
+            keep(result)
+    order = {o: i for i, o in enumerate(outcomes)}
+    values.sort(key=lambda v: (order[v.outcome], TIMEPOINTS.index(v.timepoint)))
+    misses.sort(key=lambda m: (order[m.outcome], TIMEPOINTS.index(m.timepoint)))
+    return values, misses
+
+
+def latest_complete_visit(
+    pid: str,
+    observations: dict[str, list[Observation]],
+    measures: Sequence[str],
+    start: dt.date,
+    end: dt.date | None,
+) -> list[TimepointValue | TimepointMiss]:
+    """Latest date in the follow-up window at which every measure in ``measures`` is present."""
+    in_window = {
+        m: [o for o in observations.get(m, []) if o.date > start and (end is None or o.date <= end)] for m in measures
+    }
+    dates = [{o.date for o in in_window[m]} for m in measures]
+    common = set.intersection(*dates) if dates else set()
+    if common:
+        day = max(common)
+        return [_combine(pid, m, "follow_up", _on_day(in_window[m], day), start) for m in measures]
+    out: list[TimepointValue | TimepointMiss] = []
+    window = _follow_up_window_text(start, end)
+    for m in measures:
+        if in_window[m]:
+            reason = (
+                f"no complete follow-up visit {window}: no date with all of {', '.join(measures)} present "
+                f"(follow_up_rule=latest_complete_visit; {m} was measured on "
+                f"{', '.join(sorted({o.date.isoformat() for o in in_window[m]}))})"
+            )
+        else:
+            reason = f"no {m} value {window} (during treatment)"
+        out.append(TimepointMiss(pid, m, "follow_up", reason))
+    return out
