@@ -1,0 +1,57 @@
+"""Small shared pieces of the rules layer: the input error and tri-state helpers."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ipafstudy.errors import IpafstudyError
+
+TriState = bool | None
+
+_TRUE_WORDS = frozenset({"yes", "y", "true"})
+_FALSE_WORDS = frozenset({"no", "n", "false"})
+_UNKNOWN_WORDS = frozenset({"unknown", ""})
+
+
+class RuleInputError(IpafstudyError, ValueError):
+    """A value handed to a clinical rule is outside what the rule can read (names value and field)."""
+
+
+def as_tristate(value: Any, *, field: str, owner: str = "") -> TriState:
+    """Read True / False / None; also 'yes'/'no'/'unknown', NaN and pd.NA (blank cells) as unknown.
+
+    Anything else is an error naming the field, because guessing would change a classification.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    type_name = type(value).__name__
+    if type_name == "bool_":  # numpy.bool_ from a pandas row
+        return bool(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if type_name == "NAType":
+        return None
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+        if word in _UNKNOWN_WORDS:
+            return None
+    where = f" of {owner}" if owner else ""
+    raise RuleInputError(
+        f"{field}{where}: value {value!r} is not a yes/no/unknown finding; use True, False or None"
+    )
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NaN and pd.NA (what a blank cell becomes)."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return type(value).__name__ == "NAType"
