@@ -1,0 +1,170 @@
+"""Formatting rules worked by hand (expected strings typed from the rule, not from our output)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from ipafstudy.errors import InvalidOptionError
+from ipafstudy.reporting.format import (
+    JournalStyle,
+    fmt_ci,
+    fmt_estimate_ci,
+    fmt_int,
+    fmt_mean_sd,
+    fmt_median_iqr,
+    fmt_n_pct,
+    fmt_number,
+    fmt_p,
+    get_style,
+    significance_stars,
+    stars_legend,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "expected"),
+    [
+        (2.675, 2, "2.68"),  # binary 2.67499999... ; half-up on the decimal string
+        (0.125, 2, "0.13"),  # half-even would give 0.12
+        (0.5, 0, "1"),  # half-even would give 0
+        (2.5, 0, "3"),
+        (-2.5, 0, "-3"),  # halves away from zero
+        (1.005, 2, "1.01"),
+        (-0.04, 1, "0.0"),  # never "-0.0"
+        (-0.0, 2, "0.00"),
+        (-0.05, 1, "-0.1"),
+        (56, 0, "56"),
+        (56, 1, "56.0"),
+        (1234.5678, 2, "1234.57"),
+        (1e-7, 3, "0.000"),
+    ],
+)
+def test_fmt_number_half_up(value, decimals, expected):
+    assert fmt_number(value, decimals) == expected
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), pd.NA, math.nan])
+def test_missing_prints_na_or_dash(missing):
+    assert fmt_number(missing, 1) == "NA"
+    assert fmt_number(missing, 1, style=JournalStyle(missing="—")) == "—"
+    assert fmt_p(missing) == "NA"
+    assert significance_stars(missing) == ""
+
+
+def test_infinite_and_bad_input():
+    assert fmt_number(float("inf"), 1) == "Inf"
+    assert fmt_number(float("-inf"), 1) == "-Inf"
+    with pytest.raises(TypeError, match="expected a number"):
+        fmt_number("abc", 1)
+    with pytest.raises(TypeError, match="boolean"):
+        fmt_number(True, 1)
+    with pytest.raises(InvalidOptionError, match="decimals"):
+        fmt_number(1.0, -1)
+
+
+def test_unicode_minus():
+    assert fmt_number(-1.25, 1, style=JournalStyle(unicode_minus=True)) == "\u22121.3"
+
+
+def test_fmt_int():
+    assert fmt_int(48) == "48"
+    assert fmt_int(48.0) == "48"
+    with pytest.raises(ValueError, match="whole number"):
+        fmt_int(4.5)
+
+
+@pytest.mark.parametrize(
+    ("p", "default", "nejm", "jama"),
+    [
+        (0.0004, "<0.001", "<0.001", "<.001"),
+        (0.000999, "<0.001", "<0.001", "<.001"),
+        (0.001, "0.001", "0.001", ".001"),
+        (0.0045, "0.005", "0.005", ".005"),  # half-up: 0.0045 -> 0.005
+        (0.0496, "0.050", "0.05", ".05"),
+        (0.302, "0.302", "0.30", ".30"),
+        (0.125, "0.125", "0.13", ".13"),  # half-up at 2 decimals
+        (0.995, "0.995", ">0.99", ">.99"),
+        (1.0, "1.000", ">0.99", ">.99"),
+        (0.0, "<0.001", "<0.001", "<.001"),
+    ],
+)
+def test_fmt_p_styles(p, default, nejm, jama):
+    assert fmt_p(p) == default
+    assert fmt_p(p, style="nejm") == nejm
+    assert fmt_p(p, style="jama") == jama
+
+
+def test_fmt_p_rejects_non_probability():
+    with pytest.raises(ValueError, match="not a probability"):
+        fmt_p(1.2)
+    with pytest.raises(ValueError, match="not a probability"):
+        fmt_p(-0.01)
+
+
+@pytest.mark.parametrize(
+    ("p", "stars"),
+    [(0.0009, "***"), (0.001, "**"), (0.0099, "**"), (0.01, "*"), (0.0499, "*"), (0.05, "ns"), (0.9, "ns")],
+)
+def test_significance_stars_strict_less_than(p, stars):
+    assert significance_stars(p) == stars
+
+
+def test_stars_custom_and_legend():
+    assert significance_stars(0.07, ns="") == ""
+    assert significance_stars(0.07, thresholds=(0.1, 0.05, 0.01)) == "*"
+    with pytest.raises(InvalidOptionError, match="thresholds"):
+        significance_stars(0.07, thresholds=(0.01, 0.05, 0.1))
+    assert stars_legend() == "* p < 0.05; ** p < 0.01; *** p < 0.001"
+
+
+def test_median_iqr_and_negative_ranges():
+    assert fmt_median_iqr(50, 56, 59, 0) == "56 (50, 59)"
+    assert fmt_median_iqr(50, 56, 59.25, 1) == "56.0 (50.0, 59.3)"
+    assert fmt_median_iqr(50, 56, 59, 0, style="nejm") == "56 (50–59)"
+    # a dash between negative numbers is unreadable: switch to " to "
+    assert fmt_median_iqr(-5, -3, -1, 0, style="nejm") == "-3 (-5 to -1)"
+    assert fmt_median_iqr(None, None, None) == "NA"
+    assert fmt_median_iqr(None, 3, None, 0) == "3 (NA, NA)"
+
+
+def test_mean_sd_and_ci():
+    assert fmt_mean_sd(12.345, 4.55, 1) == "12.3 (4.6)"  # 4.55 -> 4.6 half-up
+    with pytest.raises(ValueError, match="negative"):
+        fmt_mean_sd(1, -1)
+    assert fmt_ci(-3, -1, 1) == "-3.0, -1.0"
+    assert fmt_ci(-3, -1, 1, style="nejm") == "-3.0 to -1.0"
+    with pytest.raises(ValueError, match="above upper"):
+        fmt_ci(2, 1)
+    assert fmt_estimate_ci(-2, -3, -1, 0) == "-2 (-3, -1)"
+    assert fmt_estimate_ci(-2, None, None, 0) == "-2"
+
+
+def test_n_pct_exact_percentages():
+    assert fmt_n_pct(34, 48) == "34 (70.8%)"  # 34/48 = 70.8333...
+    assert fmt_n_pct(1, 8, decimals=0) == "1 (13%)"  # 12.5 exactly -> half-up 13
+    assert fmt_n_pct(3, 8, decimals=1) == "3 (37.5%)"
+    assert fmt_n_pct(7, 48, show_denom=True) == "7/48 (14.6%)"  # 14.5833...
+    assert fmt_n_pct(0, 0, show_denom=True) == "0/0 (NA)"
+    assert fmt_n_pct(2, 3, style=JournalStyle(pct_sign=False), decimals=2) == "2 (66.67)"
+    assert fmt_n_pct(None, 5) == "NA"
+
+
+@pytest.mark.parametrize(("n", "d", "msg"), [(5, 4, "larger"), (-1, 4, "non-negative"), (1.5, 4, "whole")])
+def test_n_pct_bad_input(n, d, msg):
+    with pytest.raises(ValueError, match=msg):
+        fmt_n_pct(n, d)
+
+
+def test_style_validation_and_presets():
+    with pytest.raises(InvalidOptionError, match="style='lancet'"):
+        get_style("lancet")
+    with pytest.raises(InvalidOptionError, match="p_style"):
+        JournalStyle(p_style="other")
+    with pytest.raises(InvalidOptionError, match="star_thresholds"):
+        JournalStyle(star_thresholds=(0.01, 0.05, 0.001))
+    st = get_style("nejm").with_options(decimals=2)
+    assert st.decimals == 2 and st.name == "nejm"
+    assert fmt_p(0.5, style=JournalStyle(p_decimals=2)) == "0.50"
