@@ -1,0 +1,602 @@
+"""Parse, normalise and check raw tables in ONE pass, collecting every problem (pandera-style).
+
+``build_study`` is what every loader ends with: it turns the raw cells of the six tables into
+typed frames (see ``ipafstudy.data.model.Study``) and, at the same time, records a
+``ValidationIssue`` for each cell or row that breaks a rule. Nothing stops at the first
+problem, so a clinician sees the whole list at once.
+
+Rule codes (``ValidationIssue.rule``):
+
+========================  ========  ===============================================================
+rule                      severity  meaning
+========================  ========  ===============================================================
+missing_table             error     the patients table is absent
+missing_column            error     a required column is absent (one issue per column)
+unknown_column            warning   a column the schema does not know (ignored)
+duplicate_column          error     two headers name the same column
+required_value            error     a required cell is empty
+type                      error     not a number / not a whole number
+date_unparseable          error     not a date written YYYY-MM-DD (or a real spreadsheet date)
+date_impossible           error     a date that does not exist (2021-02-30) or year outside 1900-2100
+range                     error     outside the column's range (grades 0-4, percents 0-100, no
+                                    negative labs, measurement limits after unit conversion)
+category                  error     a coded value that is not one of the accepted spellings
+unknown_variable          error     a measurement variable that is not known
+unknown_unit              error     a unit not accepted for that measurement variable
+unknown_antibody          error     an antibody name the normaliser does not know
+titre_unparseable         error     an ANA titre that is not '1:320' or '320'
+duplicate_patient         error     the same patient_id twice in patients
+unknown_patient           error     a row whose patient_id is not in patients
+conflicting_duplicate     error     same patient, date and variable (or scan/reader/zone) with
+                                    different values
+duplicate_row             warning   the same record twice with identical values (kept)
+end_before_start          error     a treatment ending before it starts
+birth_after_index         error     birth_date after the first tacrolimus start
+rf_without_uln            warning   an RF value without its upper limit of normal
+grade_pct_mismatch        warning   an HRCT grade that disagrees with the percentage given
+missing_grade             warning   an HRCT pattern with neither grade nor percentage
+age_missing               warning   neither birth_date nor age_at_index
+encoding                  warning   a CSV file that is not UTF-8 (read as Windows-1252)
+detail_missing            warning   an 'other' adverse event without event_detail
+========================  ========  ===============================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ipafstudy.data.issues import Severity, ValidationIssue, ValidationReport
+from ipafstudy.data.model import SourceFile, Study
+from ipafstudy.data.schema import (
+    PATTERNS,
+    PROVENANCE_COLUMNS,
+    SOURCE_FILE,
+    SOURCE_ROW,
+    SOURCE_SHEET,
+    TABLES,
+    YES_NO_UNKNOWN,
+    Column,
+    Table,
+)
+from ipafstudy.data.sources import RawTable
+from ipafstudy.data.spellings import aliases_for, canonical_category, canonical_token, is_blank
+from ipafstudy.rules.antibodies import CANONICAL_ANTIBODIES, normalise_antibody_name
+from ipafstudy.rules.units import (
+    MEASUREMENT_VARIABLES,
+    STEROID_EQUIVALENT_MPRED,
+    UnknownUnitError,
+    accepted_units,
+    convert_measurement,
+    normalise_unit,
+)
+
+# Columns added beside the schema columns, per table.
+EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
+    "antibodies": ("antibody_raw",),
+    "measurements": ("original_variable", "original_value", "original_unit"),
+}
+REQUIRED_TABLES = ("patients",)
+MIN_YEAR, MAX_YEAR = 1900, 2100
+TACROLIMUS = "tacrolimus"
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_TITRE = re.compile(r"^(?:1\s*[:/]\s*)?(\d+)$")
+
+
+class _CellError(Exception):
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+@dataclass
+class _Collector:
+    issues: list[ValidationIssue] = field(default_factory=list)
+
+    def add(
+        self,
+        raw: RawTable,
+        row: int | None,
+        column: str | None,
+        value: object,
+        rule: str,
+        message: str,
+        severity: Severity = "error",
+    ) -> None:
+        shown = raw.headers.get(column, column) if column else None
+        self.issues.append(ValidationIssue(raw.file, raw.sheet, row, shown, value, rule, message, severity))
+
+
+# --------------------------------------------------------------------------- cell parsers
+
+
+def _show(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return repr(int(value))
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return repr(value)
+
+
+def parse_number(value: object) -> float:
+    """Float from a cell; raises _CellError('type') with a hint for '1,5' or '<5'."""
+    if isinstance(value, bool):
+        raise _CellError("type", f"{value!r} is not a number")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        text = str(value).strip()
+        try:
+            number = float(text)
+        except ValueError:
+            hint = ""
+            if re.fullmatch(r"[+-]?\d+,\d+", text):
+                hint = f"; use a point as decimal separator ({text.replace(',', '.')})"
+            elif text[:1] in "<>":
+                hint = "; censored values such as '<5' are not accepted, enter a number"
+            raise _CellError("type", f"{text!r} is not a number{hint}") from None
+    if not math.isfinite(number):
+        raise _CellError("type", f"{_show(value)} is not a finite number")
+    return number
+
+
+def parse_date(value: object) -> dt.date:
+    """Date from a spreadsheet date or ISO text; day/month orders are never guessed."""
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, dt.datetime):
+        result = value.date()
+    elif isinstance(value, dt.date):
+        result = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise _CellError(
+            "date_unparseable",
+            f"{_show(value)} is a number, not a date; format the cell as a date or write YYYY-MM-DD",
+        )
+    else:
+        text = str(value).strip()
+        match = _ISO_DATE.match(text)
+        if not match:
+            raise _CellError(
+                "date_unparseable",
+                f"{text!r} is not a date; write dates as YYYY-MM-DD (e.g. 2021-03-14), "
+                "other orders are ambiguous and are not guessed",
+            )
+        try:
+            result = dt.date(*(int(g) for g in match.groups()))
+        except ValueError:
+            raise _CellError("date_impossible", f"{text!r} is not a real calendar date") from None
+    if not MIN_YEAR <= result.year <= MAX_YEAR:
+        raise _CellError(
+            "date_impossible", f"{result.isoformat()} has a year outside {MIN_YEAR}-{MAX_YEAR}; check the date"
+        )
+    return result
+
+
+def parse_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def parse_titre(value: object) -> float:
+    """'1:320', '1/320' or 320 -> 320.0."""
+    text = parse_text(value).replace(" ", "")
+    match = _TITRE.match(text)
+    if not match or int(match.group(1)) < 1:
+        raise _CellError("titre_unparseable", f"{text!r} is not a titre; write it as 1:320 or 320")
+    return float(match.group(1))
+
+
+def _check_range(column: Column, number: float, what: str | None = None) -> None:
+    lo, hi = column.minimum, column.maximum
+    if (lo is not None and number < lo) or (hi is not None and number > hi):
+        unit = f" {column.unit}" if column.unit and column.unit != "%" else (column.unit or "")
+        if lo is not None and hi is not None:
+            allowed = f"between {lo:g} and {hi:g}{unit}"
+        elif lo is not None:
+            allowed = f"at least {lo:g}{unit}"
+        else:
+            allowed = f"at most {hi:g}{unit}"
+        raise _CellError("range", f"{number:g} is outside the allowed range for {what or column.name}: {allowed}")
+
+
+def parse_cell(table: Table, column: Column, value: object) -> object:
+    """Typed value of one non-blank cell or _CellError naming the rule it broke."""
+    if column.kind == "date":
+        return parse_date(value)
+    if column.kind == "category":
+        canonical = canonical_category(table.name, column, value)
+        if canonical is None:
+            raise _CellError(
+                "category",
+                f"{parse_text(value)!r} is not an accepted value; use one of {list(column.allowed or ())}",
+            )
+        return canonical
+    if column.kind in ("number", "integer"):
+        is_titre = table.name == "antibodies" and column.name == "titre"
+        number = parse_titre(value) if is_titre else parse_number(value)
+        if column.kind == "integer" and not number.is_integer():
+            raise _CellError("type", f"{number:g} is not a whole number")
+        _check_range(column, number)
+        return number
+    return parse_text(value)
+
+
+# --------------------------------------------------------------------------- table parsing
+
+
+def _check_columns(raw: RawTable, table: Table, col: _Collector) -> set[str]:
+    present = set(raw.headers)
+    for column in table.columns:
+        if column.required and column.name not in present:
+            col.add(
+                raw,
+                None,
+                column.name,
+                None,
+                "missing_column",
+                f"required column '{column.name}' is missing from the {table.name} table ({column.description})",
+            )
+    if raw.header_known:
+        known = set(table.column_names) | set(EXTRA_COLUMNS.get(table.name, ()))
+        for name in sorted(present - known):
+            col.add(
+                raw,
+                raw.header_row,
+                name,
+                raw.headers.get(name, name),
+                "unknown_column",
+                f"column '{raw.headers.get(name, name)}' is not part of the {table.name} table and is ignored; "
+                f"known columns are {list(table.column_names)}",
+                "warning",
+            )
+    return present
+
+
+def _parse_rows(raw: RawTable, table: Table, col: _Collector, aliases: Mapping[str, str] | None) -> list[dict]:
+    present = _check_columns(raw, table, col)
+    records: list[dict] = []
+    for raw_row in raw.rows:
+        rec: dict[str, object] = {SOURCE_FILE: raw.file, SOURCE_SHEET: raw.sheet, SOURCE_ROW: raw_row.row}
+        bad: set[str] = set()
+        for column in table.columns:
+            value = raw_row.values.get(column.name)
+            if is_blank(value):
+                if column.required and column.name in present:
+                    col.add(
+                        raw, raw_row.row, column.name, None, "required_value", f"{column.name} is required but empty"
+                    )
+                    bad.add(column.name)
+                rec[column.name] = "unknown" if column.allowed == YES_NO_UNKNOWN else None
+                continue
+            try:
+                rec[column.name] = parse_cell(table, column, value)
+            except _CellError as err:
+                col.add(raw, raw_row.row, column.name, value, err.rule, err.message)
+                rec[column.name] = None
+                bad.add(column.name)
+        rec["_bad"] = bad
+        rec["_raw"] = raw_row.values
+        if table.name == "antibodies":
+            _antibody_row(raw, rec, col, aliases)
+        elif table.name == "measurements":
+            _measurement_row(raw, rec, col)
+        elif table.name == "treatments" and rec.get("drug") is not None:
+            rec["drug"] = str(rec["drug"]).lower()  # drug names are matched lower-case downstream
+        records.append(rec)
+    return records
+
+
+def _antibody_row(raw: RawTable, rec: dict, col: _Collector, aliases: Mapping[str, str] | None) -> None:
+    name = rec.get("antibody")
+    rec["antibody_raw"] = name
+    if name is None:
+        return
+    canonical = normalise_antibody_name(str(name), aliases)
+    if canonical is None:
+        col.add(
+            raw,
+            rec[SOURCE_ROW],
+            "antibody",
+            name,
+            "unknown_antibody",
+            f"{name!r} is not a known antibody name; correct the spelling or map it with an alias "
+            f"(known names: {', '.join(sorted(CANONICAL_ANTIBODIES, key=str.lower))})",
+        )
+    rec["antibody"] = canonical
+    if canonical == "RF" and rec.get("value") is not None and rec.get("upper_limit_normal") is None:
+        col.add(
+            raw,
+            rec[SOURCE_ROW],
+            "upper_limit_normal",
+            None,
+            "rf_without_uln",
+            "RF value given without the laboratory's upper limit of normal; the IPAF RF item "
+            "(>= 2 x ULN) cannot be decided without it",
+            "warning",
+        )
+
+
+def _measurement_row(raw: RawTable, rec: dict, col: _Collector) -> None:
+    row = rec[SOURCE_ROW]
+    variable, value, unit = rec.get("variable"), rec.get("value"), rec.get("unit")
+    rec["original_variable"], rec["original_value"], rec["original_unit"] = variable, value, unit
+    if variable is None:
+        return
+    code = canonical_token(variable)
+    if code not in MEASUREMENT_VARIABLES and code not in STEROID_EQUIVALENT_MPRED:
+        known = sorted(set(MEASUREMENT_VARIABLES) | set(STEROID_EQUIVALENT_MPRED))
+        col.add(
+            raw, row, "variable", variable, "unknown_variable",
+            f"{variable!r} is not a known measurement variable; use one of {known}",
+        )
+        rec["variable"] = None
+        rec["_bad"].add("variable")
+        return
+    rec["variable"] = "methylprednisolone_dose" if code in STEROID_EQUIVALENT_MPRED else code
+    if unit is None:
+        return
+    units = accepted_units(code)
+    if normalise_unit(unit) not in units:
+        col.add(
+            raw, row, "unit", unit, "unknown_unit", f"{unit!r} is not accepted for {code}; use one of {list(units)}"
+        )
+        rec["unit"] = None
+        rec["_bad"].add("unit")
+        return
+    if value is None:
+        return
+    try:
+        var, converted, canonical_unit = convert_measurement(code, float(value), str(unit))
+    except UnknownUnitError as err:  # pragma: no cover - guarded by the unit check above
+        col.add(raw, row, "unit", unit, "unknown_unit", str(err))
+        return
+    spec = MEASUREMENT_VARIABLES[var]
+    offset = convert_measurement(code, 0.0, str(unit))[1]
+    factor = convert_measurement(code, 1.0, str(unit))[1] - offset
+    if spec.integer and not float(value).is_integer():
+        col.add(raw, row, "value", value, "type", f"{spec.label} must be a whole number, got {float(value):g}")
+        rec["_bad"].add("value")
+    lo, hi = (spec.minimum - offset) / factor, (spec.maximum - offset) / factor
+    if not lo - 1e-9 <= float(value) <= hi + 1e-9:
+        same = normalise_unit(unit) == normalise_unit(canonical_unit)
+        shown = "" if same else f" (= {converted:g} {canonical_unit})"
+        negative = " (a negative value is impossible)" if float(value) < 0 else ""
+        col.add(
+            raw, row, "value", value, "range",
+            f"{spec.label} {float(value):g} {unit}{shown} is outside the plausible range "
+            f"{lo:g}-{hi:g} {unit}{negative}",
+        )
+        rec["_bad"].add("value")
+    rec["value"], rec["unit"] = converted, canonical_unit
+
+
+# --------------------------------------------------------------------------- row and cross-table checks
+
+
+def _row_checks(name: str, raw: RawTable, records: list[dict], col: _Collector) -> None:
+    for rec in records:
+        row = rec[SOURCE_ROW]
+        if name == "patients":
+            if rec.get("birth_date") is None and rec.get("age_at_index") is None and not (
+                {"birth_date", "age_at_index"} & rec["_bad"]
+            ):
+                col.add(
+                    raw, row, "birth_date", None, "age_missing",
+                    "neither birth_date nor age_at_index is given; age eligibility cannot be checked", "warning",
+                )
+        elif name == "treatments":
+            start, end = rec.get("start_date"), rec.get("end_date")
+            if start is not None and end is not None and end < start:
+                col.add(
+                    raw, row, "end_date", end, "end_before_start",
+                    f"end_date {end.isoformat()} is before start_date {start.isoformat()}",
+                )
+        elif name == "adverse_events":
+            if rec.get("event") == "other" and rec.get("event_detail") is None:
+                col.add(
+                    raw, row, "event_detail", None, "detail_missing",
+                    "event is 'other' but event_detail is empty; describe the event", "warning",
+                )
+        elif name == "hrct_reads":
+            _hrct_row_checks(raw, rec, col)
+
+
+def _grade_from_pct(pct: float) -> int:
+    if pct <= 0:
+        return 0
+    return min(4, math.ceil(pct / 25))
+
+
+def _hrct_row_checks(raw: RawTable, rec: dict, col: _Collector) -> None:
+    row = rec[SOURCE_ROW]
+    for pattern in PATTERNS:
+        grade, pct = rec.get(pattern), rec.get(f"{pattern}_pct")
+        if grade is None and pct is None and not ({pattern, f"{pattern}_pct"} & rec["_bad"]):
+            col.add(
+                raw, row, pattern, None, "missing_grade",
+                f"no {pattern} grade or {pattern}_pct given for this zone", "warning",
+            )
+        elif grade is not None and pct is not None and _grade_from_pct(pct) != grade:
+            col.add(
+                raw, row, pattern, grade, "grade_pct_mismatch",
+                f"grade {grade:g} disagrees with {pattern}_pct {pct:g} % (which is grade {_grade_from_pct(pct)})",
+                "warning",
+            )
+
+
+def _patient_checks(tables: dict[str, tuple[RawTable, list[dict]]], col: _Collector) -> None:
+    if "patients" not in tables:
+        return
+    raw_p, patients = tables["patients"]
+    first_row: dict[str, int] = {}
+    for rec in patients:
+        pid = rec.get("patient_id")
+        if pid is None:
+            continue
+        if pid in first_row:
+            col.add(
+                raw_p, rec[SOURCE_ROW], "patient_id", pid, "duplicate_patient",
+                f"patient_id {pid!r} appears more than once (first at row {first_row[pid]})",
+            )
+        else:
+            first_row[pid] = rec[SOURCE_ROW]
+    for name, (raw, records) in tables.items():
+        if name == "patients":
+            continue
+        for rec in records:
+            pid = rec.get("patient_id")
+            if pid is not None and pid not in first_row:
+                col.add(
+                    raw, rec[SOURCE_ROW], "patient_id", pid, "unknown_patient",
+                    f"patient_id {pid!r} is not in the patients table; add the patient or correct the identifier",
+                )
+    _birth_checks(raw_p, patients, tables.get("treatments"), col)
+
+
+def _birth_checks(
+    raw_p: RawTable, patients: list[dict], treatments: tuple[RawTable, list[dict]] | None, col: _Collector
+) -> None:
+    if treatments is None:
+        return
+    index: dict[str, dt.date] = {}
+    for rec in treatments[1]:
+        pid, drug, start = rec.get("patient_id"), rec.get("drug"), rec.get("start_date")
+        if pid is None or start is None or drug is None or canonical_token(drug) != TACROLIMUS:
+            continue
+        index[pid] = min(start, index.get(pid, start))
+    for rec in patients:
+        birth, pid = rec.get("birth_date"), rec.get("patient_id")
+        if birth is not None and pid in index and birth > index[pid]:
+            col.add(
+                raw_p, rec[SOURCE_ROW], "birth_date", birth, "birth_after_index",
+                f"birth_date {birth.isoformat()} is after the first tacrolimus start {index[pid].isoformat()}",
+            )
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def _duplicate_checks(
+    raw: RawTable, records: list[dict], key_cols: tuple[str, ...], value_cols: tuple[str, ...], col: _Collector
+) -> None:
+    seen: dict[tuple, dict] = {}
+    for rec in records:
+        key = tuple(rec.get(k) for k in key_cols)
+        if any(k is None for k in key) or (set(value_cols) & rec["_bad"]):
+            continue
+        first = seen.get(key)
+        if first is None:
+            seen[key] = rec
+            continue
+        diffs = [c for c in value_cols if not _same(first.get(c), rec.get(c))]
+        described = ", ".join(f"{k}={_show(v)}" for k, v in zip(key_cols, key, strict=True))
+        if diffs:
+            shown = "; ".join(f"{c} {_show(first.get(c))} vs {_show(rec.get(c))}" for c in diffs)
+            col.add(
+                raw, rec[SOURCE_ROW], diffs[0], rec.get(diffs[0]), "conflicting_duplicate",
+                f"conflicts with row {first[SOURCE_ROW]} ({described}): {shown}; keep one value",
+            )
+        else:
+            col.add(
+                raw, rec[SOURCE_ROW], None, None, "duplicate_row",
+                f"repeats row {first[SOURCE_ROW]} ({described}) with identical values", "warning",
+            )
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def _frame(table: Table, records: list[dict]) -> pd.DataFrame:
+    data: dict[str, object] = {}
+    for column in table.columns:
+        values = [rec.get(column.name) for rec in records]
+        if column.kind in ("number", "integer"):
+            data[column.name] = pd.Series([math.nan if v is None else v for v in values], dtype="float64")
+        elif column.kind == "date":
+            data[column.name] = pd.Series(values, dtype="object")
+        else:
+            data[column.name] = pd.Series(values, dtype="str")
+    for extra in EXTRA_COLUMNS.get(table.name, ()):
+        values = [rec.get(extra) for rec in records]
+        if extra == "original_value":
+            data[extra] = pd.Series([math.nan if v is None else v for v in values], dtype="float64")
+        else:
+            data[extra] = pd.Series(values, dtype="str")
+    data[SOURCE_FILE] = pd.Series([rec[SOURCE_FILE] for rec in records], dtype="str")
+    data[SOURCE_SHEET] = pd.Series([rec[SOURCE_SHEET] for rec in records], dtype="str")
+    data[SOURCE_ROW] = pd.Series([rec[SOURCE_ROW] for rec in records], dtype="int64")
+    return pd.DataFrame(data)
+
+
+def empty_frame(name: str) -> pd.DataFrame:
+    """A zero-row frame of table ``name`` with the same columns and dtypes as a loaded one."""
+    return _frame(TABLES[name], [])
+
+
+def study_columns(name: str) -> tuple[str, ...]:
+    """Column order of a loaded frame: schema columns, extra columns, then provenance."""
+    return (*TABLES[name].column_names, *EXTRA_COLUMNS.get(name, ()), *PROVENANCE_COLUMNS)
+
+
+def build_study(
+    raw_tables: Mapping[str, RawTable],
+    sources: Iterable[SourceFile] = (),
+    *,
+    antibody_aliases: Mapping[str, str] | None = None,
+    issues: Iterable[ValidationIssue] = (),
+    origin: str = "input",
+) -> tuple[Study | None, ValidationReport]:
+    """Parse and check every raw table; return (Study or None when there are errors, report).
+
+    ``issues`` are problems a reader already found (unreadable sheet, bad header); they are
+    merged into the report. ``origin`` names the input in table-level messages.
+    """
+    col = _Collector(list(issues))
+    for name in REQUIRED_TABLES:
+        if name not in raw_tables:
+            col.issues.append(
+                ValidationIssue(
+                    origin, None, None, None, None, "missing_table",
+                    f"the {name} table is missing: expected {name}.csv in a folder or a sheet named '{name}'",
+                )
+            )
+    parsed: dict[str, tuple[RawTable, list[dict]]] = {}
+    for name, table in TABLES.items():
+        raw = raw_tables.get(name)
+        if raw is None:
+            continue
+        records = _parse_rows(raw, table, col, antibody_aliases)
+        _row_checks(name, raw, records, col)
+        parsed[name] = (raw, records)
+    _patient_checks(parsed, col)
+    if "measurements" in parsed:
+        _duplicate_checks(*parsed["measurements"], ("patient_id", "date", "variable"), ("value",), col)
+    if "hrct_reads" in parsed:
+        grades = (*PATTERNS, *(f"{p}_pct" for p in PATTERNS))
+        _duplicate_checks(*parsed["hrct_reads"], ("patient_id", "scan_date", "reader", "zone"), grades, col)
+    report = ValidationReport.from_issues(col.issues)
+    if report.has_errors:
+        return None, report
+    frames = {
+        name: _frame(TABLES[name], parsed[name][1]) if name in parsed else empty_frame(name) for name in TABLES
+    }
+    return Study(**frames, sources=tuple(sources)), report
+
+
+def accepted_values(table: str, column: str) -> dict[str, str]:
+    """Accepted spelling -> canonical value for a coded column (for docs and templates)."""
+    return aliases_for(table, TABLES[table].column(column))
