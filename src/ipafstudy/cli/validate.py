@@ -1,0 +1,35 @@
+"""``ipafstudy validate PATH``: check an input and list every problem; exit 1 when there are errors."""
+
+from __future__ import annotations
+
+import argparse
+
+from ipafstudy.data.loaders import validate_path
+from ipafstudy.data.sources import atomic_write
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="check a CSV folder, XLSX workbook or REDCap export and list every problem",
+        description=(
+            "Check the input against the data dictionary and print every problem found (file, sheet, row, "
+            "column, value, rule). Exit status 0 when valid (warnings allowed), 1 when there are errors."
+        ),
+    )
+    parser.add_argument("path", help="folder of CSV files, .xlsx workbook, or REDCap records export .csv")
+    parser.add_argument("--json", metavar="REPORT.json", help="also write the report as JSON")
+    parser.add_argument("--force", action="store_true", help="replace an existing JSON report")
+    parser.add_argument("--mapping", metavar="MAPPING.yaml", help="REDCap mapping file (REDCap exports only)")
+    parser.add_argument(
+        "--redcap-dictionary", metavar="DICTIONARY.csv", help="REDCap data dictionary (REDCap exports only)"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = validate_path(args.path, mapping=args.mapping, redcap_dictionary=args.redcap_dictionary)
+    if args.json:
+        atomic_write(args.json, (report.to_json() + "\n").encode("utf-8"), force=args.force)
+    print(report.to_text())
+    return 1 if report.has_errors else 0
