@@ -20,7 +20,6 @@ from ipafstudy.reporting.format import (
     fmt_p,
     get_style,
     significance_stars,
-    stars_legend,
 )
 
 
@@ -82,10 +81,11 @@ def test_fmt_int():
         (0.0004, "<0.001", "<0.001", "<.001"),
         (0.000999, "<0.001", "<0.001", "<.001"),
         (0.001, "0.001", "0.001", ".001"),
-        (0.0045, "0.005", "0.005", ".005"),  # half-up: 0.0045 -> 0.005
+        (0.00451, "0.005", "0.005", ".005"),
         (0.0496, "0.050", "0.05", ".05"),
         (0.302, "0.302", "0.30", ".30"),
-        (0.125, "0.125", "0.13", ".13"),  # half-up at 2 decimals
+        (0.1251, "0.125", "0.13", ".13"),
+        (0.0099, "0.010", "0.010", ".010"),  # below 0.01: three decimals even when it rounds to 0.010
         (0.995, "0.995", ">0.99", ">.99"),
         (1.0, "1.000", ">0.99", ">.99"),
         (0.0, "<0.001", "<0.001", "<.001"),
@@ -112,12 +112,10 @@ def test_significance_stars_strict_less_than(p, stars):
     assert significance_stars(p) == stars
 
 
-def test_stars_custom_and_legend():
+def test_stars_ns_label_and_bad_p():
     assert significance_stars(0.07, ns="") == ""
-    assert significance_stars(0.07, thresholds=(0.1, 0.05, 0.01)) == "*"
-    with pytest.raises(InvalidOptionError, match="thresholds"):
-        significance_stars(0.07, thresholds=(0.01, 0.05, 0.1))
-    assert stars_legend() == "* p < 0.05; ** p < 0.01; *** p < 0.001"
+    with pytest.raises(ValueError, match="not a probability"):
+        significance_stars(1.5)
 
 
 def test_median_iqr_and_negative_ranges():
@@ -163,8 +161,9 @@ def test_style_validation_and_presets():
         get_style("lancet")
     with pytest.raises(InvalidOptionError, match="p_style"):
         JournalStyle(p_style="other")
-    with pytest.raises(InvalidOptionError, match="star_thresholds"):
-        JournalStyle(star_thresholds=(0.01, 0.05, 0.001))
+    with pytest.raises(InvalidOptionError, match="p_decimals"):
+        JournalStyle(p_decimals=0)
     st = get_style("nejm").with_options(decimals=2)
     assert st.decimals == 2 and st.name == "nejm"
     assert fmt_p(0.5, style=JournalStyle(p_decimals=2)) == "0.50"
+    assert fmt_p(0.005, style=JournalStyle(p_decimals=2)) == "<0.01"

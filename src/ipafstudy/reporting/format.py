@@ -11,21 +11,24 @@ Rules, chosen because journals and SPSS output are read by humans who round by h
 * Missing values (``None``, NaN, ``pd.NA``) print as ``style.missing`` ("NA" by default; the
   presets keep "NA" so CSV readers in R/pandas see a missing value; use ``missing="—"`` for print).
 * Infinite values print as "Inf" / "-Inf" (as R does) rather than failing.
-* p-values: below ``p_floor`` -> "<0.001"; otherwise ``p_decimals`` decimals (3, SPSS-like
-  default). NEJM/JAMA-like presets use 2 decimals for p >= 0.01 and ">0.99" on top.
-  The comparison with the floor uses the unrounded p. Stars also use the unrounded p, so
-  p = 0.0496 shows "0.050" with "*"; this is the usual journal behaviour and is documented.
+* p-values are printed by ``ipafstudy.stats.format_p`` (one code path for the package): below
+  0.001 -> "<0.001", otherwise 3 decimals (SPSS-like default). That function rounds the binary
+  float (``f"{p:.3f}"``), not half-up; for computed p-values an exact decimal tie practically never
+  occurs, so the difference is theoretical. NEJM/JAMA-like presets use 2 decimals for p >= 0.01,
+  ">0.99" on top, and JAMA drops the leading zero. Stars use the unrounded p, so p = 0.0496 shows
+  "0.050" with "*"; this is the usual journal behaviour.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal
 
 from ipafstudy.errors import InvalidOptionError, check_option
+from ipafstudy.stats.pvalues import format_p
+from ipafstudy.stats.pvalues import significance_stars as _stats_stars
 
 PStyle = Literal["fixed", "adaptive"]
 
@@ -39,11 +42,10 @@ class JournalStyle:
     decimals : default decimals for continuous summaries (median, IQR, mean, SD, CI).
     pct_decimals : decimals of percentages in "n (%)".
     corr_decimals : decimals of correlation coefficients (heatmap cells).
-    p_decimals : decimals for p >= p_floor when ``p_style="fixed"``; for ``"adaptive"`` the
-        decimals used below 0.01.
+    p_decimals : decimals of p when ``p_style="fixed"``; for ``"adaptive"`` the decimals used
+        below 0.01. p below ``10 ** -p_decimals`` prints as "<0.001" (3 decimals).
     p_style : "fixed" (all p at ``p_decimals``) or "adaptive" (2 decimals for p >= 0.01, else
         ``p_decimals``; NEJM/JAMA guidance).
-    p_floor : p below this prints as "<floor" (default 0.001).
     p_ceiling : p above this prints as ">ceiling" (None = never; presets use 0.99).
     p_leading_zero : False gives JAMA's ".04" and "<.001".
     pct_sign : "34 (70.8%)" versus "34 (70.8)".
@@ -52,7 +54,6 @@ class JournalStyle:
     median_iqr_template, mean_sd_template, ci_template : how the pieces are combined.
     missing : text for a missing value.
     unicode_minus : print U+2212 instead of "-" (typeset documents; off by default for CSV).
-    star_thresholds : descending p thresholds for "*", "**", "***".
     font_family, font_size, figure_width_in : figure appearance.
     """
 
@@ -62,7 +63,6 @@ class JournalStyle:
     corr_decimals: int = 2
     p_decimals: int = 3
     p_style: PStyle = "fixed"
-    p_floor: float = 0.001
     p_ceiling: float | None = None
     p_leading_zero: bool = True
     pct_sign: bool = True
@@ -72,7 +72,6 @@ class JournalStyle:
     ci_template: str = "{low}{sep}{high}"
     missing: str = "NA"
     unicode_minus: bool = False
-    star_thresholds: tuple[float, float, float] = (0.05, 0.01, 0.001)
     font_family: str = "DejaVu Sans"
     font_size: float = 8.0
     figure_width_in: float = 7.0
@@ -83,16 +82,10 @@ class JournalStyle:
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
                 raise InvalidOptionError(f"JournalStyle(): {name}={value!r} must be an integer from 0 to 10")
         check_option("JournalStyle", "p_style", self.p_style, ("fixed", "adaptive"))
-        if not 0 < self.p_floor < 1:
-            raise InvalidOptionError(f"JournalStyle(): p_floor={self.p_floor!r} must be between 0 and 1")
-        if self.p_ceiling is not None and not self.p_floor < self.p_ceiling < 1:
-            raise InvalidOptionError(f"JournalStyle(): p_ceiling={self.p_ceiling!r} must be between p_floor and 1")
-        t = self.star_thresholds
-        if len(t) != 3 or not (1 > t[0] > t[1] > t[2] > 0):
-            raise InvalidOptionError(
-                f"JournalStyle(): star_thresholds={t!r} must be three decreasing values in (0, 1), e.g. (0.05, 0.01, "
-                "0.001)"
-            )
+        if self.p_decimals < 1:
+            raise InvalidOptionError(f"JournalStyle(): p_decimals={self.p_decimals!r} must be at least 1")
+        if self.p_ceiling is not None and not 0.5 < self.p_ceiling < 1:
+            raise InvalidOptionError(f"JournalStyle(): p_ceiling={self.p_ceiling!r} must be between 0.5 and 1")
 
     def with_options(self, **changes: object) -> JournalStyle:
         """A copy with some fields changed (themes supply defaults; users override)."""
@@ -271,6 +264,10 @@ def fmt_n_pct(n: object, denom: object, show_denom: bool = False, decimals: int 
 def fmt_p(p: object, *, style: str | JournalStyle | None = None) -> str:
     """Print a p-value by the journal style; p outside [0, 1] is refused.
 
+    The digits come from :func:`ipafstudy.stats.format_p` (the one p-value formatter of the
+    package); the style only chooses how many decimals, the ">0.99" ceiling and the leading zero.
+    Below ``10 ** -p_decimals`` the value prints as "<0.001" (for 3 decimals).
+
     >>> fmt_p(0.0004), fmt_p(0.0496), fmt_p(0.5), fmt_p(0.5, style="nejm"), fmt_p(0.004, style="jama")
     ('<0.001', '0.050', '0.500', '0.50', '.004')
     """
@@ -280,54 +277,37 @@ def fmt_p(p: object, *, style: str | JournalStyle | None = None) -> str:
     value = float(p)  # type: ignore[arg-type]
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"fmt_p(): p={p!r} is not a probability (expected 0 <= p <= 1)")
-
-    def strip(text: str) -> str:
-        return text[1:] if not st.p_leading_zero and text.startswith("0.") else text
-
-    if value < st.p_floor:
-        return "<" + strip(_round_str(_to_decimal(st.p_floor, "fmt_p()"), _places(st.p_floor), st))
     if st.p_ceiling is not None and value > st.p_ceiling:
-        return ">" + strip(_round_str(_to_decimal(st.p_ceiling, "fmt_p()"), _places(st.p_ceiling), st))
-    d = _to_decimal(value, "fmt_p()")
-    places = st.p_decimals
-    if st.p_style == "adaptive":
-        places = 2 if d >= Decimal("0.01") else st.p_decimals
-    return strip(_round_str(d, places, st))
+        text = ">" + _round_str(_to_decimal(st.p_ceiling, "fmt_p()"), _places(st.p_ceiling), st)
+    else:
+        digits = st.p_decimals
+        if st.p_style == "adaptive" and value >= 0.01:
+            digits = min(2, st.p_decimals)
+        text = format_p(value, digits=digits)
+    if not st.p_leading_zero:
+        text = text.replace("0.", ".", 1) if text.lstrip("<>").startswith("0.") else text
+    return text
 
 
 def _places(threshold: float) -> int:
-    """Decimals needed to print a threshold such as 0.001 (3) or 0.99 (2)."""
+    """Decimals needed to print a threshold such as 0.99 (2)."""
     exponent = _to_decimal(threshold, "threshold").normalize().as_tuple().exponent
     return max(0, -int(exponent))
 
 
-def significance_stars(p: object, *, thresholds: Sequence[float] | None = None, ns: str = "ns",
-                       style: str | JournalStyle | None = None) -> str:
+def significance_stars(p: object, *, ns: str = "ns") -> str:
     """ "***" (p < 0.001), "**" (< 0.01), "*" (< 0.05), else ``ns``; missing p -> "" (nothing drawn).
 
-    Strict "<" on the unrounded p, as in the study's legends ("*, P < 0.05").
+    Thresholds and the strict "<" on the unrounded p come from :func:`ipafstudy.stats.significance_stars`
+    (as in the study's legends, "*, P < 0.05"); this wrapper only adds the "ns" label.
     """
-    st = get_style(style)
-    t = tuple(st.star_thresholds if thresholds is None else thresholds)
-    if len(t) != 3 or not (1 > t[0] > t[1] > t[2] > 0):
-        raise InvalidOptionError(f"significance_stars(): thresholds={t!r} must be three decreasing values in (0, 1)")
     if is_missing(p):
         return ""
     value = float(p)  # type: ignore[arg-type]
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"significance_stars(): p={p!r} is not a probability (expected 0 <= p <= 1)")
-    if value < t[2]:
-        return "***"
-    if value < t[1]:
-        return "**"
-    if value < t[0]:
-        return "*"
-    return ns
+    return _stats_stars(value) or ns
 
 
-def stars_legend(*, style: str | JournalStyle | None = None) -> str:
-    """Footnote text matching :func:`significance_stars` ("* p < 0.05; ** p < 0.01; *** p < 0.001")."""
-    st = get_style(style)
-    t = st.star_thresholds
-    parts = [f"{'*' * (i + 1)} p < {_round_str(_to_decimal(v, 'threshold'), _places(v), st)}" for i, v in enumerate(t)]
-    return "; ".join(parts)
+#: Footnote text matching :func:`significance_stars`.
+STARS_LEGEND = "* p < 0.05; ** p < 0.01; *** p < 0.001"
