@@ -1,1 +1,49 @@
-"""stats layer."""
+"""Public statistics API (pure functions on numpy/pandas inputs; frozen results with ``to_dict()``).
+
+Defaults reproduce SPSS/Prism conventions (``/work/shared/spec/statistics.md``); R's
+choices are named options, and every result echoes the options it used.
+"""
+
+from ipafstudy.stats.agreement import IccResult, KappaResult, icc, koo_li_band, landis_koch_band, weighted_kappa
+from ipafstudy.stats.bootstrap import MedianChangeResult, median_change
+from ipafstudy.stats.correlation import SpearmanMatrixResult, SpearmanResult, spearman, spearman_matrix
+from ipafstudy.stats.groups import CategoricalResult, MannWhitneyResult, compare_categorical, mann_whitney
+from ipafstudy.stats.normality import ShapiroResult, shapiro_wilk
+from ipafstudy.stats.paired import HodgesLehmannResult, WilcoxonResult, hodges_lehmann, wilcoxon_signed_rank
+from ipafstudy.stats.pvalues import adjust_p, format_p, significance_stars
+from ipafstudy.stats.quantiles import DescribeResult, QuantileResult, describe_continuous, quantiles
+from ipafstudy.stats.regression import RegressionResult, linear_regression
+
+__all__ = [
+    "CategoricalResult",
+    "DescribeResult",
+    "HodgesLehmannResult",
+    "IccResult",
+    "KappaResult",
+    "MannWhitneyResult",
+    "MedianChangeResult",
+    "QuantileResult",
+    "RegressionResult",
+    "ShapiroResult",
+    "SpearmanMatrixResult",
+    "SpearmanResult",
+    "WilcoxonResult",
+    "adjust_p",
+    "compare_categorical",
+    "describe_continuous",
+    "format_p",
+    "hodges_lehmann",
+    "icc",
+    "koo_li_band",
+    "landis_koch_band",
+    "linear_regression",
+    "mann_whitney",
+    "median_change",
+    "quantiles",
+    "shapiro_wilk",
+    "significance_stars",
+    "spearman",
+    "spearman_matrix",
+    "weighted_kappa",
+    "wilcoxon_signed_rank",
+]

@@ -1,0 +1,149 @@
+"""Shared plumbing for ``ipafstudy.stats``: result mixin, JSON conversion and input coercion.
+
+Kept private so the public surface stays the functions and their result classes; every
+public function converts its inputs here so that the same bad input gets the same message.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import fields, is_dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ipafstudy.errors import DataValidationError
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert numpy/pandas/dataclass values into plain JSON-safe Python (NaN kept as float)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, pd.DataFrame):
+        frame = value.reset_index()
+        return {
+            "columns": [str(c) for c in frame.columns],
+            "records": [{str(k): to_jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")],
+        }
+    if isinstance(value, pd.Series):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return [to_jsonable(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple, range)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if value is None or isinstance(value, str):
+        return value
+    if value is pd.NA or value is pd.NaT:
+        return math.nan
+    return str(value)
+
+
+class ResultMixin:
+    """``to_dict()`` for frozen result dataclasses: JSON-safe, settings included."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python dict of every field (floats, ints, strings, lists, dicts; NaN allowed)."""
+        return to_jsonable(self)
+
+
+def _bad_value_message(caller: str, name: str, raw: Sequence[Any] | pd.Series) -> str:
+    series = raw if isinstance(raw, pd.Series) else pd.Series(list(raw), dtype=object)
+    for label, item in series.items():
+        if item is None or item is pd.NA:
+            continue
+        try:
+            float(item)
+        except (TypeError, ValueError):
+            return (
+                f"{caller}(): {name} must be numeric; row/id {label!r} holds {item!r}. "
+                "Fix or blank that value (blanks are treated as missing and counted)."
+            )
+    return f"{caller}(): {name} must be numeric"
+
+
+def as_float_array(x: Any, *, caller: str, name: str) -> np.ndarray:
+    """1-D float array (missing -> NaN); non-numeric entries raise a message naming the row."""
+    if isinstance(x, pd.DataFrame):
+        raise DataValidationError(None, f"{caller}(): {name} must be one column (a Series), not a DataFrame")
+    try:
+        if isinstance(x, pd.Series):
+            arr = x.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            arr = np.asarray(
+                [np.nan if (v is None or v is pd.NA) else v for v in np.ravel(np.asarray(x, dtype=object))],
+                dtype=float,
+            )
+    except (TypeError, ValueError):
+        raise DataValidationError(None, _bad_value_message(caller, name, x)) from None
+    if arr.ndim != 1:
+        arr = arr.ravel()
+    if np.isinf(arr).any():
+        raise DataValidationError(None, f"{caller}(): {name} contains infinite values; fix them or blank them")
+    return arr.copy()
+
+
+def as_float_series(x: Any, *, caller: str, name: str) -> pd.Series:
+    """Float Series keeping the index (patient id); the input is never modified."""
+    if not isinstance(x, pd.Series):
+        return pd.Series(as_float_array(x, caller=caller, name=name))
+    return pd.Series(as_float_array(x, caller=caller, name=name), index=x.index, name=x.name)
+
+
+def pair_values(before: Any, after: Any, *, caller: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """Complete pairs (before, after) and the number of patients dropped for a missing side.
+
+    Two Series are paired BY INDEX (patient id), whatever their order; arrays/lists by position.
+    """
+    b_series, a_series = isinstance(before, pd.Series), isinstance(after, pd.Series)
+    if b_series != a_series:
+        raise DataValidationError(
+            None,
+            f"{caller}(): pass both before and after as pandas Series (paired by patient id) "
+            "or both as arrays/lists (paired by position), not one of each",
+        )
+    if b_series:
+        for label, s in (("before", before), ("after", after)):
+            dup = s.index[s.index.duplicated()]
+            if len(dup):
+                raise DataValidationError(
+                    None,
+                    f"{caller}(): {label} has duplicated patient ids {sorted(map(str, set(dup)))[:5]}; "
+                    "each patient must appear once per timepoint",
+                )
+        b = as_float_series(before, caller=caller, name="before")
+        a = as_float_series(after, caller=caller, name="after")
+        joined = pd.concat([b.rename("before"), a.rename("after")], axis=1, join="outer", sort=True)
+        bv = joined["before"].to_numpy(dtype=float)
+        av = joined["after"].to_numpy(dtype=float)
+    else:
+        bv = as_float_array(before, caller=caller, name="before")
+        av = as_float_array(after, caller=caller, name="after")
+        if bv.shape != av.shape:
+            raise DataValidationError(
+                None,
+                f"{caller}(): before has {bv.size} values but after has {av.size}; arrays are paired by "
+                "position, so pass Series indexed by patient id to pair unequal lists",
+            )
+    keep = ~(np.isnan(bv) | np.isnan(av))
+    return bv[keep], av[keep], int((~keep).sum())
+
+
+def tie_sizes(values: np.ndarray) -> np.ndarray:
+    """Sizes of the groups of equal values (only groups of 2 or more)."""
+    _, counts = np.unique(values, return_counts=True)
+    return counts[counts > 1]
+
+
+def nan_if_none(value: float | None) -> float:
+    """NaN stands in for 'not computed' so results stay JSON-friendly floats."""
+    return math.nan if value is None else float(value)

@@ -1,0 +1,90 @@
+"""Multiplicity adjustment and p-value presentation.
+
+Adjusted p-values are shown beside the raw ones, never instead of them (statistics.md), so
+``adjust_p`` returns a new object and keeps NaN (a test that could not be run) in place.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ipafstudy.errors import DataValidationError, InvalidOptionError, check_option
+
+AdjustMethod = Literal["holm", "bh"]
+ADJUST_METHODS = ("holm", "bh")
+
+
+def adjust_p(pvalues: Any, method: AdjustMethod = "holm") -> Any:
+    """Holm (step-down FWER) or Benjamini-Hochberg (FDR) adjusted p-values, as R ``p.adjust``.
+
+    NaN entries are kept in place and do not count towards the number of tests m.
+    A pandas Series comes back as a Series with the same index; anything else as a numpy array.
+
+    >>> adjust_p([0.01, 0.04, float("nan"), 0.03], method="holm").round(3).tolist()
+    [0.03, 0.06, nan, 0.06]
+    """
+    check_option("adjust_p", "method", method, ADJUST_METHODS)
+    raw = pvalues.to_numpy(dtype=float, na_value=np.nan) if isinstance(pvalues, pd.Series) else None
+    p = raw if raw is not None else np.asarray(pvalues, dtype=float).ravel()
+    if np.any((p < 0) | (p > 1)):
+        raise DataValidationError(None, "adjust_p(): p-values must lie between 0 and 1")
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    q = p[ok]
+    m = q.size
+    if m:
+        order = np.argsort(q, kind="mergesort")
+        sorted_p = q[order]
+        if method == "holm":
+            adj = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * sorted_p))
+        else:
+            ranks = np.arange(1, m + 1)
+            adj = np.minimum.accumulate((m / ranks * sorted_p)[::-1])[::-1]
+            adj = np.minimum(1.0, adj)
+        back = np.empty(m)
+        back[order] = adj
+        out[ok] = back
+    if isinstance(pvalues, pd.Series):
+        return pd.Series(out, index=pvalues.index, name=pvalues.name)
+    return out
+
+
+def format_p(p: float, *, digits: int = 3) -> str:
+    """Journal-style p: ``"<0.001"`` below 10**-digits, else fixed ``digits`` decimals; NaN -> ``"NA"``.
+
+    >>> format_p(0.0004), format_p(0.0123), format_p(1.0)
+    ('<0.001', '0.012', '1.000')
+    """
+    if not isinstance(digits, (int, np.integer)) or isinstance(digits, bool) or not 1 <= digits <= 10:
+        raise InvalidOptionError(f"format_p(): digits={digits!r} is not valid; expected an integer from 1 to 10")
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "NA"
+    value = float(p)
+    if math.isnan(value):
+        return "NA"
+    if value < 0 or value > 1:
+        raise DataValidationError(None, f"format_p(): p={value!r} is not a probability (0 to 1)")
+    threshold = 10.0 ** (-digits)
+    if value < threshold:
+        return f"<{threshold:.{digits}f}"
+    return f"{value:.{digits}f}"
+
+
+def significance_stars(p: float) -> str:
+    """``***`` p < 0.001, ``**`` p < 0.01, ``*`` p < 0.05, else ``""`` (also for NaN)."""
+    if p is None:
+        return ""
+    value = float(p)
+    if math.isnan(value):
+        return ""
+    if value < 0.001:
+        return "***"
+    if value < 0.01:
+        return "**"
+    if value < 0.05:
+        return "*"
+    return ""
