@@ -252,6 +252,246 @@ class IpafClassification:
         return row
 
 
+
+# ---------------------------------------------------------------------------------------------
+# Items
+# ---------------------------------------------------------------------------------------------
+
+_FINDING_TEXT = {True: "recorded yes", False: "recorded no", None: "not recorded (unknown)"}
+
+
+def _finding(item: str, value: bool | None) -> RuleOutcome:
+    return RuleOutcome(item, value, _FINDING_TEXT[value])
+
+
+def _titre_text(titre: int | None) -> str:
+    return "titre not recorded" if titre is None else f"1:{titre}"
+
+
+def _ana_test(test: AntibodyTest) -> tuple[bool | None, str]:
+    """One ANA test against item 1 (any-titre patterns first, then titre >= 1:320 for the others)."""
+    if test.result != "positive":
+        return False, f"ANA {test.result}"
+    pattern, titre = test.pattern, test.titre
+    shown = f"ANA {_titre_text(titre)} {pattern or 'pattern not recorded'}"
+    if pattern in ANA_ANY_TITRE_PATTERNS:
+        return True, f"{shown} ({pattern} pattern counts at any titre)"
+    if pattern == "other":
+        return False, f"{shown} (pattern not diffuse, speckled, homogeneous, nucleolar or centromere)"
+    if titre is None:
+        return None, f"{shown} (titre needed)"
+    if titre < ANA_MIN_TITRE:
+        if pattern is None:
+            return None, f"{shown} (below 1:{ANA_MIN_TITRE}; would count only if nucleolar or centromere)"
+        return False, f"{shown} (below 1:{ANA_MIN_TITRE})"
+    if pattern is None:
+        return None, f"{shown} (>= 1:{ANA_MIN_TITRE} but pattern needed)"
+    return True, f"{shown} (>= 1:{ANA_MIN_TITRE} with a {pattern} pattern)"
+
+
+def _rf_test(test: AntibodyTest) -> tuple[bool | None, str]:
+    """One RF test: value >= 2 x ULN when both are known; a negative/borderline result is below 2 x ULN."""
+    if test.value is not None and test.upper_limit_normal is not None:
+        ratio = test.value / test.upper_limit_normal
+        met = test.value >= RF_ULN_MULTIPLE * test.upper_limit_normal
+        sign = ">=" if met else "<"
+        return met, (
+            f"RF {test.value:g} {sign} {RF_ULN_MULTIPLE:g} x ULN {test.upper_limit_normal:g} ({ratio:.2f} x ULN)"
+        )
+    if test.result != "positive":
+        return False, f"RF {test.result} (below the ULN, so below {RF_ULN_MULTIPLE:g} x ULN)"
+    missing = "value" if test.value is None else "ULN"
+    return None, f"RF positive but {missing} not recorded (needed for >= {RF_ULN_MULTIPLE:g} x ULN)"
+
+
+def _combine_tests(item: str, verdicts: list[tuple[bool | None, str]], untested: str) -> RuleOutcome:
+    """Any test meeting the item wins; else any undecidable test leaves it unknown; else not met."""
+    if not verdicts:
+        return RuleOutcome(item, None, untested)
+    for wanted in (True, None):
+        hits = [detail for met, detail in verdicts if met is wanted]
+        if hits:
+            return RuleOutcome(item, wanted, "; ".join(hits))
+    return RuleOutcome(item, False, "; ".join(detail for _, detail in verdicts))
+
+
+def _antibody_item(item: str, label: str, members: frozenset[str], tests: tuple[AntibodyTest, ...],
+                   note: str = "") -> RuleOutcome:
+    """A qualitative item met by a positive result for any member antibody.
+
+    Not met when at least one member was tested and none was positive (members never tested are
+    listed in the detail); unknown when no member was tested.
+    """
+    mine = [t for t in tests if t.name in members]
+    positive = sorted({t.name for t in mine if t.result == "positive"})
+    suffix = f"; {note}" if note else ""
+    if positive:
+        return RuleOutcome(item, True, f"{label} positive ({', '.join(positive)}){suffix}")
+    if not mine:
+        return RuleOutcome(item, None, f"{label} not tested{suffix}")
+    results = sorted({f"{t.name} {t.result}" for t in mine})
+    untested = sorted(members - {t.name for t in mine})
+    detail = ", ".join(results)
+    if any(t.result == "borderline" for t in mine):
+        detail += " (borderline is not positive)"
+    if untested and len(members) > 1:
+        detail += f"; not tested: {', '.join(untested)}"
+    return RuleOutcome(item, False, detail + suffix)
+
+
+_SIMPLE_SEROLOGY: tuple[tuple[str, str, frozenset[str]], ...] = (
+    ("anti_ccp", "anti-CCP", frozenset({"CCP"})),
+    ("anti_dsdna", "anti-dsDNA", frozenset({"dsDNA"})),
+    ("anti_la", "anti-La (SS-B)", frozenset({"La"})),
+    ("anti_rnp", "anti-RNP", frozenset({"RNP"})),
+    ("anti_smith", "anti-Smith", frozenset({"Sm"})),
+    ("anti_scl70", "anti-Scl-70", frozenset({"Scl-70"})),
+    ("anti_trna_synthetase", "anti-tRNA synthetase", ANTI_SYNTHETASE_ANTIBODIES),
+    ("anti_pm_scl", "anti-PM-Scl", frozenset({"PM-Scl"})),
+    ("anti_mda5", "anti-MDA-5", frozenset({"MDA-5"})),
+)
+
+
+def _serologic_items(tests: tuple[AntibodyTest, ...], settings: ClinicalSettings) -> list[RuleOutcome]:
+    ana = _combine_tests("ana", [_ana_test(t) for t in tests if t.name == "ANA"], "ANA not tested")
+    rf = _combine_tests("rf", [_rf_test(t) for t in tests if t.name == "RF"], "RF not tested")
+    ro_members = frozenset({"Ro60", "SSA"} | ({"Ro52"} if settings.ro52_alone_counts_as_ssa else set()))
+    ro_note = "Ro52 counts (ro52_alone_counts_as_ssa=True)" if settings.ro52_alone_counts_as_ssa else ""
+    ro = _antibody_item("anti_ro", "anti-Ro (SS-A)", ro_members, tests, ro_note)
+    simple = {item: _antibody_item(item, label, members, tests) for item, label, members in _SIMPLE_SEROLOGY}
+    by_item = {"ana": ana, "rf": rf, "anti_ro": ro, **simple}
+    return [by_item[name] for name in SEROLOGIC_ITEMS]
+
+
+def _morphologic_items(inp: IpafInput) -> list[RuleOutcome]:
+    hrct = inp.hrct_pattern
+    if hrct is None:
+        hrct_item = RuleOutcome("hrct_pattern", None, "HRCT pattern not recorded")
+    elif hrct in SUGGESTIVE_HRCT:
+        hrct_item = RuleOutcome("hrct_pattern", True, f"HRCT {hrct.upper()} pattern is suggestive")
+    elif hrct == "uip":
+        hrct_item = RuleOutcome(
+            "hrct_pattern", False, "HRCT UIP pattern does not satisfy item 1 (other items and domains still count)"
+        )
+    else:
+        hrct_item = RuleOutcome("hrct_pattern", False, f"HRCT pattern {hrct!r} is not NSIP, OP, NSIP+OP or LIP")
+    biopsy = inp.biopsy_pattern
+    if biopsy is None:
+        biopsy_item = RuleOutcome("biopsy_pattern", None, "biopsy status not recorded")
+    elif biopsy == "not_done":
+        biopsy_item = RuleOutcome("biopsy_pattern", False, "no surgical lung biopsy")
+    elif biopsy in SUGGESTIVE_BIOPSY:
+        biopsy_item = RuleOutcome("biopsy_pattern", True, f"biopsy pattern {biopsy} is suggestive")
+    else:
+        biopsy_item = RuleOutcome("biopsy_pattern", False, f"biopsy pattern {biopsy} is not suggestive")
+    compartments = [_finding(name, getattr(inp, name)) for name in COMPARTMENT_FIELDS]
+    return [hrct_item, biopsy_item, *compartments]
+
+
+def _as_absent(outcome: RuleOutcome, settings: ClinicalSettings) -> RuleOutcome:
+    if outcome.met is None and settings.missing_feature_means == "absent":
+        return RuleOutcome(
+            outcome.item, False, f"{outcome.detail}; read as absent (missing_feature_means='absent')"
+        )
+    return outcome
+
+
+def _domain(name: str, items: list[RuleOutcome], settings: ClinicalSettings) -> DomainOutcome:
+    items = [_as_absent(o, settings) for o in items]
+    met = tuple(o.item for o in items if o.met is True)
+    unknown = tuple(o.item for o in items if o.met is None)
+    state: bool | None = True if met else (None if unknown else False)
+    return DomainOutcome(name, state, met, unknown, tuple(items))
+
+
+def _entry(inp: IpafInput) -> tuple[RuleOutcome, ...]:
+    ctd = inp.defined_ctd
+    no_ctd = None if ctd is None else not ctd
+    ctd_text = {
+        True: "meets classification criteria of a defined CTD",
+        False: "no defined CTD",
+        None: "defined CTD not recorded (unknown)",
+    }[ctd]
+    return (
+        _finding("interstitial_pneumonia", inp.interstitial_pneumonia),
+        _finding("alternative_etiology_excluded", inp.alternative_etiology_excluded),
+        RuleOutcome("no_defined_ctd", no_ctd, ctd_text),
+    )
+
+
+_ENTRY_FAILURE = {
+    "interstitial_pneumonia": "no interstitial pneumonia",
+    "alternative_etiology_excluded": "alternative etiology not excluded",
+    "no_defined_ctd": "meets criteria of a defined connective tissue disease",
+}
+
+
+def _combination(met_domains: list[str]) -> str:
+    return "all three" if len(met_domains) == 3 else " + ".join(met_domains)
+
+
 def classify_ipaf(inp: IpafInput, settings: ClinicalSettings) -> IpafClassification:
-    """Classify one patient (logic follows in the next commit)."""
-    raise NotImplementedError(f"classify_ipaf is being written ({len(ANTI_SYNTHETASE_ANTIBODIES)} synthetases)")
+    """Classify one patient as 'ipaf', 'not_ipaf' or 'indeterminate' and say why.
+
+    IPAF = all three entry requirements met AND at least two of the clinical, serologic and
+    morphologic domains met. 'not_ipaf' when an entry requirement is not met, or when fewer than
+    two domains can still be met. 'indeterminate' when the answer depends on unknown data;
+    ``deciding_items`` then lists the unknown entry requirements and the unknown items
+    ('domain.item') of the domains that could still tip it. For 'ipaf' it lists the items met
+    in the met domains; for 'not_ipaf' the failed entry requirements or the domains not met.
+
+    ``settings.missing_feature_means='absent'`` reads unknown domain items as not met; the entry
+    requirements are never assumed (an unknown entry requirement keeps the patient indeterminate).
+    """
+    entry = _entry(inp)
+    tests = inp.antibodies
+    domains = {
+        "clinical": _domain("clinical", [_finding(n, getattr(inp, n)) for n in CLINICAL_FIELDS], settings),
+        "serologic": _domain("serologic", _serologic_items(tests, settings), settings),
+        "morphologic": _domain("morphologic", _morphologic_items(inp), settings),
+    }
+    ro_positive = {t.name for t in tests if t.result == "positive"}
+    ro52_isolated = "Ro52" in ro_positive and not ro_positive & {"Ro60", "SSA"}
+
+    failed_entry = [o.item for o in entry if o.met is False]
+    unknown_entry = [o.item for o in entry if o.met is None]
+    met = [d for d in DOMAINS if domains[d].met is True]
+    unknown = [d for d in DOMAINS if domains[d].met is None]
+    combination: str | None = None
+    if failed_entry:
+        status = "not_ipaf"
+        reason = "entry requirement not met: " + "; ".join(_ENTRY_FAILURE[i] for i in failed_entry)
+        deciding = tuple(failed_entry)
+    elif len(met) + len(unknown) < 2:
+        status = "not_ipaf"
+        shown = ", ".join(met) if met else "none"
+        reason = f"features in fewer than two domains (met: {shown}); IPAF needs at least two"
+        deciding = tuple(d for d in DOMAINS if domains[d].met is False)
+    elif unknown_entry or len(met) < 2:
+        status = "indeterminate"
+        parts = []
+        deciding_list = list(unknown_entry)
+        if unknown_entry:
+            parts.append("entry requirement(s) unknown: " + ", ".join(unknown_entry))
+        if len(met) < 2:
+            parts.append(
+                f"{len(met)} domain(s) met ({', '.join(met) or 'none'}), unknown: {', '.join(unknown)}; two needed"
+            )
+            deciding_list += [f"{d}.{item}" for d in unknown for item in domains[d].items_unknown]
+        reason = "depends on unknown data: " + "; ".join(parts)
+        deciding = tuple(deciding_list)
+    else:
+        status = "ipaf"
+        combination = _combination(met)
+        reason = f"all entry requirements met; domains met: {combination}"
+        deciding = tuple(f"{d}.{item}" for d in met for item in domains[d].items_met)
+    return IpafClassification(
+        patient_id=inp.patient_id,
+        status=status,
+        entry=entry,
+        domains=domains,
+        combination=combination,
+        reason=reason,
+        deciding_items=deciding,
+        ro52_isolated=ro52_isolated,
+    )
