@@ -26,6 +26,7 @@ from ipafstudy.data.validation import build_study
 from ipafstudy.errors import DataValidationError, IpafstudyError
 
 CSV_ENCODINGS = ("utf-8-sig", "cp1252")
+IGNORED_SHEETS = ("readme", "lists")  # written by the template: instructions and drop-down lists
 
 
 class _Reader:
@@ -133,6 +134,15 @@ def _read_xlsx(path: Path, reader: _Reader) -> None:
         workbook = openpyxl.load_workbook(path, read_only=False, data_only=True, keep_links=False)
     try:
         sheets = {canonical_header(ws.title): ws for ws in workbook.worksheets}
+        for key, ws in sheets.items():
+            if key not in TABLES and key not in IGNORED_SHEETS:
+                reader.issues.append(
+                    ValidationIssue(
+                        path.name, ws.title, None, None, ws.title, "unknown_sheet",
+                        f"sheet '{ws.title}' is not a table and is ignored; table sheets are named {list(TABLES)}",
+                        "warning",
+                    )
+                )
         for name in TABLES:
             ws = sheets.get(name)
             if ws is None:

@@ -36,6 +36,7 @@ rf_without_uln            warning   an RF value without its upper limit of norma
 grade_pct_mismatch        warning   an HRCT grade that disagrees with the percentage given
 missing_grade             warning   an HRCT pattern with neither grade nor percentage
 age_missing               warning   neither birth_date nor age_at_index
+unknown_sheet             warning   a workbook sheet that is not a table (README is expected)
 encoding                  warning   a CSV file that is not UTF-8 (read as Windows-1252)
 detail_missing            warning   an 'other' adverse event without event_detail
 ========================  ========  ===============================================================
