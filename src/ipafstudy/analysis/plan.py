@@ -46,10 +46,10 @@ OUTCOME_SUFFIXES: dict[str, str] = {"baseline": "Baseline", "follow_up": "Follow
 
 QuantileMethod = Literal["spss", "r7", "tukey"]
 ZeroMethod = Literal["wilcox", "pratt"]
-TestMethod = Literal["approx", "exact"]
+TestMethod = Literal["asymptotic", "exact"]
 EffectSizeN = Literal["pairs", "nonzero", "observations"]
 CiMethod = Literal["percentile", "bca"]
-Adjust = Literal["none", "holm", "fdr_bh"]
+Adjust = Literal["none", "holm", "bh"]
 ContinuousSummary = Literal["median_iqr", "mean_sd"]
 
 
@@ -122,13 +122,13 @@ class StatisticsSpec(_Strict):
     )
     continuity: bool = Field(default=False, description="Wilcoxon continuity correction (False = SPSS; True = R)")
     wilcoxon_method: TestMethod = Field(
-        default="approx", description="Wilcoxon p: approx = normal, tie-corrected (SPSS); exact"
+        default="asymptotic", description="Wilcoxon p: asymptotic = normal, tie-corrected (SPSS); exact"
     )
     effect_size_n: EffectSizeN = Field(
         default="pairs", description="N in r = |z| / sqrt(N): pairs, nonzero, or observations (2 x pairs)"
     )
     mann_whitney_method: TestMethod = Field(
-        default="approx", description="Mann-Whitney p: approx = normal, tie-corrected (SPSS); exact"
+        default="asymptotic", description="Mann-Whitney p: asymptotic = normal, tie-corrected (SPSS); exact"
     )
     mann_whitney_continuity: bool = Field(default=False, description="Mann-Whitney continuity correction")
     bootstrap_resamples: int = Field(default=10_000, ge=100, description="Bootstrap resamples for the median change CI")
@@ -278,7 +278,10 @@ def variable_label(column: str, plan: AnalysisPlan) -> str:
         for suffix, word in OUTCOME_SUFFIXES.items():
             if column == f"{code}_{suffix}":
                 label = plan.outcome(code).label
-                return f"Δ {label}" if suffix == "change" else f"{word} {label}"
+                if suffix == "change":
+                    return f"Δ {label}"
+                lowered = label if label[:2].isupper() else label[:1].lower() + label[1:]
+                return f"{word} {lowered}"
     return column
 
 

@@ -1,0 +1,216 @@
+"""The analysis dataset: one flat row per analysed patient, the single input of every table.
+
+It joins the cohort's wide analysis frame (baseline / follow-up values, their dates, changes)
+with the patient covariates, flattened to plain columns (0/1 for yes/no, blank for unknown), so
+it can be written to ``analysis_dataset.csv`` and every number recomputed from that file alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ipafstudy.analysis.plan import AnalysisPlan
+
+
+@dataclass(frozen=True)
+class Table1Item:
+    """One Table 1 row: which dataset column, how it is summarised, and where it is printed."""
+
+    key: str
+    column: str
+    label: str
+    section: str
+    kind: str = "binary"  # "binary" (0/1), "continuous", "level" (column == level)
+    level: str | None = None
+    note: str | None = None
+
+
+CLINICAL_ITEMS: tuple[tuple[str, str], ...] = (
+    ("mechanics_hands", "Distal digital fissuring (mechanic's hands)"),
+    ("digital_tip_ulceration", "Distal digital tip ulceration"),
+    ("inflammatory_arthritis", "Inflammatory arthritis or polyarticular morning joint stiffness ≥60 min"),
+    ("palmar_telangiectasia", "Palmar telangiectasia"),
+    ("raynaud", "Raynaud's phenomenon"),
+    ("digital_oedema", "Unexplained digital oedema"),
+    ("gottron_sign", "Unexplained fixed rash on the digital extensor surfaces (Gottron's sign)"),
+)
+SEROLOGIC_ITEMS: tuple[tuple[str, str], ...] = (
+    ("ana", "ANA ≥1:320 (diffuse, speckled, homogeneous) or nucleolar/centromere pattern (any titre)"),
+    ("rf", "Rheumatoid factor ≥2× upper limit of normal"),
+    ("anti_ccp", "Anti-CCP"),
+    ("anti_dsdna", "Anti-dsDNA"),
+    ("anti_ro", "Anti-Ro (SS-A)"),
+    ("anti_la", "Anti-La (SS-B)"),
+    ("anti_rnp", "Anti-ribonucleoprotein (RNP)"),
+    ("anti_smith", "Anti-Smith"),
+    ("anti_scl70", "Anti-topoisomerase (Scl-70)"),
+    ("anti_trna_synthetase", "Anti-tRNA synthetase (Jo-1, PL-7, PL-12, EJ, OJ, KS, Zo, YRS)"),
+    ("anti_pm_scl", "Anti-PM-Scl"),
+    ("anti_mda5", "Anti-MDA-5"),
+)
+HRCT_PATTERN_LEVELS: tuple[tuple[str, str], ...] = (
+    ("nsip", "NSIP"),
+    ("op", "OP"),
+    ("nsip_op", "NSIP with OP overlap"),
+    ("lip", "LIP"),
+    ("uip", "UIP"),
+    ("other", "Other/indeterminate"),
+)
+MORPHOLOGIC_ITEMS: tuple[tuple[str, str], ...] = (
+    ("hrct_pattern", "Suggestive HRCT pattern (NSIP, OP, NSIP with OP overlap or LIP)"),
+    ("biopsy_pattern", "Suggestive histopathology on surgical lung biopsy"),
+    ("pleural_involvement", "Unexplained pleural effusion or thickening"),
+    ("pericardial_involvement", "Unexplained pericardial effusion or thickening"),
+    ("airways_disease", "Unexplained intrinsic airways disease"),
+    ("pulmonary_vasculopathy", "Unexplained pulmonary vasculopathy"),
+)
+DOMAIN_COMBINATIONS: tuple[tuple[str, str], ...] = (
+    ("clinical + serologic", "Clinical and serologic"),
+    ("clinical + morphologic", "Clinical and morphologic"),
+    ("serologic + morphologic", "Serologic and morphologic"),
+    ("all three", "All three"),
+)
+
+_DEMO = "Demographics"
+_CLIN = "Clinical domain"
+_SERO = "Serologic domain"
+_MORPH = "Morphologic domain"
+
+TABLE1_ITEMS: tuple[Table1Item, ...] = (
+    Table1Item("age", "age_at_start", "Age at tacrolimus start, years", _DEMO, "continuous"),
+    Table1Item("male", "sex_male", "Male", _DEMO),
+    Table1Item("female", "sex", "Female", _DEMO, "level", "female"),
+    Table1Item("smoking", "ever_smoker", "Smoking history (ever)", _DEMO),
+    *(Table1Item(f"clinical_{c}", f"clinical_{c}", label, _CLIN) for c, label in CLINICAL_ITEMS),
+    *(Table1Item(f"serologic_{c}", f"serologic_{c}", label, _SERO) for c, label in SEROLOGIC_ITEMS),
+    *(Table1Item(f"hrct_pattern_{c}", "hrct_pattern", f"HRCT pattern: {label}", _MORPH, "level", c)
+      for c, label in HRCT_PATTERN_LEVELS),
+    *(Table1Item(f"morphologic_{c}", f"morphologic_{c}", label, _MORPH) for c, label in MORPHOLOGIC_ITEMS),
+    *(Table1Item(f"domains_{i}", "domain_combination", label, "Diagnostic domains met", "level", c)
+      for i, (c, label) in enumerate(DOMAIN_COMBINATIONS, start=1)),
+    Table1Item("antibody_msa", "antibody_group", "Myositis-specific antibody (MSA) group", "Antibody groups",
+               "level", "MSA"),
+    Table1Item("antibody_maa", "antibody_group", "Myositis-associated antibody (MAA) group", "Antibody groups",
+               "level", "MAA"),
+    Table1Item("antibody_both", "antibody_both", "Both an MSA and an MAA", "Antibody groups"),
+    Table1Item("pirfenidone", "pirfenidone", "Pirfenidone", "Concomitant antifibrotics"),
+    Table1Item("nintedanib", "nintedanib", "Nintedanib", "Concomitant antifibrotics"),
+    Table1Item("trough", "tacrolimus_trough_median", "Tacrolimus trough (patient median), ng/mL", "Tacrolimus",
+               "continuous"),
+)
+
+INDICATOR_PREFIXES = ("clinical_", "serologic_", "morphologic_", "domain_")
+_YES = {"yes", "true", "1", "1.0", "y", "positive", "met"}
+_NO = {"no", "false", "0", "0.0", "n", "negative", "not met"}
+
+
+def as_indicator(values: pd.Series) -> pd.Series:
+    """yes/no/unknown (or bool, 1/0, None) -> 1.0 / 0.0 / NaN; unknown stays unknown."""
+
+    def one(v: Any) -> float:
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            return np.nan
+        if isinstance(v, bool | np.bool_):
+            return 1.0 if v else 0.0
+        text = str(v).strip().lower()
+        if text in _YES:
+            return 1.0
+        if text in _NO:
+            return 0.0
+        return np.nan
+
+    return pd.Series([one(v) for v in values], index=values.index, dtype=float)
+
+
+def outcome_columns(plan: AnalysisPlan) -> list[str]:
+    cols = []
+    for code in plan.outcome_codes:
+        cols += [f"{code}_baseline", f"{code}_baseline_date", f"{code}_follow_up", f"{code}_follow_up_date",
+                 f"{code}_change"]
+    return cols
+
+
+def covariate_frame(covariates: pd.DataFrame) -> pd.DataFrame:
+    """Flatten the cohort covariates into plain columns with fixed meaning (0/1 indicators, text levels)."""
+    cov = covariates.copy()
+    cov["patient_id"] = cov["patient_id"].astype(str)
+    if "sex" in cov.columns:
+        sex = cov["sex"].astype(object).where(cov["sex"].notna(), None)
+        cov["sex"] = [None if v is None else str(v).strip().lower() for v in sex]
+        cov["sex_male"] = [np.nan if v is None else float(v == "male") for v in cov["sex"]]
+    indicator_like = [
+        c for c in cov.columns
+        if c.startswith(INDICATOR_PREFIXES) or c in ("ever_smoker", "antibody_both", "pirfenidone", "nintedanib")
+    ]
+    for c in indicator_like:
+        cov[c] = as_indicator(cov[c])
+    for c in ("age_at_start", "tacrolimus_trough_median"):
+        if c in cov.columns:
+            cov[c] = pd.to_numeric(cov[c], errors="coerce").astype(float)
+    return cov
+
+
+def analysis_dataset(cohort: Any, plan: AnalysisPlan) -> pd.DataFrame:
+    """One row per analysed patient: covariates, then baseline / follow-up / change per outcome."""
+    frame = cohort.analysis_frame().copy()
+    frame["patient_id"] = frame["patient_id"].astype(str)
+    cov = covariate_frame(cohort.covariates)
+    keep = [c for c in cov.columns if c not in frame.columns or c == "patient_id"]
+    data = frame.merge(cov[keep], on="patient_id", how="left", validate="one_to_one")
+    missing = [c for c in outcome_columns(plan) if c not in data.columns]
+    for c in missing:
+        data[c] = np.nan
+    for code in plan.outcome_codes:
+        for tp in ("baseline", "follow_up", "change"):
+            data[f"{code}_{tp}"] = pd.to_numeric(data[f"{code}_{tp}"], errors="coerce").astype(float)
+        for tp in ("baseline_date", "follow_up_date"):
+            data[f"{code}_{tp}"] = [_iso(v) for v in data[f"{code}_{tp}"]]
+    return order_columns(data, plan)
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10]
+    return str(value)[:10]
+
+
+def order_columns(data: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+    """Fixed column order (patient id, covariates sorted, outcomes in plan order), rows by patient id."""
+    outcome_cols = outcome_columns(plan)
+    first = ["patient_id"]
+    covs = sorted(c for c in data.columns if c not in outcome_cols and c not in first)
+    ordered = data[first + covs + [c for c in outcome_cols if c in data.columns]]
+    return ordered.sort_values("patient_id", kind="mergesort").reset_index(drop=True)
+
+
+def exclusions_frame(cohort: Any) -> pd.DataFrame:
+    """The cohort's per-patient outcome exclusions (patient_id, outcome, timepoint, reason), sorted."""
+    cols = ["patient_id", "outcome", "timepoint", "reason"]
+    ex = getattr(cohort, "outcome_exclusions", None)
+    if ex is None or len(ex) == 0:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+    ex = pd.DataFrame(ex)[cols].copy()
+    for c in cols:
+        ex[c] = ex[c].astype(str)
+    return ex.sort_values(cols, kind="mergesort").reset_index(drop=True)
+
+
+def flow_steps(cohort: Any) -> tuple[Any, ...]:
+    """Screening flow steps as recorded by the cohort (empty when there is no cohort)."""
+    return tuple(getattr(cohort, "flow", ()) or ())
+
+
+def read_dataset(path: Any) -> pd.DataFrame:
+    """Read ``analysis_dataset.csv`` back with the types the analysis used (ids as text)."""
+    return pd.read_csv(path, dtype={"patient_id": str}, keep_default_na=True)
+
+
+def patient_ids(data: pd.DataFrame) -> Iterable[str]:
+    return data["patient_id"].astype(str)

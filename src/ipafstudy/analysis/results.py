@@ -1,0 +1,217 @@
+"""Frozen result records of a study run; every number the report prints lives in one of these.
+
+Each record keeps the n it was computed on and (through the stats results it holds) the
+settings used, so ``results.json`` can be audited without re-running anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON types, deterministic: NaN -> None, dates -> ISO text, frames -> records, keys sorted later."""
+    if obj is None or isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        value = float(obj)
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(obj, dt.date | pd.Timestamp):
+        return obj.isoformat()[:10] if not isinstance(obj, dt.datetime) else obj.isoformat()
+    if isinstance(obj, pd.DataFrame):
+        return [jsonable(dict(zip(obj.columns, row, strict=True))) for row in obj.itertuples(index=False)]
+    if isinstance(obj, pd.Series):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, np.ndarray):
+        return [jsonable(v) for v in obj.tolist()]
+    if hasattr(obj, "to_dict") and not isinstance(obj, type):
+        return jsonable(obj.to_dict())
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        items = [jsonable(v) for v in obj]
+        return sorted(items, key=repr) if isinstance(obj, set | frozenset) else items
+    if pd.isna(obj):
+        return None
+    return str(obj)
+
+
+class _ToDict:
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Count(_ToDict):
+    """n (%) with its denominator: patients with the feature among those in whom it is known."""
+
+    n: int
+    denominator: int
+    n_missing: int = 0
+
+    @property
+    def pct(self) -> float | None:
+        return 100.0 * self.n / self.denominator if self.denominator else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "denominator": self.denominator, "n_missing": self.n_missing, "pct": jsonable(self.pct)}
+
+
+@dataclass(frozen=True)
+class Continuous(_ToDict):
+    """A continuous variable: quartiles and mean/SD; ``shown`` says which the tables print."""
+
+    quantiles: Any
+    describe: Any
+    shown: str
+
+
+@dataclass(frozen=True)
+class BaselineRow(_ToDict):
+    key: str
+    label: str
+    section: str
+    value: Count | Continuous | None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class BaselineTable(_ToDict):
+    n: int
+    rows: tuple[BaselineRow, ...]
+
+
+@dataclass(frozen=True)
+class PairedOutcome(_ToDict):
+    """Baseline vs last follow-up for one outcome (Table 2 row, Figure 1 panel, Table 5 cell)."""
+
+    code: str
+    label: str
+    unit: str | None
+    group: str | None
+    n_patients: int
+    n_pairs: int
+    baseline: Any
+    follow_up: Any
+    change: Any
+    median_change: Any
+    wilcoxon: Any
+    normality: Mapping[str, Any]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupComparisonRow(_ToDict):
+    """Table 4 row: one variable in the two subgroups, with the test named."""
+
+    key: str
+    label: str
+    kind: str  # "continuous", "categorical", "level"
+    groups: Mapping[str, Any]
+    test_name: str | None
+    test: Any
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class SubgroupResponseRow(_ToDict):
+    """Table 5 row: within-group Wilcoxon per group and Mann-Whitney on the changes between groups."""
+
+    code: str
+    label: str
+    unit: str | None
+    within: Mapping[str, PairedOutcome | None]
+    between: Any
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class BoxPlotPanel(_ToDict):
+    """Figure 1 panel data: the paired values of the Table 2 comparison, and its p."""
+
+    code: str
+    label: str
+    unit: str | None
+    patient_ids: tuple[str, ...]
+    before: tuple[float, ...]
+    after: tuple[float, ...]
+    p: float | None
+
+
+@dataclass(frozen=True)
+class AdverseEventRow(_ToDict):
+    event: str
+    label: str
+    patients: Count
+    episodes: int
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MissingDataRow(_ToDict):
+    """Per outcome and timepoint: how many analysed patients lack a value, and why."""
+
+    outcome: str
+    label: str
+    timepoint: str
+    n_analysed: int
+    n_available: int
+    reasons: Mapping[str, int]
+
+    @property
+    def n_missing(self) -> int:
+        return self.n_analysed - self.n_available
+
+
+@dataclass(frozen=True)
+class StudyResults(_ToDict):
+    """Everything a report needs; ``to_dict()`` is ``results.json``."""
+
+    plan: Any
+    settings: Any
+    n_analysed: int
+    group_sizes: Mapping[str, int]
+    n_antibody_both: int | None
+    dataset: pd.DataFrame
+    baseline: BaselineTable
+    paired: tuple[PairedOutcome, ...]
+    box_plots: tuple[BoxPlotPanel, ...]
+    correlation: Any
+    correlation_labels: tuple[str, ...]
+    regression: Any
+    regression_labels: Mapping[str, str]
+    subgroup_baseline: tuple[GroupComparisonRow, ...]
+    subgroup_response: tuple[SubgroupResponseRow, ...]
+    adverse_events: tuple[AdverseEventRow, ...]
+    flow: tuple[Any, ...]
+    agreement: pd.DataFrame | None
+    missing: tuple[MissingDataRow, ...]
+    exclusions: pd.DataFrame
+    notes: tuple[str, ...]
+    versions: Mapping[str, str]
+    sources: tuple[Any, ...] = ()
+
+    def paired_for(self, code: str) -> PairedOutcome:
+        for p in self.paired:
+            if p.code == code:
+                return p
+        raise KeyError(f"no paired comparison for outcome {code!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: jsonable(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "dataset"}
+        out["dataset_columns"] = list(map(str, self.dataset.columns))
+        return out

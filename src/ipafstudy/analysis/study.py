@@ -1,0 +1,403 @@
+"""Run the analysis plan: one code path per table, every statistic computed once.
+
+``run_study`` builds the cohort, flattens it into the analysis dataset (one row per analysed
+patient, written to ``analysis_dataset.csv``), and ``analyse_dataset`` computes every table
+from that dataset alone with ``ipafstudy.stats``. Tables, figures and text then only read the
+returned ``StudyResults``; nothing downstream computes a number.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ipafstudy import stats
+from ipafstudy.analysis.dataset import (
+    TABLE1_ITEMS,
+    analysis_dataset,
+    exclusions_frame,
+    flow_steps,
+)
+from ipafstudy.analysis.plan import AnalysisPlan, variable_label
+from ipafstudy.analysis.results import (
+    AdverseEventRow,
+    BaselineRow,
+    BaselineTable,
+    BoxPlotPanel,
+    Continuous,
+    Count,
+    GroupComparisonRow,
+    MissingDataRow,
+    PairedOutcome,
+    StudyResults,
+    SubgroupResponseRow,
+)
+from ipafstudy.errors import InsufficientDataError, StatisticalWarning
+
+Progress = Callable[[str], None]
+
+TIMEPOINTS = ("baseline", "follow_up")
+LIBRARIES = ("numpy", "scipy", "pandas", "statsmodels", "matplotlib", "python-docx", "openpyxl", "pydantic")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of ipafstudy and the libraries whose numbers or files appear in the outputs."""
+    out = {}
+    for name in ("ipafstudy", *LIBRARIES):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+class _Notes:
+    """Collects warnings raised by the stats engine, once each, in the order met (deterministic)."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, text: str) -> None:
+        if text not in self.items:
+            self.items.append(text)
+
+    def call(self, context: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a stats function; insufficient data gives None plus a note, warnings become notes."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = fn(*args, **kwargs)
+            except InsufficientDataError as exc:
+                self.add(f"{context}: not computed ({exc})")
+                result = None
+        for w in caught:
+            if issubclass(w.category, StatisticalWarning | RuntimeWarning | UserWarning):
+                self.add(f"{context}: {w.message}")
+        return result
+
+
+def _values(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Numeric column indexed by patient id (pairing is always by patient id, never by row order)."""
+    s = pd.to_numeric(frame[column], errors="raise").astype(float)
+    s.index = frame["patient_id"].astype(str)
+    return s
+
+
+def _count(series: pd.Series) -> Count:
+    known = series.dropna()
+    return Count(n=int((known.astype(float) == 1).sum()), denominator=int(known.size),
+                 n_missing=int(series.size - known.size))
+
+
+def _continuous(notes: _Notes, context: str, series: pd.Series, plan: AnalysisPlan) -> Continuous | None:
+    q = notes.call(context, stats.quantiles, series, method=plan.statistics.quantile_method)
+    d = notes.call(context, stats.describe_continuous, series)
+    if q is None and d is None:
+        return None
+    return Continuous(quantiles=q, describe=d, shown=plan.statistics.continuous_summary)
+
+
+def baseline_table(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> BaselineTable:
+    """Table 1 from the analysis dataset: each row a count or a continuous summary."""
+    rows: list[BaselineRow] = []
+    for item in TABLE1_ITEMS:
+        if item.column not in data.columns:
+            continue
+        col = data[item.column]
+        if item.kind == "continuous":
+            value: Count | Continuous | None = _continuous(notes, f"Table 1 {item.label}", _values(data, item.column),
+                                                           plan)
+        elif item.kind == "level":
+            known = col.dropna()
+            value = Count(n=int((known.astype(str) == item.level).sum()), denominator=int(known.size),
+                          n_missing=int(col.size - known.size))
+        else:
+            value = _count(col)
+        rows.append(BaselineRow(key=item.key, label=item.label, section=item.section, value=value, note=item.note))
+    combos = [r for r in rows if r.section == "Diagnostic domains met" and isinstance(r.value, Count)]
+    if combos:
+        total = sum(r.value.n for r in combos)  # type: ignore[union-attr]
+        if total != len(data):
+            notes.add(f"Table 1: domain combinations add up to {total}, not the {len(data)} analysed patients")
+    return BaselineTable(n=len(data), rows=tuple(rows))
+
+
+def paired_outcome(
+    data: pd.DataFrame, code: str, plan: AnalysisPlan, notes: _Notes, *, group: str | None = None
+) -> PairedOutcome | None:
+    """Baseline vs last follow-up on the patients with both values (paired by patient id)."""
+    spec = plan.outcome(code)
+    where = f"{spec.label}" + (f" ({plan.subgroup.labels[group]})" if group else "")
+    before_all = _values(data, f"{code}_baseline")
+    after_all = _values(data, f"{code}_follow_up")
+    complete = before_all.notna() & after_all.notna()
+    before, after = before_all[complete], after_all[complete]
+    st = plan.statistics
+    if complete.sum() == 0:
+        notes.add(f"{where}: no patient has both a baseline and a follow-up value")
+        return None
+    wil = notes.call(
+        f"{where} Wilcoxon", stats.wilcoxon_signed_rank, before, after,
+        zero_method=st.zero_method, continuity=st.continuity, method=st.wilcoxon_method,
+        effect_size_n=st.effect_size_n,
+    )
+    change = notes.call(
+        f"{where} median change", stats.median_change, before, after,
+        n_resamples=st.bootstrap_resamples, seed=st.seed, ci_method=st.bootstrap_ci_method, confidence=st.confidence,
+    )
+    diff = after - before
+    q = {
+        name: notes.call(f"{where} {name} quartiles", stats.quantiles, values, method=st.quantile_method)
+        for name, values in (("baseline", before), ("follow_up", after), ("change", diff))
+    }
+    normality = {
+        name: notes.call(f"{where} Shapiro-Wilk {name}", stats.shapiro_wilk, values)
+        for name, values in (("baseline", before), ("follow_up", after), ("difference", diff))
+    }
+    return PairedOutcome(
+        code=code, label=spec.label, unit=spec.unit, group=group,
+        n_patients=len(data), n_pairs=int(complete.sum()),
+        baseline=q["baseline"], follow_up=q["follow_up"], change=q["change"],
+        median_change=change, wilcoxon=wil, normality=normality,
+    )
+
+
+def _box_panel(data: pd.DataFrame, code: str, plan: AnalysisPlan, paired: PairedOutcome | None) -> BoxPlotPanel:
+    before = _values(data, f"{code}_baseline")
+    after = _values(data, f"{code}_follow_up")
+    keep = before.notna() & after.notna()
+    p = None if paired is None or paired.wilcoxon is None else float(paired.wilcoxon.p)
+    spec = plan.outcome(code)
+    return BoxPlotPanel(
+        code=code, label=spec.label, unit=spec.unit,
+        patient_ids=tuple(before.index[keep]), before=tuple(before[keep]), after=tuple(after[keep]), p=p,
+    )
+
+
+def correlation_matrix(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> tuple[Any, tuple[str, ...]]:
+    """Figure 2: Spearman matrix of the changes, pairwise complete, raw p (+ adjusted p alongside)."""
+    labels = tuple(plan.outcome(c).label for c in plan.correlation.outcomes)
+    frame = pd.DataFrame(
+        {label: _values(data, f"{c}_change") for c, label in zip(plan.correlation.outcomes, labels, strict=True)}
+    )
+    adjust = None if plan.correlation.adjust == "none" else plan.correlation.adjust
+    return notes.call("Spearman matrix of changes", stats.spearman_matrix, frame, adjust=adjust), labels
+
+
+def regression(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> tuple[Any, dict[str, str]]:
+    """Table 3: OLS of the planned outcome on the planned predictors (listwise complete cases)."""
+    cols = [plan.regression.outcome, *plan.regression.predictors]
+    frame = pd.DataFrame({c: _values(data, c) for c in cols})
+    labels = {c: variable_label(c, plan) for c in cols}
+    result = notes.call(
+        "Regression", stats.linear_regression, frame, plan.regression.outcome, list(plan.regression.predictors)
+    )
+    return result, labels
+
+
+def _in_group(data: pd.DataFrame, plan: AnalysisPlan, group: str) -> pd.DataFrame:
+    return data[data[plan.subgroup.variable].astype(object).eq(group).fillna(False).astype(bool)]
+
+
+def _mann_whitney(notes: _Notes, context: str, x: pd.Series, y: pd.Series, plan: AnalysisPlan) -> Any:
+    return notes.call(
+        context, stats.mann_whitney, x.dropna(), y.dropna(),
+        method=plan.statistics.mann_whitney_method, continuity=plan.statistics.mann_whitney_continuity,
+    )
+
+
+def subgroup_baseline(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> tuple[GroupComparisonRow, ...]:
+    """Table 4: the two subgroups at baseline; Mann-Whitney or chi-square/Fisher, named per row."""
+    g1, g2 = plan.subgroup.groups
+    parts = {g: _in_group(data, plan, g) for g in (g1, g2)}
+    q_method = plan.statistics.quantile_method
+    rows: list[GroupComparisonRow] = []
+
+    def continuous(key: str, column: str, label: str) -> None:
+        x, y = (_values(parts[g], column) for g in (g1, g2))
+        summaries = {g: notes.call(f"Table 4 {label} {g}", stats.quantiles, v, method=q_method)
+                     for g, v in ((g1, x), (g2, y))}
+        test = _mann_whitney(notes, f"Table 4 {label}", x, y, plan)
+        rows.append(GroupComparisonRow(key, label, "continuous", summaries, "Mann-Whitney U" if test else None, test))
+
+    def binary(key: str, column: str, label: str) -> None:
+        counts = {g: _count(parts[g][column]) for g in (g1, g2)}
+        table = np.array([[c.n, c.denominator - c.n] for c in counts.values()], dtype=int)
+        test = notes.call(f"Table 4 {label}", stats.compare_categorical, table)
+        rows.append(GroupComparisonRow(key, label, "categorical", counts, getattr(test, "test", None), test))
+
+    if "age_at_start" in data.columns:
+        continuous("age", "age_at_start", "Age, years")
+    if "sex_male" in data.columns:
+        binary("male", "sex_male", "Male")
+    if "ever_smoker" in data.columns:
+        binary("smoking", "ever_smoker", "Smoking history")
+    for o in plan.outcomes:
+        label = o.label + (f", {o.unit}" if o.unit else "")
+        continuous(f"{o.code}_baseline", f"{o.code}_baseline", label)
+        if o.code == "mmrc":
+            rows.extend(_mmrc_levels(parts, plan, notes))
+    return tuple(rows)
+
+
+def _mmrc_levels(parts: Mapping[str, pd.DataFrame], plan: AnalysisPlan, notes: _Notes) -> list[GroupComparisonRow]:
+    """mMRC grade distribution per group; the grade-by-group table is tested once (named on the first row)."""
+    grades = range(5)
+    counts: dict[str, dict[int, Count]] = {}
+    for g, part in parts.items():
+        v = _values(part, "mmrc_baseline").dropna()
+        counts[g] = {k: Count(n=int((v == k).sum()), denominator=int(v.size)) for k in grades}
+    table = np.array([[counts[g][k].n for k in grades] for g in parts], dtype=int)
+    table = table[:, table.sum(axis=0) > 0]
+    test = None
+    if table.shape[1] >= 2:
+        test = notes.call("Table 4 mMRC grade distribution", stats.compare_categorical, table)
+    rows = []
+    for k in grades:
+        first = k == 0
+        rows.append(
+            GroupComparisonRow(
+                f"mmrc_grade_{k}", f"mMRC grade {k}", "level", {g: counts[g][k] for g in parts},
+                getattr(test, "test", None) if first else None, test if first else None,
+            )
+        )
+    return rows
+
+
+def subgroup_response(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> tuple[SubgroupResponseRow, ...]:
+    """Table 5: within-group Wilcoxon (P1, P2) and Mann-Whitney of the changes between groups (P3)."""
+    g1, g2 = plan.subgroup.groups
+    parts = {g: _in_group(data, plan, g) for g in (g1, g2)}
+    rows = []
+    for o in plan.outcomes:
+        within = {g: paired_outcome(parts[g], o.code, plan, notes, group=g) if len(parts[g]) else None
+                  for g in (g1, g2)}
+        x, y = (_values(parts[g], f"{o.code}_change") for g in (g1, g2))
+        between = _mann_whitney(notes, f"Table 5 {o.label} change between groups", x, y, plan)
+        rows.append(SubgroupResponseRow(code=o.code, label=o.label, unit=o.unit, within=within, between=between))
+    return tuple(rows)
+
+
+def missing_data(data: pd.DataFrame, exclusions: pd.DataFrame, plan: AnalysisPlan) -> tuple[MissingDataRow, ...]:
+    """Per outcome and timepoint: analysed patients, values available, and the reasons the others lack one."""
+    rows = []
+    for o in plan.outcomes:
+        for tp in TIMEPOINTS:
+            values = data[f"{o.code}_{tp}"]
+            missing_ids = set(data.loc[values.isna(), "patient_id"].astype(str))
+            ex = exclusions[(exclusions["outcome"] == o.code) & (exclusions["timepoint"] == tp)]
+            ex = ex[ex["patient_id"].astype(str).isin(missing_ids)]
+            reasons = ex.groupby("reason").size().sort_index().astype(int).to_dict() if len(ex) else {}
+            unexplained = len(missing_ids - set(ex["patient_id"].astype(str)))
+            if unexplained:
+                reasons["no value recorded"] = reasons.get("no value recorded", 0) + unexplained
+            rows.append(
+                MissingDataRow(
+                    outcome=o.code, label=o.label, timepoint=tp, n_analysed=len(data),
+                    n_available=int(values.notna().sum()), reasons=dict(sorted(reasons.items())),
+                )
+            )
+    return tuple(rows)
+
+
+AE_LABELS = {
+    "hypomagnesaemia": "Hypomagnesaemia",
+    "infection": "Infection",
+    "renal_insufficiency": "Renal insufficiency",
+    "gastrointestinal_discomfort": "Gastrointestinal discomfort",
+    "hypertension": "Hypertension",
+    "hyperglycaemia": "Hyperglycaemia",
+    "tremor": "Tremor",
+    "other": "Other",
+}
+_AE_FLAGS = ("serious", "led_to_discontinuation", "led_to_dose_change")
+
+
+def adverse_events(events: pd.DataFrame | None, analysed_ids: Iterable[str]) -> tuple[AdverseEventRow, ...]:
+    """Patients with each event type (a patient counts once per type) among the analysed cohort."""
+    ids = sorted(set(map(str, analysed_ids)))
+    n = len(ids)
+    if events is None or events.empty:
+        ev = pd.DataFrame({"patient_id": pd.Series([], dtype=str), "event": pd.Series([], dtype=str)})
+    else:
+        ev = events.copy()
+        ev["patient_id"] = ev["patient_id"].astype(str)
+        ev = ev[ev["patient_id"].isin(ids)]
+    rows = []
+    kinds = list(AE_LABELS) + sorted(set(ev["event"].astype(str)) - set(AE_LABELS))
+    for kind in kinds:
+        sub = ev[ev["event"].astype(str) == kind]
+        if sub.empty and kind not in ("hypomagnesaemia", "infection", "renal_insufficiency"):
+            continue
+        extra: dict[str, Any] = {}
+        for flag in _AE_FLAGS:
+            if flag in sub.columns:
+                yes = sub[sub[flag].astype(str).str.lower().isin(["yes", "true", "1"])]
+                extra[flag] = int(yes["patient_id"].nunique())
+        rows.append(
+            AdverseEventRow(
+                event=kind, label=AE_LABELS.get(kind, kind.replace("_", " ").capitalize()),
+                patients=Count(n=int(sub["patient_id"].nunique()), denominator=n), episodes=len(sub), extra=extra,
+            )
+        )
+    return tuple(rows)
+
+
+def analyse_dataset(
+    data: pd.DataFrame,
+    plan: AnalysisPlan,
+    *,
+    cohort: Any = None,
+    sources: tuple[Any, ...] = (),
+    progress: Progress | None = None,
+) -> StudyResults:
+    """Every table from the analysis dataset (one row per analysed patient) and the cohort's side tables."""
+    step = progress or (lambda _name: None)
+    notes = _Notes()
+    data = data.sort_values("patient_id", kind="mergesort").reset_index(drop=True)
+    step("Table 1")
+    table1 = baseline_table(data, plan, notes)
+    step("Table 2")
+    paired = tuple(p for p in (paired_outcome(data, c, plan, notes) for c in plan.outcome_codes) if p is not None)
+    by_code = {p.code: p for p in paired}
+    boxes = tuple(_box_panel(data, c, plan, by_code.get(c)) for c in plan.figures.box_plot_outcomes)
+    step("Figure 2")
+    corr, corr_labels = correlation_matrix(data, plan, notes)
+    step("Table 3")
+    reg, reg_labels = regression(data, plan, notes)
+    step("Tables 4 and 5")
+    t4 = subgroup_baseline(data, plan, notes)
+    t5 = subgroup_response(data, plan, notes)
+    step("Adverse events and missing data")
+    exclusions = exclusions_frame(cohort)
+    ae = adverse_events(getattr(cohort, "adverse_events", None), data["patient_id"].astype(str))
+    missing = missing_data(data, exclusions, plan)
+    groups = {g: int(data[plan.subgroup.variable].astype(object).eq(g).fillna(False).sum())
+              for g in plan.subgroup.groups}
+    both = int(pd.to_numeric(data["antibody_both"]).fillna(0).sum()) if "antibody_both" in data.columns else None
+    agreement = getattr(cohort, "agreement", None)
+    return StudyResults(
+        plan=plan, settings=plan.settings, n_analysed=len(data), group_sizes=groups, n_antibody_both=both,
+        dataset=data, baseline=table1, paired=paired, box_plots=boxes, correlation=corr,
+        correlation_labels=corr_labels, regression=reg, regression_labels=reg_labels, subgroup_baseline=t4,
+        subgroup_response=t5, adverse_events=ae, flow=flow_steps(cohort),
+        agreement=agreement if isinstance(agreement, pd.DataFrame) else None, missing=missing,
+        exclusions=exclusions, notes=tuple(notes.items), versions=library_versions(), sources=tuple(sources),
+    )
+
+
+def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progress | None = None) -> StudyResults:
+    """Build the cohort from a loaded ``Study`` and run the whole plan on it."""
+    from ipafstudy.cohort.build import build_cohort
+
+    plan = plan or AnalysisPlan()
+    step = progress or (lambda _name: None)
+    step("Cohort")
+    cohort = build_cohort(study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome)
+    data = analysis_dataset(cohort, plan)
+    return analyse_dataset(data, plan, cohort=cohort, sources=tuple(getattr(study, "sources", ())), progress=progress)

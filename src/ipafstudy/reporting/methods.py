@@ -1,0 +1,235 @@
+"""Methods paragraph and results sentences, written from the plan, the settings and the results.
+
+Every number in these sentences is read from ``StudyResults`` (or the plan/settings that
+produced it) and formatted with the journal style; nothing is typed in by hand, so the text
+can never disagree with the tables.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ipafstudy.analysis.results import Continuous, Count, PairedOutcome, StudyResults
+from ipafstudy.reporting.format import JournalStyle, fmt_n_pct, fmt_number, fmt_p, get_style
+from ipafstudy.reporting.tables import DECIMALS, Q_LABEL
+
+_FOLLOW_UP = {
+    "latest_complete_visit": "the latest visit during treatment at which every measured outcome was recorded",
+    "latest_per_measure": "the latest value of each measure during treatment",
+}
+_CONSENSUS = {
+    "mean_then_adjudicator": "the mean of the two readers' zone grades, or the third reader's grade where the "
+    "pair was flagged",
+    "adjudicator_else_reader1": "the third reader's grade where available, otherwise the first reader's",
+    "mean": "the mean of the two readers' zone grades",
+}
+
+
+def _ok(x: Any) -> bool:
+    return x is not None and not (isinstance(x, float) and math.isnan(x))
+
+
+def _p_text(p: float, style: JournalStyle) -> str:
+    text = fmt_p(p, style=style)
+    return f"p {text[0]} {text[1:]}" if text.startswith(("<", ">")) else f"p = {text}"
+
+
+def _ci_text(low: Any, high: Any, decimals: int, style: JournalStyle) -> str:
+    return f"{fmt_number(low, decimals, style=style)} to {fmt_number(high, decimals, style=style)}"
+
+
+def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None = None) -> list[str]:
+    """Design, definitions and statistical methods as run (settings, conventions, seed, versions)."""
+    st_fmt = get_style(style if style is not None else results.plan.journal_style)
+    plan, s, st = results.plan, results.settings, results.plan.statistics
+    cutoff = s.data_cutoff_date.isoformat() if s.data_cutoff_date else "the latest date in the records"
+    start_day = "including" if s.baseline_includes_start_day else "excluding"
+    design = (
+        "Patients were classified as interstitial pneumonia with autoimmune features (IPAF) by the ERS/ATS "
+        f"research statement (Fischer et al. 2015); blank clinical features were read as '{s.missing_feature_means}'"
+        f" and isolated anti-Ro52 {'did' if s.ro52_alone_counts_as_ssa else 'did not'} count as anti-Ro (SS-A). "
+        f"Eligible patients were aged ≥{fmt_number(s.min_age, 0, style=st_fmt)} years at tacrolimus start and "
+        f"received tacrolimus for ≥{s.min_exposure_days} days; ongoing treatment was censored at {cutoff}. "
+        f"Baseline was the value closest to tacrolimus start within the {s.baseline_window_days} days before it "
+        f"({start_day} the start day); the last follow-up was {_FOLLOW_UP[s.follow_up_rule]}. HRCT scans were "
+        "scored by two readers with the modified Warrick method (six zones, four patterns, grades 0-4; Goldin et "
+        f"al. 2008); a zone was sent to a third reader when the grades differed by more than "
+        f"{s.adjudication_grade_gap} or the percentages by {fmt_number(s.adjudication_percent_gap, 0, style=st_fmt)}"
+        f" points or more, and the final grade was {_CONSENSUS[s.consensus_rule]}. Patients with both a "
+        "myositis-specific (MSA) and a myositis-associated antibody (MAA) were "
+        f"{'assigned to the MSA group' if s.antibody_group_precedence == 'msa' else 'excluded from both groups'}. "
+        f"Lab-defined hypomagnesaemia was serum magnesium below {s.hypomagnesemia_mmol_l} mmol/L."
+    )
+    adjust = {"none": "without multiplicity adjustment", "holm": "with Holm-adjusted p values shown alongside",
+              "bh": "with Benjamini-Hochberg-adjusted p values shown alongside"}[plan.correlation.adjust]
+    r_n = {"pairs": "the number of pairs", "nonzero": "the number of non-zero differences",
+           "observations": "twice the number of pairs"}[st.effect_size_n]
+    predictors = ", ".join(results.regression_labels.get(p, p) for p in plan.regression.predictors)
+    conf = fmt_number(100 * st.confidence, 0, style=st_fmt)
+    mw_p = "exact" if st.mann_whitney_method == "exact" else "normal approximation with tie correction"
+    stats_text = (
+        f"Continuous variables are summarised as {'mean (SD)' if st.continuous_summary == 'mean_sd' else 'median'} "
+        f"(first and third quartiles by the {Q_LABEL[st.quantile_method]} definition) and categorical variables as "
+        "n (%). Normality was assessed with the Shapiro-Wilk test on baseline, follow-up and paired differences. "
+        "Baseline and last follow-up values were compared within patients with the Wilcoxon signed-rank test "
+        f"(two-sided; zero differences {'dropped' if st.zero_method == 'wilcox' else 'ranked then dropped (Pratt)'}; "
+        f"{'normal approximation with tie-corrected variance' if st.wilcoxon_method == 'asymptotic' else 'exact p'}"
+        f"; {'with' if st.continuity else 'no'} continuity correction), with effect size r = |z|/√N, N being "
+        f"{r_n}. The median change is given with a {conf}% {st.bootstrap_ci_method} bootstrap confidence interval "
+        f"({st.bootstrap_resamples} resamples of patients, seed {st.seed}). Groups were compared with the "
+        f"Mann-Whitney U test ({mw_p}, {'with' if st.mann_whitney_continuity else 'no'} continuity correction) and "
+        "categorical "
+        "variables with Pearson's χ² test without continuity correction, or Fisher's exact test when an expected "
+        "count was below 5. Changes were correlated with Spearman's ρ (pairwise complete cases) "
+        f"{adjust}. {results.regression_labels.get(plan.regression.outcome, plan.regression.outcome)}"
+        f" was regressed on {predictors} by ordinary least squares (listwise deletion), with standardised "
+        "coefficients, variance inflation factors and residual checks (Shapiro-Wilk, Breusch-Pagan). A two-sided "
+        f"p < {fmt_number(st.alpha, 2, style=st_fmt)} was considered significant."
+    )
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(results.versions.items()) if k != "ipafstudy")
+    software = (
+        f"Analyses were run with ipafstudy {results.versions.get('ipafstudy', 'unknown')} (Python; {versions}) "
+        "from the analysis plan recorded in run-record.json, which reproduces every number of this report."
+    )
+    return [design, stats_text, software]
+
+
+def _change_phrase(p: PairedOutcome, style: JournalStyle) -> str:
+    mc = p.median_change
+    dec = DECIMALS.get(p.code, style.decimals)
+    text = f"median change {fmt_number(mc.estimate, dec, style=style)}" if mc is not None else "median change NA"
+    if mc is not None and _ok(mc.ci_low) and _ok(mc.ci_high):
+        conf = fmt_number(100 * mc.confidence, 0, style=style)
+        text += f", {conf}% CI {_ci_text(mc.ci_low, mc.ci_high, dec, style)}"
+    if p.wilcoxon is not None:
+        text += f"; {_p_text(p.wilcoxon.p, style)}, r = {fmt_number(p.wilcoxon.r, 2, style=style)}"
+    return text
+
+
+def summary_sentences(results: StudyResults, style: str | JournalStyle | None = None) -> list[str]:
+    """The results section in sentences; every figure comes from ``results``."""
+    st = get_style(style if style is not None else results.plan.journal_style)
+    alpha = results.plan.statistics.alpha
+    n = results.n_analysed
+    out: list[str] = []
+    if results.flow:
+        first = results.flow[0]
+        out.append(f"Of {first.n_before} screened patients, {n} met the eligibility criteria and were analysed "
+                   "(Supplementary Table S2).")
+    else:
+        out.append(f"{n} patients were analysed.")
+    rows = {r.key: r for r in results.baseline.rows}
+    parts = []
+    age = rows.get("age")
+    if age is not None and isinstance(age.value, Continuous):
+        if age.value.shown == "mean_sd" and age.value.describe is not None:
+            d = age.value.describe
+            parts.append(f"mean age {fmt_number(d.mean, style=st)} years (SD {fmt_number(d.sd, style=st)})")
+        elif age.value.quantiles is not None:
+            q = age.value.quantiles
+            parts.append(f"median age {fmt_number(q.median, style=st)} years (Q1-Q3 {fmt_number(q.q1, style=st)}-"
+                         f"{fmt_number(q.q3, style=st)})")
+    female = rows.get("female")
+    if female is not None and isinstance(female.value, Count):
+        parts.append(f"{fmt_n_pct(female.value.n, female.value.denominator, style=st)} women")
+    smoke = rows.get("smoking")
+    if smoke is not None and isinstance(smoke.value, Count):
+        parts.append(f"{smoke.value.n} with a smoking history")
+    if parts:
+        out.append("The analysed patients had " + ", ".join(parts) + " (Table 1).")
+    primary = next((p for p in results.paired if p.code == results.plan.primary_outcome), None)
+    if primary is not None:
+        out.append(
+            f"{primary.label} (primary outcome, n = {primary.n_pairs}): {_change_phrase(primary, st)} (Table 2)."
+        )
+    sig = [p for p in results.paired if p is not primary and p.wilcoxon is not None and p.wilcoxon.p < alpha]
+    nonsig = [p for p in results.paired if p is not primary and p.wilcoxon is not None and p.wilcoxon.p >= alpha]
+    if sig:
+        out.append("Changes with p < " + fmt_number(alpha, 2, style=st) + ": " + "; ".join(
+            f"{p.label} ({_change_phrase(p, st)})" for p in sig) + ".")
+    if nonsig:
+        out.append("No significant change: " + "; ".join(
+            f"{p.label} ({_change_phrase(p, st)})" for p in nonsig) + ".")
+    for p in results.paired:
+        w = p.wilcoxon
+        if w is not None and p.code == "hrct_honeycombing" and w.n_increased:
+            out.append(f"{p.label} increased in {fmt_n_pct(w.n_increased, p.n_pairs, show_denom=True, style=st)} "
+                       "patients.")
+    out.extend(_correlation_sentence(results, st))
+    out.extend(_regression_sentence(results, st))
+    out.extend(_subgroup_sentences(results, st))
+    ae = sorted((r for r in results.adverse_events if r.patients.n), key=lambda r: (-r.patients.n, r.event))
+    if ae:
+        out.append("The most frequent adverse events were " + ", ".join(
+            f"{r.label.lower()} ({fmt_n_pct(r.patients.n, r.patients.denominator, style=st)})" for r in ae[:3]
+        ) + " (Table 6).")
+    return out
+
+
+def _correlation_sentence(results: StudyResults, st: JournalStyle) -> list[str]:
+    corr = results.correlation
+    if corr is None:
+        return []
+    labels = results.correlation_labels
+    primary_label = results.plan.outcome(results.plan.primary_outcome).label
+    if primary_label not in labels:
+        return []
+    alpha = results.plan.statistics.alpha
+    hits = [
+        (b, float(corr.rho.loc[primary_label, b]), float(corr.p.loc[primary_label, b]))
+        for b in labels if b != primary_label and _ok(float(corr.p.loc[primary_label, b]))
+        and float(corr.p.loc[primary_label, b]) < alpha
+    ]
+    if not hits:
+        return [f"The change in {primary_label} was not significantly correlated with the change in any other "
+                "outcome (Figure 2)."]
+    hits.sort(key=lambda h: h[2])
+    return [f"The change in {primary_label} correlated with the changes in " + ", ".join(
+        f"{b} (ρ = {fmt_number(r, st.corr_decimals + 1, style=st)}, {_p_text(p, st)})" for b, r, p in hits
+    ) + " (Figure 2)."]
+
+
+def _regression_sentence(results: StudyResults, st: JournalStyle) -> list[str]:
+    reg = results.regression
+    if reg is None:
+        return []
+    alpha = results.plan.statistics.alpha
+    terms = reg.terms
+    sig = [name for name in terms.index if name != "Intercept" and float(terms.loc[name, "p"]) < alpha]
+    fit = f"adjusted R² = {fmt_number(reg.adj_r2, 3, style=st)}, n = {reg.n}"
+    if not sig:
+        return [f"No baseline predictor was significantly associated with the outcome of the regression model ({fit}; "
+                "Table 3)."]
+    parts = []
+    for name in sig:
+        t = terms.loc[name]
+        parts.append(
+            f"{results.regression_labels.get(name, name)} (B = {fmt_number(t['b'], 3, style=st)}, 95% CI "
+            f"{_ci_text(t['ci_low'], t['ci_high'], 3, st)}, β = {fmt_number(t['beta'], 3, style=st)}, "
+            f"{_p_text(float(t['p']), st)})"
+        )
+    outcome = results.regression_labels.get(results.plan.regression.outcome, results.plan.regression.outcome)
+    return [f"In the regression of {outcome}, " + "; ".join(parts) + f" remained associated ({fit}; Table 3)."]
+
+
+def _subgroup_sentences(results: StudyResults, st: JournalStyle) -> list[str]:
+    g1, g2 = results.plan.subgroup.groups
+    lab = results.plan.subgroup.labels
+    alpha = results.plan.statistics.alpha
+    out = [f"The {lab[g1]} group had {results.group_sizes.get(g1, 0)} patients and the {lab[g2]} group "
+           f"{results.group_sizes.get(g2, 0)}; {results.n_analysed - sum(results.group_sizes.values())} patients "
+           "belonged to neither (Table 4)."]
+    for g in (g1, g2):
+        sig = [r.label for r in results.subgroup_response
+               if r.within.get(g) is not None and r.within[g].wilcoxon is not None and r.within[g].wilcoxon.p < alpha]
+        out.append(f"Within the {lab[g]} group, significant changes were seen in "
+                   f"{', '.join(sig) if sig else 'no outcome'} (Table 5).")
+    between = [(r.label, r.between.p) for r in results.subgroup_response if r.between is not None and
+               r.between.p < alpha]
+    if between:
+        out.append("The changes differed between the groups for " + ", ".join(
+            f"{label} ({_p_text(p, st)})" for label, p in between) + ".")
+    else:
+        out.append("No change differed significantly between the groups (Mann-Whitney U on the changes, Table 5).")
+    return out

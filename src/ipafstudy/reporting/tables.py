@@ -1,0 +1,452 @@
+"""StudyResults -> one TableSpec per table. Formatting only: every number is read from the results.
+
+Each builder takes the results and a journal style and returns a neutral ``TableSpec``; the
+DOCX/HTML/XLSX/CSV renderers lay it out. Nothing here computes a statistic: if a number is not in
+``StudyResults`` it cannot appear in a table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from ipafstudy.analysis.results import Continuous, Count, PairedOutcome, StudyResults
+from ipafstudy.reporting.format import (
+    JournalStyle,
+    fmt_ci,
+    fmt_int,
+    fmt_mean_sd,
+    fmt_median_iqr,
+    fmt_n_pct,
+    fmt_number,
+    fmt_p,
+    get_style,
+)
+from ipafstudy.reporting.tablespec import Column, Row, TableSpec
+
+# Decimals per variable; anything not listed uses the style's default.
+DECIMALS: dict[str, int] = {"crp": 2, "tacrolimus_trough_median": 2, "trough": 2}
+
+Q_LABEL = {"spss": "SPSS/Prism (Hyndman-Fan type 6)", "r7": "R default (Hyndman-Fan type 7)", "tukey": "Tukey hinges"}
+ABBREVIATIONS = (
+    "GGO, ground-glass opacity; HCs, honeycomb cysts; HRCT, high-resolution computed tomography; mMRC, modified "
+    "Medical Research Council dyspnoea scale; ESR, erythrocyte sedimentation rate; CRP, C-reactive protein; MPRED, "
+    "methylprednisolone; MSA, myositis-specific antibody; MAA, myositis-associated antibody."
+)
+
+
+def _d(key: str, style: JournalStyle) -> int:
+    return DECIMALS.get(key, style.decimals)
+
+
+def _ok(x: Any) -> bool:
+    return x is not None and not (isinstance(x, float) and math.isnan(x))
+
+
+def _q(q: Any, key: str, style: JournalStyle) -> str:
+    if q is None:
+        return style.missing
+    return fmt_median_iqr(q.q1, q.median, q.q3, _d(key, style), style=style)
+
+
+def _count(c: Count, n_total: int, style: JournalStyle) -> str:
+    return fmt_n_pct(c.n, c.denominator, show_denom=c.denominator != n_total, style=style)
+
+
+def _continuous(c: Continuous | None, key: str, style: JournalStyle) -> str:
+    if c is None:
+        return style.missing
+    if c.shown == "mean_sd":
+        return fmt_mean_sd(c.describe.mean, c.describe.sd, _d(key, style), style=style)
+    return _q(c.quantiles, key, style)
+
+
+def _summary_words(results: StudyResults) -> str:
+    return "mean (SD)" if results.plan.statistics.continuous_summary == "mean_sd" else "median (Q1, Q3)"
+
+
+def _unit(label: str, unit: str | None) -> str:
+    return f"{label}, {unit}" if unit else label
+
+
+def _quartile_note(results: StudyResults) -> str:
+    return f"Quartiles: {Q_LABEL[results.plan.statistics.quantile_method]}."
+
+
+def table1(results: StudyResults, style: JournalStyle) -> TableSpec:
+    n = results.baseline.n
+    rows: list[Row] = []
+    section = None
+    for r in results.baseline.rows:
+        if r.section != section:
+            section = r.section
+            rows.append(Row.section(section))
+        if isinstance(r.value, Continuous):
+            label = f"{r.label}, {_summary_words(results)}"
+            cell = _continuous(r.value, r.key, style)
+            n_miss = r.value.quantiles.n_missing if r.value.quantiles is not None else n
+            if n_miss:
+                cell += f" [missing {n_miss}]"
+        elif isinstance(r.value, Count):
+            label, cell = f"{r.label}, n (%)", _count(r.value, n, style)
+        else:
+            label, cell = r.label, style.missing
+        rows.append(Row((label, cell), indent=1))
+    notes = [
+        f"Continuous variables are {_summary_words(results)}; categorical variables n (%). Where a feature was "
+        "unknown for some patients, the denominator is shown (n/known).",
+        _quartile_note(results),
+        "Items of the IPAF classification (Fischer et al. 2015); a patient may meet several items in a domain.",
+    ]
+    if results.n_antibody_both:
+        precedence = results.settings.antibody_group_precedence
+        notes.append(
+            f"{results.n_antibody_both} patient(s) had both an MSA and an MAA; antibody_group_precedence = "
+            f"{precedence!r}."
+        )
+    return TableSpec(
+        key="table1_baseline", number=1, title="Baseline characteristics of the analysed patients",
+        columns=(Column("variable", "Characteristic"), Column("all", f"All patients (n = {n})", "right")),
+        rows=tuple(rows), footnotes=tuple(notes),
+    )
+
+
+def _wilcoxon_p(p: PairedOutcome | None, style: JournalStyle) -> str:
+    if p is None or p.wilcoxon is None:
+        return style.missing
+    return fmt_p(p.wilcoxon.p, style=style)
+
+
+def table2(results: StudyResults, style: JournalStyle) -> TableSpec:
+    st = results.plan.statistics
+    conf = fmt_number(100 * st.confidence, 0, style=style)
+    cols = (
+        Column("variable", "Variable"),
+        Column("n", "n", "right"),
+        Column("baseline", "Baseline, median (Q1, Q3)", "right"),
+        Column("follow_up", "Last follow-up, median (Q1, Q3)", "right"),
+        Column("change", f"Median change ({conf}% bootstrap CI)", "right"),
+        Column("direction", "Decreased / unchanged / increased", "right"),
+        Column("z", "z", "right"),
+        Column("p", "p", "right"),
+        Column("r", "r", "right"),
+    )
+    rows = []
+    for p in results.paired:
+        w, mc = p.wilcoxon, p.median_change
+        change = style.missing
+        if mc is not None:
+            change = fmt_number(mc.estimate, _d(p.code, style), style=style)
+            if _ok(mc.ci_low) and _ok(mc.ci_high):
+                change += f" ({fmt_ci(mc.ci_low, mc.ci_high, _d(p.code, style), style=style)})"
+        direction = style.missing if w is None else f"{w.n_decreased} / {w.n_unchanged} / {w.n_increased}"
+        rows.append(Row((
+            _unit(p.label, p.unit), fmt_int(p.n_pairs, style=style), _q(p.baseline, p.code, style),
+            _q(p.follow_up, p.code, style), change, direction,
+            style.missing if w is None else fmt_number(w.z, 2, style=style), _wilcoxon_p(p, style),
+            style.missing if w is None else fmt_number(w.r, 2, style=style),
+        )))
+    ws = {"wilcox": "zero differences dropped before ranking", "pratt": "zero differences ranked, then dropped (Pratt)"}
+    r_n = {"pairs": "all analysed pairs", "nonzero": "non-zero pairs", "observations": "2 × pairs"}
+    notes = (
+        "n: patients with both a baseline and a last follow-up value (paired by patient). Change = follow-up minus "
+        "baseline.",
+        f"Wilcoxon signed-rank test, two-sided, {ws[st.zero_method]}, average ranks for ties, "
+        f"{'normal approximation with tie-corrected variance' if st.wilcoxon_method == 'asymptotic' else 'exact p'}, "
+        f"{'with' if st.continuity else 'no'} continuity correction. r = |z|/√N with N = {r_n[st.effect_size_n]}.",
+        f"Bootstrap CI: {st.bootstrap_resamples} resamples of patients, {st.bootstrap_ci_method} interval, seed "
+        f"{st.seed}.",
+        _quartile_note(results),
+        ABBREVIATIONS,
+    )
+    return TableSpec(
+        key="table2_paired", number=2,
+        title=f"Outcomes at baseline and last follow-up on tacrolimus (n = {results.n_analysed})",
+        columns=cols, rows=tuple(rows), footnotes=notes,
+    )
+
+
+def _w(sw: Any, style: JournalStyle) -> str:
+    if sw is None or not _ok(getattr(sw, "w", None)):
+        return style.missing
+    return f"{fmt_number(sw.w, 3, style=style)} ({fmt_p(sw.p, style=style)})"
+
+
+def table_normality(results: StudyResults, style: JournalStyle) -> TableSpec:
+    rows = [
+        Row((_unit(p.label, p.unit), fmt_int(p.n_pairs, style=style), _w(p.normality.get("baseline"), style),
+             _w(p.normality.get("follow_up"), style), _w(p.normality.get("difference"), style)))
+        for p in results.paired
+    ]
+    return TableSpec(
+        key="tableS1_normality", title="Supplementary Table S1. Shapiro-Wilk normality tests, W (p)",
+        columns=(Column("variable", "Variable"), Column("n", "n", "right"), Column("baseline", "Baseline", "right"),
+                 Column("follow_up", "Last follow-up", "right"), Column("difference", "Difference", "right")),
+        rows=tuple(rows),
+        footnotes=("Computed on the paired patients of Table 2. p < 0.05 indicates departure from normality, "
+                   "which is why rank-based tests are used throughout.",),
+    )
+
+
+def table3(results: StudyResults, style: JournalStyle) -> TableSpec:
+    reg = results.regression
+    labels = results.regression_labels
+    cols = (
+        Column("variable", "Variable"), Column("b", "B", "right"), Column("ci", "95% CI for B", "right"),
+        Column("beta", "β", "right"), Column("t", "t", "right"), Column("p", "p", "right"),
+        Column("vif", "VIF", "right"),
+    )
+    if reg is None:
+        return TableSpec(key="table3_regression", number=3, title="Linear regression (not computed)", columns=cols,
+                         rows=(Row(("Not computed: see the notes of the report",) + ("",) * 6),))
+    rows = []
+    terms = reg.terms
+    for name in terms.index:
+        t = terms.loc[name]
+        label = "Constant" if name == "Intercept" else labels.get(str(name), str(name))
+        rows.append(Row((
+            label, fmt_number(t["b"], 3, style=style), fmt_ci(t["ci_low"], t["ci_high"], 3, style=style),
+            style.missing if name == "Intercept" else fmt_number(t["beta"], 3, style=style),
+            fmt_number(t["t"], 3, style=style), fmt_p(t["p"], style=style),
+            style.missing if name == "Intercept" else fmt_number(t["vif"], 2, style=style),
+        )))
+    outcome = labels.get(results.plan.regression.outcome, results.plan.regression.outcome)
+    fit = (
+        f"n = {reg.n} ({reg.n_dropped} dropped for a missing value); R² = {fmt_number(reg.r2, 3, style=style)}, "
+        f"adjusted R² = {fmt_number(reg.adj_r2, 3, style=style)}; F = {fmt_number(reg.f, 2, style=style)}, "
+        f"p = {fmt_p(reg.f_p, style=style)}."
+    )
+    notes = [f"Dependent variable: {outcome} (follow-up minus baseline). Ordinary least squares.", fit,
+             "β: standardised coefficient (B × SD of the predictor / SD of the outcome, on the model's cases). "
+             "VIF: variance inflation factor."]
+    checks = _residual_checks(reg, style)
+    if checks:
+        notes.append(checks)
+    return TableSpec(
+        key="table3_regression", number=3, title=f"Multiple linear regression of {outcome}",
+        columns=cols, rows=tuple(rows), footnotes=tuple(notes),
+    )
+
+
+def _residual_checks(reg: Any, style: JournalStyle) -> str:
+    parts = []
+    for attr, name in (("residual_shapiro", "Shapiro-Wilk of residuals"), ("breusch_pagan", "Breusch-Pagan")):
+        res = getattr(reg, attr, None)
+        p = getattr(res, "p", None) if res is not None and not isinstance(res, dict) else (res or {}).get("p")
+        if p is not None and _ok(p):
+            parts.append(f"{name} p = {fmt_p(p, style=style)}")
+    return ("Residual checks: " + "; ".join(parts) + ".") if parts else ""
+
+
+def _test_stat(row: Any, style: JournalStyle) -> str:
+    if row.test is None:
+        return ""
+    if row.test_name == "Mann-Whitney U":
+        return f"U = {fmt_number(row.test.u, 1, style=style)}"
+    stat = getattr(row.test, "statistic", None)
+    if "chi" in str(row.test_name).lower() and _ok(stat):
+        return f"χ² = {fmt_number(stat, 2, style=style)}"
+    return ""
+
+
+def _test_name(name: str | None) -> str:
+    if not name:
+        return ""
+    words = {"chi2": "Pearson χ²", "chi-square": "Pearson χ²", "fisher": "Fisher's exact",
+             "fisher_exact": "Fisher's exact", "freeman_halton": "Fisher-Freeman-Halton"}
+    return words.get(name.lower(), name)
+
+
+def table4(results: StudyResults, style: JournalStyle) -> TableSpec:
+    g1, g2 = results.plan.subgroup.groups
+    lab = results.plan.subgroup.labels
+    n1, n2 = results.group_sizes.get(g1, 0), results.group_sizes.get(g2, 0)
+    rows = []
+    for r in results.subgroup_baseline:
+        cells = []
+        for g, n in ((g1, n1), (g2, n2)):
+            v = r.groups.get(g)
+            if isinstance(v, Count):
+                cells.append(_count(v, n, style))
+            elif v is None:
+                cells.append(style.missing)
+            else:
+                text = _q(v, r.key.removesuffix("_baseline"), style)
+                cells.append(text + (f" [n = {v.n}]" if v.n != n else ""))
+        label = f"{r.label}, n (%)" if r.kind in ("categorical", "level") else r.label
+        p = fmt_p(r.test.p, style=style) if r.test is not None else ""
+        rows.append(Row((label, *cells, _test_stat(r, style), p, _test_name(r.test_name)),
+                        indent=1 if r.kind == "level" else 0))
+    notes = (
+        "Continuous variables: median (Q1, Q3), Mann-Whitney U (U = min(U1, U2)), normal approximation with tie "
+        "correction. Categorical variables: Pearson χ² without continuity correction, or Fisher's exact test when "
+        "an expected count is below 5; the test is named per row. mMRC grades: one test of the grade-by-group "
+        "table, shown on the first grade row.",
+        _quartile_note(results),
+        ABBREVIATIONS,
+    )
+    return TableSpec(
+        key="table4_subgroup_baseline", number=4,
+        title=f"Baseline characteristics by antibody group: {lab[g1]} vs {lab[g2]}",
+        columns=(Column("variable", "Variable"), Column("g1", f"{lab[g1]} (n = {n1})", "right"),
+                 Column("g2", f"{lab[g2]} (n = {n2})", "right"), Column("statistic", "Statistic", "right"),
+                 Column("p", "p", "right"), Column("test", "Test")),
+        rows=tuple(rows), footnotes=notes,
+    )
+
+
+def table5(results: StudyResults, style: JournalStyle) -> TableSpec:
+    g1, g2 = results.plan.subgroup.groups
+    lab = results.plan.subgroup.labels
+    n1, n2 = results.group_sizes.get(g1, 0), results.group_sizes.get(g2, 0)
+    rows = []
+    for r in results.subgroup_response:
+        cells: list[str] = [_unit(r.label, r.unit)]
+        for g in (g1, g2):
+            p = r.within.get(g)
+            npairs = "" if p is None else fmt_int(p.n_pairs, style=style)
+            cells += [npairs, _q(None if p is None else p.baseline, r.code, style),
+                      _q(None if p is None else p.follow_up, r.code, style), _wilcoxon_p(p, style)]
+        cells.append(style.missing if r.between is None else fmt_p(r.between.p, style=style))
+        rows.append(Row(tuple(cells)))
+    cols = (
+        Column("variable", "Variable"),
+        Column("n1", f"{lab[g1]} n", "right"), Column("b1", f"{lab[g1]} baseline", "right"),
+        Column("f1", f"{lab[g1]} follow-up", "right"), Column("p1", "P1", "right"),
+        Column("n2", f"{lab[g2]} n", "right"), Column("b2", f"{lab[g2]} baseline", "right"),
+        Column("f2", f"{lab[g2]} follow-up", "right"), Column("p2", "P2", "right"),
+        Column("p3", "P3", "right"),
+    )
+    notes = (
+        f"{lab[g1]} group n = {n1}; {lab[g2]} group n = {n2}; n per row: patients with both values. Values are "
+        "median (Q1, Q3).",
+        f"P1 ({lab[g1]}) and P2 ({lab[g2]}): Wilcoxon signed-rank test within the group, as in Table 2. P3: "
+        "Mann-Whitney U test comparing the changes (follow-up minus baseline) between the groups.",
+        _quartile_note(results),
+        ABBREVIATIONS,
+    )
+    return TableSpec(
+        key="table5_subgroup_response", number=5,
+        title=f"Response to tacrolimus within and between antibody groups ({lab[g1]} vs {lab[g2]})",
+        columns=cols, rows=tuple(rows), footnotes=notes,
+    )
+
+
+def table_adverse_events(results: StudyResults, style: JournalStyle) -> TableSpec:
+    n = results.n_analysed
+    rows = []
+    for r in results.adverse_events:
+        extra = r.extra
+        rows.append(Row((
+            r.label, _count(r.patients, n, style), fmt_int(r.episodes, style=style),
+            *(fmt_int(extra[k], style=style) if k in extra else style.missing
+              for k in ("serious", "led_to_discontinuation", "led_to_dose_change")),
+        )))
+    return TableSpec(
+        key="table6_adverse_events", number=6, title=f"Adverse events during tacrolimus treatment (n = {n})",
+        columns=(Column("event", "Event"), Column("patients", "Patients, n (%)", "right"),
+                 Column("episodes", "Episodes", "right"), Column("serious", "Serious", "right"),
+                 Column("discontinuation", "Led to discontinuation", "right"),
+                 Column("dose_change", "Led to dose change", "right")),
+        rows=tuple(rows),
+        footnotes=("A patient counts once per event type; percentages of the analysed cohort. Lab-defined events "
+                   f"use the clinical settings (hypomagnesaemia: Mg < {results.settings.hypomagnesemia_mmol_l} "
+                   f"mmol/L; renal rule: {results.settings.renal_rule}).",),
+    )
+
+
+def table_flow(results: StudyResults, style: JournalStyle) -> TableSpec:
+    rows = [
+        Row((str(getattr(s, "label", s)), fmt_int(s.n_before, style=style), fmt_int(s.n_removed, style=style),
+             fmt_int(s.n_after, style=style), str(getattr(s, "reason", "") or "")))
+        for s in results.flow
+    ]
+    if not rows:
+        rows = [Row(("No screening flow recorded", "", "", "", ""))]
+    return TableSpec(
+        key="tableS2_flow", title="Supplementary Table S2. Screening flow (STROBE)",
+        columns=(Column("step", "Step"), Column("before", "n before", "right"), Column("removed", "Removed", "right"),
+                 Column("after", "n after", "right"), Column("reason", "Reason")),
+        rows=tuple(rows),
+    )
+
+
+def table_missing(results: StudyResults, style: JournalStyle) -> TableSpec:
+    rows = []
+    for m in results.missing:
+        reasons = "; ".join(f"{k} ({v})" for k, v in m.reasons.items())
+        rows.append(Row((m.label, m.timepoint.replace("_", "-"), fmt_int(m.n_analysed, style=style),
+                         fmt_int(m.n_available, style=style), fmt_int(m.n_missing, style=style), reasons)))
+    return TableSpec(
+        key="tableS3_missing", title="Supplementary Table S3. Missing data by outcome and time point",
+        columns=(Column("outcome", "Outcome"), Column("timepoint", "Time point"),
+                 Column("analysed", "Analysed", "right"), Column("available", "Value available", "right"),
+                 Column("missing", "Missing", "right"), Column("reasons", "Reasons (patients)")),
+        rows=tuple(rows),
+        footnotes=("Patients without a value at a time point are left out of that outcome's paired comparison; "
+                   "`ipafstudy explain OUT OUTCOME` lists them by patient.",),
+    )
+
+
+def table_correlation(results: StudyResults, style: JournalStyle) -> TableSpec:
+    corr = results.correlation
+    labels = results.correlation_labels
+    adjusted = getattr(corr, "p_adjusted", None) if corr is not None else None
+    rows = []
+    if corr is not None:
+        for i, a in enumerate(labels):
+            for b in labels[i + 1:]:
+                cells = [f"Δ {a}", f"Δ {b}", fmt_int(corr.n.loc[a, b], style=style),
+                         fmt_number(corr.rho.loc[a, b], style.corr_decimals + 1, style=style),
+                         fmt_p(corr.p.loc[a, b], style=style)]
+                if adjusted is not None:
+                    cells.append(fmt_p(adjusted.loc[a, b], style=style))
+                rows.append(Row(tuple(cells)))
+    cols = [Column("a", "Variable 1"), Column("b", "Variable 2"), Column("n", "n", "right"),
+            Column("rho", "Spearman ρ", "right"), Column("p", "p", "right")]
+    method = results.plan.correlation.adjust
+    if adjusted is not None:
+        cols.append(Column("p_adj", f"p ({'Holm' if method == 'holm' else 'Benjamini-Hochberg'})", "right"))
+    return TableSpec(
+        key="tableS4_correlation", title="Supplementary Table S4. Spearman correlations among the changes (Figure 2)",
+        columns=tuple(cols), rows=tuple(rows),
+        footnotes=("Pairwise complete cases; two-sided p from the t approximation with n - 2 df (as SPSS). "
+                   "Adjusted p values are shown alongside the raw p, which the figure's stars use.",),
+    )
+
+
+def table_agreement(results: StudyResults, style: JournalStyle) -> TableSpec | None:
+    frame = results.agreement
+    if frame is None or frame.empty:
+        return None
+    cols = tuple(Column(f"c{i}", str(c), "left" if i == 0 else "right") for i, c in enumerate(frame.columns))
+    rows = []
+    for rec in frame.itertuples(index=False):
+        cells = []
+        for v in rec:
+            if isinstance(v, float):
+                cells.append(fmt_number(v, 3, style=style))
+            elif isinstance(v, int) and not isinstance(v, bool):
+                cells.append(fmt_int(v, style=style))
+            else:
+                cells.append(style.missing if v is None else str(v))
+        rows.append(Row(tuple(cells)))
+    return TableSpec(
+        key="tableS5_agreement", title="Supplementary Table S5. HRCT inter-reader agreement",
+        columns=cols, rows=tuple(rows),
+        footnotes=("ICC(2,1) (two-way random effects, absolute agreement, single rater) for scores; weighted Cohen's "
+                   "kappa for zone grades. Bands: Koo & Li 2016 (ICC), Landis & Koch 1977 (kappa).",),
+    )
+
+
+BUILDERS: tuple[Callable[[StudyResults, JournalStyle], TableSpec | None], ...] = (
+    table1, table2, table3, table4, table5, table_adverse_events, table_normality, table_flow, table_missing,
+    table_correlation, table_agreement,
+)
+
+
+def build_tables(results: StudyResults, style: str | JournalStyle | None = None) -> tuple[TableSpec, ...]:
+    """Every table of the report, in print order (main tables, then supplementary)."""
+    st = get_style(style if style is not None else results.plan.journal_style)
+    return tuple(t for t in (b(results, st) for b in BUILDERS) if t is not None)
