@@ -56,19 +56,6 @@ def text_or_none(value: object) -> str | None:
     return text or None
 
 
-def tri_state(value: object) -> bool | None:
-    """'yes' -> True, 'no' -> False, 'unknown'/blank -> None (never silently absent)."""
-    text = text_or_none(value)
-    if text is None:
-        return None
-    low = text.lower()
-    if low in ("yes", "true", "1"):
-        return True
-    if low in ("no", "false", "0"):
-        return False
-    return None
-
-
 def source_text(row: Mapping[str, object]) -> str:
     """'file[:sheet] row N' from a row's provenance columns, so any value can be traced back."""
     file = text_or_none(row.get(SOURCE_FILE)) or "?"
@@ -109,3 +96,23 @@ def all_dates(values: Iterable[object]) -> list[dt.date]:
         if d is not None:
             out.append(d)
     return out
+
+
+def jsonable(value: object) -> object:
+    """Plain JSON types: dates as ISO text, NaN/NA as None, numpy scalars as Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        return [jsonable(v) for v in items]
+    if isinstance(value, (dt.date, pd.Timestamp)):
+        return value.isoformat()
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if hasattr(value, "item") and not isinstance(value, pd.DataFrame):
+        return jsonable(value.item())  # type: ignore[union-attr]
+    if is_missing(value):
+        return None
+    return str(value)
