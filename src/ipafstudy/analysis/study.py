@@ -9,7 +9,7 @@ returned ``StudyResults``; nothing downstream computes a number.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -20,6 +20,7 @@ from ipafstudy import stats
 from ipafstudy.analysis.dataset import (
     TABLE1_ITEMS,
     analysis_dataset,
+    as_indicator,
     exclusions_frame,
     flow_steps,
 )
@@ -167,15 +168,22 @@ def paired_outcome(
     )
 
 
-def _box_panel(data: pd.DataFrame, code: str, plan: AnalysisPlan, paired: PairedOutcome | None) -> BoxPlotPanel:
+def _box_panel(
+    data: pd.DataFrame, code: str, plan: AnalysisPlan, paired: PairedOutcome | None, notes: _Notes
+) -> BoxPlotPanel:
+    """Figure 1 panel: the Table 2 pairs, their quartiles (same method as the table) and min/max whisker ends."""
     before = _values(data, f"{code}_baseline")
     after = _values(data, f"{code}_follow_up")
     keep = before.notna() & after.notna()
     p = None if paired is None or paired.wilcoxon is None else float(paired.wilcoxon.p)
     spec = plan.outcome(code)
+    ranges = [notes.call(f"Figure 1 {spec.label}", stats.describe_continuous, v[keep]) for v in (before, after)]
     return BoxPlotPanel(
         code=code, label=spec.label, unit=spec.unit,
         patient_ids=tuple(before.index[keep]), before=tuple(before[keep]), after=tuple(after[keep]), p=p,
+        before_quartiles=None if paired is None else paired.baseline,
+        after_quartiles=None if paired is None else paired.follow_up,
+        before_range=ranges[0], after_range=ranges[1],
     )
 
 
@@ -315,34 +323,32 @@ AE_LABELS = {
     "tremor": "Tremor",
     "other": "Other",
 }
-_AE_FLAGS = ("serious", "led_to_discontinuation", "led_to_dose_change")
+AE_FLAGS = ("serious", "led_to_discontinuation", "led_to_dose_change")
 
 
-def adverse_events(events: pd.DataFrame | None, analysed_ids: Iterable[str]) -> tuple[AdverseEventRow, ...]:
-    """Patients with each event type (a patient counts once per type) among the analysed cohort."""
-    ids = sorted(set(map(str, analysed_ids)))
-    n = len(ids)
-    if events is None or events.empty:
-        ev = pd.DataFrame({"patient_id": pd.Series([], dtype=str), "event": pd.Series([], dtype=str)})
-    else:
-        ev = events.copy()
-        ev["patient_id"] = ev["patient_id"].astype(str)
-        ev = ev[ev["patient_id"].isin(ids)]
+def adverse_events(summary: pd.DataFrame | None, events: pd.DataFrame | None) -> tuple[AdverseEventRow, ...]:
+    """The cohort's per-type summary (a patient counts once per type), plus patients with each flag set."""
+    if summary is None or len(summary) == 0:
+        return ()
+    on = pd.DataFrame() if events is None or len(events) == 0 else events
+    if len(on) and "during_treatment" in on.columns:
+        on = on[on["during_treatment"].astype(bool)]
     rows = []
-    kinds = list(AE_LABELS) + sorted(set(ev["event"].astype(str)) - set(AE_LABELS))
-    for kind in kinds:
-        sub = ev[ev["event"].astype(str) == kind]
-        if sub.empty and kind not in ("hypomagnesaemia", "infection", "renal_insufficiency"):
-            continue
-        extra: dict[str, Any] = {}
-        for flag in _AE_FLAGS:
-            if flag in sub.columns:
-                yes = sub[sub[flag].astype(str).str.lower().isin(["yes", "true", "1"])]
+    for rec in summary.to_dict("records"):
+        kind = str(rec["event"])
+        sub = on[on["event"].astype(str) == kind] if len(on) else on
+        extra: dict[str, Any] = {k: int(rec[k]) for k in ("n_recorded", "n_lab_derived") if k in rec}
+        for flag in AE_FLAGS:
+            if len(sub) and flag in sub.columns:
+                yes = sub[as_indicator(sub[flag]).eq(1.0).to_numpy()]
                 extra[flag] = int(yes["patient_id"].nunique())
+            else:
+                extra[flag] = 0
         rows.append(
             AdverseEventRow(
                 event=kind, label=AE_LABELS.get(kind, kind.replace("_", " ").capitalize()),
-                patients=Count(n=int(sub["patient_id"].nunique()), denominator=n), episodes=len(sub), extra=extra,
+                patients=Count(n=int(rec["n_patients"]), denominator=int(rec["n_analysed"])),
+                episodes=int(rec["n_events"]), extra=extra,
             )
         )
     return tuple(rows)
@@ -365,7 +371,7 @@ def analyse_dataset(
     step("Table 2")
     paired = tuple(p for p in (paired_outcome(data, c, plan, notes) for c in plan.outcome_codes) if p is not None)
     by_code = {p.code: p for p in paired}
-    boxes = tuple(_box_panel(data, c, plan, by_code.get(c)) for c in plan.figures.box_plot_outcomes)
+    boxes = tuple(_box_panel(data, c, plan, by_code.get(c), notes) for c in plan.figures.box_plot_outcomes)
     step("Figure 2")
     corr, corr_labels = correlation_matrix(data, plan, notes)
     step("Table 3")
@@ -375,7 +381,7 @@ def analyse_dataset(
     t5 = subgroup_response(data, plan, notes)
     step("Adverse events and missing data")
     exclusions = exclusions_frame(cohort)
-    ae = adverse_events(getattr(cohort, "adverse_events", None), data["patient_id"].astype(str))
+    ae = adverse_events(getattr(cohort, "adverse_event_summary", None), getattr(cohort, "adverse_events", None))
     missing = missing_data(data, exclusions, plan)
     groups = {g: int(data[plan.subgroup.variable].astype(object).eq(g).fillna(False).sum())
               for g in plan.subgroup.groups}

@@ -1,0 +1,88 @@
+"""Per-patient trace of one outcome from a finished run: the values and dates used, and who was left out.
+
+Reads only what ``ipafstudy analyze`` wrote (``analysis_dataset.csv`` and ``results.json``), so the
+trace shows exactly the numbers the tables were computed from.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ipafstudy.analysis.dataset import read_dataset
+from ipafstudy.errors import InvalidOptionError
+
+
+@dataclass(frozen=True)
+class OutcomeTrace:
+    outcome: str
+    label: str
+    used: pd.DataFrame  # patient_id, baseline, baseline_date, follow_up, follow_up_date, change
+    left_out: pd.DataFrame  # patient_id, stage, timepoint, reason
+    n_analysed: int
+
+    def to_text(self) -> str:
+        lines = [
+            f"{self.label} ({self.outcome}): {len(self.used)} of {self.n_analysed} analysed patients have both a "
+            "baseline and a last follow-up value",
+            "",
+        ]
+        if len(self.used):
+            shown = self.used.fillna("")
+            lines.append(shown.to_string(index=False))
+        lines.append("")
+        if len(self.left_out):
+            lines.append(f"Left out ({self.left_out['patient_id'].nunique()} patients):")
+            lines.append(self.left_out.fillna("").to_string(index=False))
+        else:
+            lines.append("Left out: none of the analysed patients.")
+        return "\n".join(lines)
+
+
+def trace_outcome(dataset: pd.DataFrame, results: dict[str, Any], outcome: str) -> OutcomeTrace:
+    """Values used for ``outcome`` per analysed patient, and every patient left out with the reason."""
+    plan_outcomes = {o["code"]: o["label"] for o in results["plan"]["outcomes"]}
+    if outcome not in plan_outcomes:
+        raise InvalidOptionError(
+            f"explain: outcome {outcome!r} is not in this run's plan; outcomes are {sorted(plan_outcomes)}"
+        )
+    cols = {s: f"{outcome}_{s}" for s in ("baseline", "baseline_date", "follow_up", "follow_up_date", "change")}
+    data = dataset.copy()
+    data["patient_id"] = data["patient_id"].astype(str)
+    both = data[cols["baseline"]].notna() & data[cols["follow_up"]].notna()
+    used = data.loc[both, ["patient_id", *cols.values()]].rename(columns={v: k for k, v in cols.items()})
+    used = used.sort_values("patient_id", kind="mergesort").reset_index(drop=True)
+
+    exclusions = pd.DataFrame(results.get("exclusions") or [], columns=["patient_id", "outcome", "timepoint", "reason"])
+    left: list[dict[str, Any]] = []
+    for rec in data.loc[~both].to_dict("records"):
+        pid = rec["patient_id"]
+        for tp in ("baseline", "follow_up"):
+            if pd.isna(rec[cols[tp]]):
+                why = exclusions[(exclusions["patient_id"].astype(str) == pid) & (exclusions["outcome"] == outcome)
+                                 & (exclusions["timepoint"] == tp)]["reason"].tolist()
+                left.append({"patient_id": pid, "stage": "analysed, outcome missing", "timepoint": tp,
+                             "reason": "; ".join(why) or "no value recorded"})
+    for step in results.get("flow") or []:
+        if not step.get("n_removed"):
+            continue  # the first and last boxes list everyone screened / analysed, not removals
+        for pid in step.get("patient_ids") or []:
+            left.append({"patient_id": str(pid), "stage": f"not analysed: {step.get('label', step.get('key'))}",
+                         "timepoint": "", "reason": step.get("reason", "")})
+    left_out = pd.DataFrame(left, columns=["patient_id", "stage", "timepoint", "reason"])
+    return OutcomeTrace(outcome=outcome, label=plan_outcomes[outcome], used=used, left_out=left_out,
+                        n_analysed=len(data))
+
+
+def trace_from_dir(out_dir: str | Path, outcome: str) -> OutcomeTrace:
+    """Read a run's ``analysis_dataset.csv`` and ``results.json`` and trace ``outcome``."""
+    d = Path(out_dir)
+    for name in ("analysis_dataset.csv", "results.json"):
+        if not (d / name).is_file():
+            raise InvalidOptionError(f"explain: {d / name} not found; run `ipafstudy analyze DATA --out {d}` first")
+    results = json.loads((d / "results.json").read_text(encoding="utf-8"))
+    return trace_outcome(read_dataset(d / "analysis_dataset.csv"), results, outcome)

@@ -1,0 +1,79 @@
+"""``ipafstudy analyze DATA --out DIR``: the whole study, from records to report, in one command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from ipafstudy.analysis.plan import AnalysisPlan, load_plan
+from ipafstudy.analysis.study import run_study
+from ipafstudy.data.loaders import load_study
+from ipafstudy.reporting.format import get_style
+from ipafstudy.reporting.io import prepare_output_dir
+from ipafstudy.reporting.report import write_report
+
+STEPS = ("Load", "Cohort", "Table 1", "Table 2", "Figure 2", "Table 3", "Tables 4 and 5",
+         "Adverse events and missing data", "Data and results", "Figures", "Tables", "Documents")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "analyze",
+        help="run the whole study: cohort, tables, figures, report (DOCX, HTML, XLSX, CSV, JSON)",
+        description=(
+            "Load and validate the records, build the cohort, run the analysis plan and write report.docx, "
+            "report.html, tables.xlsx, tables/*.csv, figures/*.png|svg, results.json, analysis_dataset.csv and "
+            "run-record.json into --out. Without --plan the default plan (`ipafstudy plan --default`) is used."
+        ),
+        epilog=(
+            "examples:\n  ipafstudy analyze data/ --out results/\n"
+            "  ipafstudy plan --default > plan.yaml   # edit, then:\n"
+            "  ipafstudy analyze data/ --out results/ --plan plan.yaml --force"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("data", metavar="DATA", help="folder of CSV files, .xlsx workbook, or REDCap export .csv")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder (must be new or empty)")
+    parser.add_argument("--plan", metavar="PLAN.yaml", help="analysis plan (default: the reference study's plan)")
+    parser.add_argument("--force", action="store_true",
+                        help="write into a non-empty --out (same-named files are replaced; nothing else is deleted)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--mapping", metavar="MAPPING.yaml", help="REDCap mapping file (REDCap exports only)")
+    parser.add_argument("--redcap-dictionary", metavar="DICTIONARY.csv", help="REDCap data dictionary")
+    parser.set_defaults(handler=run)
+
+
+def _progress(quiet: bool) -> tuple[Callable[[str], None], Callable[[], None]]:
+    """A tqdm bar on a terminal; silent with --quiet or when stderr is not a TTY (logs, CI)."""
+    if quiet or not sys.stderr.isatty():
+        return (lambda _name: None), (lambda: None)
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(STEPS), desc="analyze", unit="step", file=sys.stderr, leave=False)
+
+    def step(name: str) -> None:
+        bar.set_postfix_str(name)
+        bar.update(1)
+
+    return step, bar.close
+
+
+def run(args: argparse.Namespace) -> int:
+    plan = load_plan(args.plan) if args.plan else AnalysisPlan()
+    get_style(plan.journal_style)  # an unknown journal style fails before any work is done
+    prepare_output_dir(args.out, force=args.force)  # refuse a non-empty --out before the long work
+    step, close = _progress(args.quiet)
+    try:
+        step("Load")
+        study = load_study(args.data, mapping=args.mapping, redcap_dictionary=args.redcap_dictionary)
+        results = run_study(study, plan, progress=step)
+        written = write_report(results, args.out, force=True, progress=step,
+                               command=["ipafstudy", "analyze", *sys.argv[2:]] if sys.argv else None)
+    finally:
+        close()
+    if not args.quiet:
+        print(f"analysed {results.n_analysed} patients; wrote {len(written)} files to {args.out}")
+        for note in results.notes:
+            print(f"note: {note}")
+    return 0
