@@ -42,7 +42,6 @@ COLUMN_ALIASES: dict[tuple[str, str], dict[str, str]] = {
         "previous": "former",
         "smoker": "current",
         "active": "current",
-        "yes": "current",
     },
     ("patients", "hrct_pattern"): {
         "nsip_and_op": "nsip_op",
