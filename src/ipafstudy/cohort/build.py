@@ -1,0 +1,345 @@
+"""``build_cohort``: from a validated Study to the analysed cohort the analysis layer consumes.
+
+One pass, in the order of the screening flow: data cut-off -> tacrolimus exposure -> IPAF
+classification and antibody group -> HRCT consensus -> baseline / follow-up of every outcome
+-> eligibility and flow -> covariates and adverse events of the analysed patients.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ipafstudy.cohort._common import as_date, by_patient, iso, jsonable, text_or_none
+from ipafstudy.cohort.adverse_events import adverse_event_tables
+from ipafstudy.cohort.exposure import Exposure, age_at_start, resolve_cutoff, tacrolimus_exposures
+from ipafstudy.cohort.hrct import HrctCohort, hrct_cohort
+from ipafstudy.cohort.screening import FlowStep, PatientScreen, build_flow
+from ipafstudy.cohort.timepoints import (
+    DEFAULT_OUTCOMES,
+    Observation,
+    TimepointMiss,
+    TimepointValue,
+    check_outcomes,
+    measurement_observations,
+    patient_timepoints,
+    scan_observations,
+)
+from ipafstudy.data.model import Study
+from ipafstudy.rules.antibodies import AntibodyGroup, antibody_group
+from ipafstudy.rules.common import as_tristate
+from ipafstudy.rules.ipaf import DOMAINS, AntibodyTest, IpafClassification, IpafInput, classify_ipaf
+from ipafstudy.settings import ClinicalSettings
+
+VALUE_COLUMNS = ("patient_id", "outcome", "timepoint", "value", "date", "days_from_start", "source")
+MISS_COLUMNS = ("patient_id", "outcome", "timepoint", "reason")
+WIDE_SUFFIXES = ("baseline", "baseline_date", "follow_up", "follow_up_date", "change")
+SCREENING_COLUMNS = (
+    "patient_id", "site", "ipaf_status", "tacrolimus_start", "tacrolimus_end", "ongoing", "exposure_days",
+    "age_at_start", "age_source", "antibody_group", "eligible", "exclusion_step", "exclusion_reason",
+    "baseline_date", "follow_up_date",
+)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """The analysed cohort with every decision that produced it (frozen: analyses cannot alter it)."""
+
+    settings: ClinicalSettings
+    data_cutoff_date: dt.date | None
+    outcomes: tuple[str, ...]
+    primary_outcome: str
+    screening: pd.DataFrame
+    classification: pd.DataFrame
+    classifications: dict[str, IpafClassification]
+    flow: tuple[FlowStep, ...]
+    analysed_ids: tuple[str, ...]
+    values: pd.DataFrame
+    outcome_exclusions: pd.DataFrame
+    covariates: pd.DataFrame
+    adverse_events: pd.DataFrame
+    adverse_event_summary: pd.DataFrame
+    hrct: HrctCohort
+    exposures: dict[str, Exposure] = field(repr=False)
+    antibody_groups: dict[str, AntibodyGroup] = field(repr=False)
+    timepoint_values: pd.DataFrame = field(repr=False)
+    timepoint_misses: pd.DataFrame = field(repr=False)
+
+    def analysis_frame(self) -> pd.DataFrame:
+        """One row per analysed patient: group, smoking and per outcome baseline/follow-up/change.
+
+        ``<outcome>_change`` = follow-up minus baseline (missing when either is missing).
+        """
+        cov = self.covariates.set_index("patient_id") if len(self.covariates) else None
+        rows = []
+        lookup = {(r["patient_id"], r["outcome"], r["timepoint"]): r for r in self.values.to_dict("records")}
+        for pid in self.analysed_ids:
+            row: dict[str, Any] = {
+                "patient_id": pid,
+                "antibody_group": cov.at[pid, "antibody_group"] if cov is not None else None,
+                "ever_smoker": cov.at[pid, "ever_smoker"] if cov is not None else None,
+            }
+            for outcome in self.outcomes:
+                base = lookup.get((pid, outcome, "baseline"))
+                fu = lookup.get((pid, outcome, "follow_up"))
+                row[f"{outcome}_baseline"] = base["value"] if base else float("nan")
+                row[f"{outcome}_baseline_date"] = base["date"] if base else None
+                row[f"{outcome}_follow_up"] = fu["value"] if fu else float("nan")
+                row[f"{outcome}_follow_up_date"] = fu["date"] if fu else None
+                row[f"{outcome}_change"] = fu["value"] - base["value"] if base and fu else float("nan")
+            rows.append(row)
+        columns = ["patient_id", "antibody_group", "ever_smoker"]
+        for outcome in self.outcomes:
+            columns += [f"{outcome}_{suffix}" for suffix in WIDE_SUFFIXES]
+        frame = pd.DataFrame(rows, columns=columns)
+        frame["ever_smoker"] = frame["ever_smoker"].astype("Int64")
+        return frame.sort_values("patient_id", kind="mergesort").reset_index(drop=True)
+
+    def missing_data(self) -> pd.DataFrame:
+        """Per outcome and time point: analysed n, n with a value, n missing (from outcome_exclusions)."""
+        n = len(self.analysed_ids)
+        rows = []
+        for outcome in self.outcomes:
+            for tp in ("baseline", "follow_up"):
+                miss = self.outcome_exclusions[
+                    (self.outcome_exclusions["outcome"] == outcome) & (self.outcome_exclusions["timepoint"] == tp)
+                ]
+                rows.append({"outcome": outcome, "timepoint": tp, "n_analysed": n,
+                             "n_available": n - len(miss), "n_missing": len(miss)})
+        return pd.DataFrame(rows, columns=["outcome", "timepoint", "n_analysed", "n_available", "n_missing"])
+
+    def flow_dict(self) -> dict[str, Any]:
+        """The flow as flow.json holds it (STROBE diagram data)."""
+        return {
+            "primary_outcome": self.primary_outcome,
+            "data_cutoff_date": iso(self.data_cutoff_date),
+            "steps": [s.to_dict() for s in self.flow],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe summary of everything (tables as lists of records)."""
+        return jsonable({
+            "settings": self.settings.to_dict(),
+            "data_cutoff_date": self.data_cutoff_date,
+            "outcomes": list(self.outcomes),
+            "primary_outcome": self.primary_outcome,
+            "analysed_ids": list(self.analysed_ids),
+            "flow": [s.to_dict() for s in self.flow],
+            "screening": self.screening.to_dict("records"),
+            "classification": self.classification.to_dict("records"),
+            "values": self.values.to_dict("records"),
+            "outcome_exclusions": self.outcome_exclusions.to_dict("records"),
+            "covariates": self.covariates.to_dict("records"),
+            "adverse_events": self.adverse_events.to_dict("records"),
+            "adverse_event_summary": self.adverse_event_summary.to_dict("records"),
+            "hrct_excluded_scans": self.hrct.excluded_scans.to_dict("records"),
+            "hrct_open_flags": self.hrct.open_flags.to_dict("records"),
+        })
+
+
+def _antibody_tests(rows: Sequence[dict[str, Any]]) -> tuple[AntibodyTest, ...]:
+    return tuple(
+        AntibodyTest(
+            name=str(r["antibody"]),
+            result=str(r["result"]),
+            titre=r.get("titre"),
+            pattern=text_or_none(r.get("pattern")),
+            value=r.get("value"),
+            upper_limit_normal=r.get("upper_limit_normal"),
+        )
+        for r in rows
+    )
+
+
+def classify_patients(study: Study, settings: ClinicalSettings) -> dict[str, IpafClassification]:
+    """IPAF classification of every screened patient (every antibody test on record is used)."""
+    tests = by_patient(study.antibodies)
+    out = {}
+    for row in study.patients.to_dict("records"):
+        pid = str(row["patient_id"])
+        inp = IpafInput.from_mapping({**row, "patient_id": pid}, _antibody_tests(tests.get(pid, [])))
+        out[pid] = classify_ipaf(inp, settings)
+    return out
+
+
+def group_patients(study: Study, settings: ClinicalSettings) -> dict[str, AntibodyGroup]:
+    """MSA / MAA group from POSITIVE results only (borderline is not positive)."""
+    tests = by_patient(study.antibodies)
+    return {
+        pid: antibody_group(
+            sorted({str(r["antibody"]) for r in tests.get(pid, []) if str(r.get("result")) == "positive"}), settings
+        )
+        for pid in study.patient_ids
+    }
+
+
+def _frame(items: Sequence[TimepointValue | TimepointMiss], columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame([{c: getattr(i, c) for c in columns} for i in items], columns=list(columns))
+
+
+def _ever_smoker(value: object) -> int | None:
+    text = (text_or_none(value) or "").lower()
+    return {"never": 0, "former": 1, "current": 1}.get(text)
+
+
+def _trough_median(rows: Sequence[dict[str, Any]], exp: Exposure) -> float:
+    vals = [
+        float(r["value"]) for r in rows
+        if r.get("variable") == "tacrolimus_trough"
+        and (d := as_date(r.get("date"))) is not None
+        and exp.start is not None and exp.start <= d and (exp.end is None or d <= exp.end)
+    ]
+    return statistics.median(vals) if vals else float("nan")
+
+
+def _covariates(
+    study: Study,
+    analysed: Sequence[str],
+    ages: dict[str, float | None],
+    groups: dict[str, AntibodyGroup],
+    classes: dict[str, IpafClassification],
+    exposures: dict[str, Exposure],
+) -> pd.DataFrame:
+    patients = {str(r["patient_id"]): r for r in study.patients.to_dict("records")}
+    meas = by_patient(study.measurements)
+    rows = []
+    for pid in analysed:
+        p = patients[pid]
+        c = classes[pid]
+        row: dict[str, Any] = {
+            "patient_id": pid,
+            "site": text_or_none(p.get("site")),
+            "sex": text_or_none(p.get("sex")),
+            "age_at_start": ages[pid],
+            "smoking": text_or_none(p.get("smoking")),
+            "ever_smoker": _ever_smoker(p.get("smoking")),
+            "antibody_group": groups[pid].group,
+            "antibody_both": groups[pid].both,
+            "domain_combination": c.combination,
+        }
+        for dom in DOMAINS:
+            row[f"domain_{dom}"] = c.domains[dom].met is True
+            for item in c.domains[dom].items:
+                row[f"{dom}_{item.item}"] = item.met is True
+        row["hrct_pattern"] = text_or_none(p.get("hrct_pattern"))
+        for drug in ("pirfenidone", "nintedanib"):
+            row[drug] = as_tristate(p.get(drug), field=drug, owner=f"patient {pid!r}")
+        row["tacrolimus_trough_median"] = _trough_median(meas.get(pid, []), exposures[pid])
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if len(frame):
+        frame["ever_smoker"] = frame["ever_smoker"].astype("Int64")
+    return frame
+
+
+def build_cohort(
+    study: Study,
+    settings: ClinicalSettings | None = None,
+    *,
+    outcomes: Sequence[str] = DEFAULT_OUTCOMES,
+    primary_outcome: str = "hrct_total",
+) -> Cohort:
+    """Screen every patient and assemble the analysed cohort.
+
+    >>> cohort = build_cohort(study)                       # doctest: +SKIP
+    >>> cohort.analysis_frame().to_csv("analysis_dataset.csv", index=False)  # doctest: +SKIP
+    """
+    settings = settings if settings is not None else ClinicalSettings()
+    outcome_list = check_outcomes(outcomes, primary_outcome)
+    cutoff = resolve_cutoff(study, settings)
+    exposures = tacrolimus_exposures(study, settings, cutoff)
+    classes = classify_patients(study, settings)
+    groups = group_patients(study, settings)
+    hrct = hrct_cohort(study.hrct_reads, settings)
+
+    observations: dict[str, dict[str, list[Observation]]] = measurement_observations(study.measurements, outcome_list)
+    for pid, per in scan_observations(hrct.usable_scans, outcome_list).items():
+        observations.setdefault(pid, {}).update(per)
+
+    patients = {str(r["patient_id"]): r for r in study.patients.to_dict("records")}
+    all_values: list[TimepointValue] = []
+    all_misses: list[TimepointMiss] = []
+    screens = []
+    ages: dict[str, float | None] = {}
+    for pid in study.patient_ids:
+        exp = exposures[pid]
+        age, _ = age_at_start(patients[pid], exp.start)
+        ages[pid] = age
+        base_miss = fu_miss = None
+        if exp.start is not None:
+            vals, misses = patient_timepoints(
+                pid, observations.get(pid, {}), exp.start, exp.end, outcome_list, settings,
+                hrct_note=hrct.note_for(pid),
+            )
+            all_values += vals
+            all_misses += misses
+            for m in misses:
+                if m.outcome == primary_outcome:
+                    if m.timepoint == "baseline":
+                        base_miss = m.reason
+                    else:
+                        fu_miss = m.reason
+        c = classes[pid]
+        screens.append(PatientScreen(pid, c.status, c.reason, exp, age, base_miss, fu_miss))
+
+    flow, decisions = build_flow(screens, settings, primary_outcome)
+    analysed = tuple(sorted(pid for pid, (step, _) in decisions.items() if step is None))
+    analysed_set = set(analysed)
+
+    values_all = _frame(all_values, VALUE_COLUMNS)
+    misses_all = _frame(all_misses, MISS_COLUMNS)
+    primary_dates = {
+        (v.patient_id, v.timepoint): v.date for v in all_values if v.outcome == primary_outcome
+    }
+    screening_rows = []
+    for pid in study.patient_ids:
+        exp = exposures[pid]
+        step, reason = decisions[pid]
+        screening_rows.append({
+            "patient_id": pid,
+            "site": text_or_none(patients[pid].get("site")),
+            "ipaf_status": classes[pid].status,
+            "tacrolimus_start": exp.start,
+            "tacrolimus_end": exp.end,
+            "ongoing": exp.ongoing,
+            "exposure_days": exp.exposure_days,
+            "age_at_start": ages[pid],
+            "age_source": age_at_start(patients[pid], exp.start)[1],
+            "antibody_group": groups[pid].group,
+            "eligible": step is None,
+            "exclusion_step": step,
+            "exclusion_reason": reason,
+            "baseline_date": primary_dates.get((pid, "baseline")),
+            "follow_up_date": primary_dates.get((pid, "follow_up")),
+        })
+    screening = pd.DataFrame(screening_rows, columns=list(SCREENING_COLUMNS))
+    screening["exposure_days"] = screening["exposure_days"].astype("Int64")
+
+    classification = pd.DataFrame([classes[pid].to_row() for pid in study.patient_ids])
+    ae, ae_summary = adverse_event_tables(study, exposures, analysed, settings)
+    return Cohort(
+        settings=settings,
+        data_cutoff_date=cutoff,
+        outcomes=outcome_list,
+        primary_outcome=primary_outcome,
+        screening=screening,
+        classification=classification,
+        classifications=classes,
+        flow=flow,
+        analysed_ids=analysed,
+        values=values_all[values_all["patient_id"].isin(analysed_set)].reset_index(drop=True),
+        outcome_exclusions=misses_all[misses_all["patient_id"].isin(analysed_set)].reset_index(drop=True),
+        covariates=_covariates(study, analysed, ages, groups, classes, exposures),
+        adverse_events=ae,
+        adverse_event_summary=ae_summary,
+        hrct=hrct,
+        exposures=exposures,
+        antibody_groups=groups,
+        timepoint_values=values_all,
+        timepoint_misses=misses_all,
+    )

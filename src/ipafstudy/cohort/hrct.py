@@ -1,0 +1,92 @@
+"""HRCT consensus scans for the cohort: which scans can be analysed, and which are blocked.
+
+A scan is usable when the consensus (``rules.hrct.consensus``) marks it complete: two readers,
+every zone and pattern graded, and no open adjudication flag. A scan with an open flag
+(readers disagree, no third read yet) is excluded with its list of zones/patterns, so a
+clinician knows what to adjudicate
+(``ipafstudy hrct worklist``). Excluded scans are never replaced silently: the time point
+rules simply look at the remaining scans, and the reason a patient has no baseline/follow-up
+scan names the excluded ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ipafstudy.cohort._common import as_date
+from ipafstudy.rules.hrct import HrctConsensus, consensus
+from ipafstudy.settings import ClinicalSettings
+
+EXCLUDED_COLUMNS = ("patient_id", "scan_date", "n_open_flags", "reason")
+
+
+def as_frame(value: Any) -> pd.DataFrame:
+    """A DataFrame from a frame or a sequence of dataclass records."""
+    if isinstance(value, pd.DataFrame):
+        return value
+    rows = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else dict(v) for v in (value or ())]
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class HrctCohort:
+    """The consensus and the split of its scans into usable and excluded ones."""
+
+    consensus: HrctConsensus | None
+    usable_scans: pd.DataFrame
+    excluded_scans: pd.DataFrame
+    open_flags: pd.DataFrame
+    _notes: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def note_for(self, patient_id: str) -> str:
+        """Text appended to a missing-HRCT reason: the patient's excluded scans, if any."""
+        return self._notes.get(patient_id, "")
+
+
+def _flag_text(flags: pd.DataFrame) -> str:
+    parts = []
+    for r in flags.to_dict("records"):
+        bits = [str(r[k]) for k in ("zone", "pattern") if k in r and r[k] is not None]
+        parts.append("/".join(bits))
+    return ", ".join(sorted(parts))
+
+
+def hrct_cohort(reads: pd.DataFrame, settings: ClinicalSettings) -> HrctCohort:
+    """Consensus of all reads, split into usable and excluded scans."""
+    empty = pd.DataFrame(columns=["patient_id", "scan_date"])
+    if reads is None or len(reads) == 0:
+        return HrctCohort(None, empty, pd.DataFrame(columns=list(EXCLUDED_COLUMNS)), pd.DataFrame())
+    cons = consensus(reads, settings)
+    scans = as_frame(cons.scans).copy()
+    flags = as_frame(cons.open_flags).copy()
+    if len(scans):
+        scans["patient_id"] = scans["patient_id"].astype(str)
+        scans["scan_date"] = [as_date(d) for d in scans["scan_date"]]
+    if len(flags):
+        flags["patient_id"] = flags["patient_id"].astype(str)
+        flags["scan_date"] = [as_date(d) for d in flags["scan_date"]]
+    excluded = []
+    keep = []
+    for row in scans.to_dict("records"):
+        pid, day = row["patient_id"], row["scan_date"]
+        if bool(row["complete"]):
+            keep.append(True)
+            continue
+        keep.append(False)
+        scan_flags = flags[(flags["patient_id"] == pid) & (flags["scan_date"] == day)] if len(flags) else flags
+        reason = str(row.get("issue") or "incomplete consensus")
+        if len(scan_flags):
+            reason += f" (open: {_flag_text(scan_flags)})"
+        excluded.append({"patient_id": pid, "scan_date": day, "n_open_flags": len(scan_flags), "reason": reason})
+    usable = scans[keep].reset_index(drop=True) if len(scans) else empty
+    excluded_frame = pd.DataFrame(excluded, columns=list(EXCLUDED_COLUMNS))
+    notes: dict[str, str] = {}
+    for r in excluded:
+        notes[r["patient_id"]] = notes.get(r["patient_id"], "") + (
+            f"; scan {r['scan_date'].isoformat() if r['scan_date'] else '?'} excluded: {r['reason']}"
+        )
+    return HrctCohort(cons, usable, excluded_frame, flags, notes)
