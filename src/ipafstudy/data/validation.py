@@ -87,7 +87,7 @@ MIN_YEAR, MAX_YEAR = 1900, 2100
 TACROLIMUS = "tacrolimus"
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
-_TITRE = re.compile(r"^(?:1\s*[:/]\s*)?(\d+)$")
+_TITRE = re.compile(r"^(?:1\s*[:/]\s*)?(\d+)(?:\.0+)?$")
 
 
 class _CellError(Exception):
