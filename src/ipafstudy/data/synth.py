@@ -700,7 +700,7 @@ def _course(
     crp_p = float(np.clip(crp_b * math.exp(rng.normal(math.log(0.3), 0.7) - 0.3 * responder), 0.1, 150))
     mpred_b = float(_pick(rng, {"12": 0.04, "16": 0.08, "20": 0.42, "24": 0.08, "28": 0.05, "30": 0.15,
                                 "32": 0.06, "40": 0.12}))
-    mpred_p = float(np.clip(2 * round(mpred_b * math.exp(rng.normal(math.log(0.7), 0.35)) / 2), 4, mpred_b))
+    mpred_p = float(np.clip(2 * round(mpred_b * math.exp(rng.normal(math.log(0.62), 0.45)) / 2), 4, mpred_b))
     prednisone = bool(rng.random() < site.prednisone_share)
     trough_mean = float(math.exp(rng.normal(math.log(5.1), 0.55)))
     hypomag = bool(rng.random() < 0.56)
@@ -916,9 +916,10 @@ def generate_cohort(
             drug = _pick(rng, {"mycophenolate mofetil": 0.45, "cyclophosphamide": 0.15, "azathioprine": 0.1,
                                "hydroxychloroquine": 0.1, "none": 0.2})
             if drug != "none":
+                stop = _day(index_date, int(rng.integers(60, 500)))
+                stopped = rng.random() < 0.5 and stop <= DATA_CUTOFF
                 b.add("treatments", patient_id=pid, drug=drug, start_date=index_date,
-                      end_date=_day(index_date, int(rng.integers(60, 500))) if rng.random() < 0.5 else None,
-                      dose=None, dose_unit=None)
+                      end_date=stop if stopped else None, dose=None, dose_unit=None)
         birth = _day(index_date, -round(age * 365.25) - int(rng.integers(0, 2)))
         if _age(birth, index_date) != math.floor(age) and fate == "under_min_age":
             birth = _day(index_date, -round(age * 365.25))
