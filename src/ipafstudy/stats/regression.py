@@ -150,7 +150,7 @@ def linear_regression(
             f"{caller}(): singular design: predictor(s) {_dependent_predictors(x, predictors)} are linear "
             "combinations of the others; remove one of them"
         )
-    fit = sm.OLS(y, design, missing="none", hasconst=True).fit(method="qr", cov_type="nonrobust")
+    fit = sm.OLS(y, design, missing="none", hasconst=True).fit(method="pinv", cov_type="nonrobust")
     ci = fit.conf_int(alpha=1.0 - conf)
     sd_y = float(np.std(y, ddof=1))
     sd_x = np.std(x, axis=0, ddof=1)

@@ -1,0 +1,112 @@
+"""Meta-tests over the whole public API: invalid options are named uniformly; results are JSON-safe."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ipafstudy.stats as st
+from ipafstudy.errors import InvalidOptionError
+
+B = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+A = [2.0, 1.0, 5.0, 4.0, 8.0, 9.0]
+FRAME = pd.DataFrame({"y": A, "x": B, "z": [1.0, 0.0, 1.0, 1.0, 0.0, 0.0]})
+RATINGS = pd.DataFrame({"r1": B, "r2": A})
+
+# (function, positional args, option name) for every public option with an allowed set.
+INVALID = [
+    (st.wilcoxon_signed_rank, (B, A), "zero_method"),
+    (st.wilcoxon_signed_rank, (B, A), "continuity"),
+    (st.wilcoxon_signed_rank, (B, A), "method"),
+    (st.wilcoxon_signed_rank, (B, A), "effect_size_n"),
+    (st.median_change, (B, A), "ci_method"),
+    (st.median_change, (B, A), "n_resamples"),
+    (st.median_change, (B, A), "seed"),
+    (st.median_change, (B, A), "confidence"),
+    (st.hodges_lehmann, (B, A), "confidence"),
+    (st.quantiles, (B,), "method"),
+    (st.mann_whitney, (B, A), "method"),
+    (st.mann_whitney, (B, A), "continuity"),
+    (st.compare_categorical, ([[3, 4], [5, 6]],), "test"),
+    (st.spearman_matrix, (FRAME,), "adjust"),
+    (st.linear_regression, (FRAME, "y", ["x"]), "confidence"),
+    (st.icc, (RATINGS,), "model"),
+    (st.icc, (RATINGS,), "confidence"),
+    (st.weighted_kappa, ([0, 1, 2], [0, 2, 2]), "weights"),
+    (st.adjust_p, ([0.1, 0.2],), "method"),
+    (st.format_p, (0.2,), "digits"),
+]
+
+
+@pytest.mark.parametrize(("func", "args", "option"), INVALID, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_invalid_option_is_named(func, args, option):
+    with pytest.raises(InvalidOptionError, match=rf"{func.__name__}\(\): {option}=") as info:
+        func(*args, **{option: "sideways"})
+    assert "sideways" in str(info.value)
+
+
+def test_every_public_function_is_covered():
+    covered = {f.__name__ for f, _, _ in INVALID}
+    public = {name for name in st.__all__ if callable(getattr(st, name)) and name[0].islower()}
+    optionless = {"describe_continuous", "shapiro_wilk", "significance_stars", "spearman", "koo_li_band",
+                  "landis_koch_band"}
+    assert public - optionless == covered
+
+
+RESULTS = [
+    lambda: st.wilcoxon_signed_rank(B, A),
+    lambda: st.median_change(B, A, n_resamples=200),
+    lambda: st.hodges_lehmann(B, A),
+    lambda: st.quantiles(B),
+    lambda: st.describe_continuous([1.0]),
+    lambda: st.mann_whitney(B, A),
+    lambda: st.compare_categorical([[3, 4], [5, 6]]),
+    lambda: st.spearman(B, A),
+    lambda: st.spearman_matrix(FRAME, adjust="bh"),
+    lambda: st.linear_regression(FRAME, "y", ["x", "z"]),
+    lambda: st.icc(RATINGS),
+    lambda: st.weighted_kappa([0, 1, 2], [0, 2, 2]),
+    lambda: st.shapiro_wilk([1.0, 2.0]),
+]
+
+
+@pytest.mark.parametrize("make", RESULTS, ids=range(len(RESULTS)))
+def test_results_frozen_and_json_safe(make):
+    res = make()
+    payload = res.to_dict()
+    text = json.dumps(payload, allow_nan=True)
+    assert json.loads(text) is not None
+
+    def walk(value):
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        else:
+            assert value is None or isinstance(value, (bool, int, float, str)), type(value)
+
+    walk(payload)
+    with pytest.raises((AttributeError, TypeError)):
+        res.p = 0.5  # frozen dataclass
+
+
+def test_settings_echoed():
+    res = st.wilcoxon_signed_rank(B, A, zero_method="pratt", continuity=True, effect_size_n="nonzero")
+    assert res.to_dict()["settings"] == {
+        "zero_method": "pratt", "continuity": True, "method": "asymptotic", "effect_size_n": "nonzero",
+        "alternative": "two-sided", "difference": "after - before",
+    }
+    assert st.mann_whitney(B, A, continuity=True).settings.continuity is True
+    assert st.compare_categorical([[3, 4], [5, 6]], test="fisher").settings.test == "fisher"
+
+
+def test_deterministic_repeat():
+    first = st.median_change(np.arange(20.0), np.arange(20.0) ** 1.1).to_dict()
+    second = st.median_change(np.arange(20.0), np.arange(20.0) ** 1.1).to_dict()
+    assert first == second and not math.isnan(first["ci_low"])

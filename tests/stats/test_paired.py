@@ -1,0 +1,168 @@
+"""Wilcoxon signed-rank and Hodges-Lehmann against R (wilcox.test, coin) and hand-worked formulas."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from ipafstudy.errors import DataValidationError, InsufficientDataError
+from ipafstudy.stats import hodges_lehmann, wilcoxon_signed_rank
+
+from .conftest import records
+
+R_WILCOXON = records("paired_r.csv")
+
+
+@pytest.mark.parametrize("case", R_WILCOXON, ids=lambda c: f"{c['dataset']}-{c['call'][:40]}")
+def test_wilcoxon_matches_r(case, paired_data):
+    """R: wilcox.test(after, before, paired=TRUE, exact=FALSE, correct=...) and coin::wilcoxsign_test."""
+    before, after = paired_data[case["dataset"]]
+    res = wilcoxon_signed_rank(
+        before, after, zero_method=case["zero_method"].replace("wilcoxon", "wilcox"),
+        continuity=bool(case["continuity"]), method=case["method"],
+    )
+    if case["dataset"] == "all_zero":
+        # Documented deliberate difference: R returns NaN, we report SPSS's z = 0, p = 1 with a reason.
+        assert math.isnan(case["p"])
+        assert (res.z, res.p, res.n_nonzero) == (0.0, 1.0, 0)
+        assert "all paired differences are zero" in res.reason
+        return
+    assert res.p == pytest.approx(case["p"], rel=1e-9, abs=1e-12)
+    if not math.isnan(case["v"]):
+        assert res.w_plus == pytest.approx(case["v"])
+    if not math.isnan(case["z"]):
+        assert res.z == pytest.approx(case["z"], rel=1e-9)
+
+
+def test_wilcoxon_z_by_hand_with_ties_and_zeros():
+    """SPSS formula from statistics.md worked step by step on a small case."""
+    before = [5, 5, 5, 5, 5, 5, 5, 5]
+    after = [3, 5, 7, 4, 6, 2, 4, 5]  # d = -2, 0, 2, -1, 1, -3, -1, 0
+    # Non-zero |d|: 2, 2, 1, 1, 3, 1 -> ranks: the three 1s share (1+2+3)/3 = 2, the two 2s (4+5)/2 = 4.5, 3 -> 6.
+    # Positive d: +2 (4.5), +1 (2) -> W+ = 6.5; W- = 21 - 6.5 = 14.5; n = 6.
+    n = 6
+    w_plus = 6.5
+    mean = n * (n + 1) / 4  # 10.5
+    ties = (3**3 - 3) + (2**3 - 2)  # 24 + 6 = 30
+    var = n * (n + 1) * (2 * n + 1) / 24 - ties / 48  # 22.75 - 0.625 = 22.125
+    z = (w_plus - mean) / math.sqrt(var)
+    p = 2 * (1 - 0.5 * (1 + math.erf(abs(z) / math.sqrt(2))))
+    res = wilcoxon_signed_rank(before, after)
+    assert (res.n_pairs, res.n_nonzero, res.n_increased, res.n_decreased, res.n_unchanged) == (8, 6, 2, 4, 2)
+    assert (res.w_plus, res.w_minus) == (6.5, 14.5)
+    assert res.z == pytest.approx(z, rel=1e-12)
+    assert res.p == pytest.approx(p, rel=1e-12)
+    assert res.r == pytest.approx(abs(z) / math.sqrt(8))
+    assert res.rank_biserial == pytest.approx((6.5 - 14.5) / 21)
+    assert wilcoxon_signed_rank(before, after, effect_size_n="nonzero").r == pytest.approx(abs(z) / math.sqrt(6))
+    assert wilcoxon_signed_rank(before, after, effect_size_n="observations").r == pytest.approx(abs(z) / 4)
+
+
+def test_wilcoxon_pratt_by_hand():
+    """Pratt: zeros take ranks 1..n0 then are dropped (d = 0, 0, 1, -2, 3)."""
+    # |d| ranks including zeros: 0,0 -> 1.5 each; 1 -> 3; 2 -> 4; 3 -> 5. Signed: +3, -4, +5.
+    res = wilcoxon_signed_rank([0, 0, 0, 0, 0], [0, 0, 1, -2, 3], zero_method="pratt")
+    w_plus = 3 + 5
+    mean = (3 + 4 + 5) / 2  # E = sum(r)/2
+    var = (9 + 16 + 25) / 4  # V = sum(r^2)/4
+    assert res.w_plus == w_plus
+    assert res.z == pytest.approx((w_plus - mean) / math.sqrt(var))
+
+
+def test_continuity_correction_by_hand():
+    before, after = [0, 0, 0, 0], [1, 2, 3, -4]  # W+ = 6, E = 5, V = 7.5
+    res = wilcoxon_signed_rank(before, after, continuity=True)
+    assert res.z == pytest.approx((6 - 5 - 0.5) / math.sqrt(7.5))
+    assert res.settings.continuity is True
+
+
+def test_exact_without_ties_is_classical_table():
+    """n = 5, all positive: P(W+ = 15) = 1/32, two-sided 1/16 (textbook table)."""
+    res = wilcoxon_signed_rank([0] * 5, [1, 2, 3, 4, 5], method="exact")
+    assert res.p == pytest.approx(2 / 32)
+
+
+def test_pairs_by_patient_id_not_order():
+    before = pd.Series([10.0, 20.0, 30.0, 40.0], index=["p1", "p2", "p3", "p4"])
+    after = pd.Series([44.0, 9.0, 21.0], index=["p4", "p1", "p2"])  # p3 has no follow-up; order shuffled
+    res = wilcoxon_signed_rank(before, after)
+    # d: p1 = -1, p2 = +1, p4 = +4 -> ranks 1.5, 1.5, 3 -> W+ = 4.5
+    assert (res.n_pairs, res.n_excluded, res.w_plus, res.w_minus) == (3, 1, 4.5, 1.5)
+    positional = wilcoxon_signed_rank([10.0, 20.0, 40.0], [9.0, 21.0, 44.0])
+    assert positional.p == res.p
+
+
+def test_inputs_not_modified():
+    before = pd.Series([1.0, np.nan, 3.0], index=["a", "b", "c"])
+    after = pd.Series([2.0, 2.0, 1.0], index=["a", "b", "c"])
+    copy_b, copy_a = before.copy(), after.copy()
+    wilcoxon_signed_rank(before, after)
+    pd.testing.assert_series_equal(before, copy_b)
+    pd.testing.assert_series_equal(after, copy_a)
+
+
+def test_no_pairs_raises():
+    with pytest.raises(InsufficientDataError, match="no patient has both"):
+        wilcoxon_signed_rank([1.0, np.nan], [np.nan, 2.0])
+
+
+def test_duplicated_patient_id_raises():
+    with pytest.raises(DataValidationError, match="duplicated patient ids"):
+        wilcoxon_signed_rank(pd.Series([1, 2], index=["a", "a"]), pd.Series([1, 2], index=["a", "b"]))
+
+
+def test_mixed_series_and_list_raises():
+    with pytest.raises(DataValidationError, match="both"):
+        wilcoxon_signed_rank(pd.Series([1, 2]), [1, 2])
+
+
+def test_unequal_arrays_raise():
+    with pytest.raises(DataValidationError, match="paired by position"):
+        wilcoxon_signed_rank([1, 2, 3], [1, 2])
+
+
+def test_non_numeric_value_named():
+    with pytest.raises(DataValidationError, match=r"'p2'.*'n/a'"):
+        wilcoxon_signed_rank(pd.Series([1, "n/a"], index=["p1", "p2"]), pd.Series([1, 2], index=["p1", "p2"]))
+
+
+def test_all_zero_documented_and_json_safe():
+    res = wilcoxon_signed_rank([1, 2, 3], [1, 2, 3])
+    d = res.to_dict()
+    assert d["p"] == 1.0 and d["z"] == 0.0 and d["reason"]
+    assert d["settings"]["zero_method"] == "wilcox"
+
+
+def test_deterministic_and_scipy_agrees_when_all_options_explicit():
+    rng = np.random.default_rng(7)
+    b, a = rng.normal(size=30), rng.normal(size=30)
+    res = wilcoxon_signed_rank(b, a)
+    ref = sps.wilcoxon(a - b, zero_method="wilcox", correction=False, alternative="two-sided", method="approx")
+    assert res.p == pytest.approx(ref.pvalue, rel=1e-10)
+
+
+HL = records("hodges_lehmann_r.csv")
+
+
+@pytest.mark.parametrize("case", HL, ids=lambda c: f"{c['dataset']}-{c['confidence']}")
+def test_hodges_lehmann_matches_r(case, paired_data):
+    """R: wilcox.test(after, before, paired=TRUE, exact=TRUE, conf.int=TRUE, conf.level=...)."""
+    before, after = paired_data[case["dataset"]]
+    res = hodges_lehmann(before, after, confidence=case["confidence"])
+    assert res.estimate == pytest.approx(case["estimate"], rel=1e-12)
+    assert res.ci_low == pytest.approx(case["ci_low"], rel=1e-12)
+    assert res.ci_high == pytest.approx(case["ci_high"], rel=1e-12)
+    assert res.achieved_confidence >= case["confidence"]
+
+
+def test_hodges_lehmann_by_hand():
+    # d = 1, 2, 4 -> Walsh averages 1, 1.5, 2.5, 2, 3, 4 -> median 2.25; n = 3 cannot reach 95 %: min..max.
+    res = hodges_lehmann([0, 0, 0], [1, 2, 4])
+    assert res.estimate == 2.25
+    assert (res.ci_low, res.ci_high) == (1.0, 4.0)
+    assert res.achieved_confidence == pytest.approx(0.75)  # 1 - 2 * P(W+ <= 0) = 1 - 2/8
+    assert "too small" in res.reason

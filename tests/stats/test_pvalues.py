@@ -1,0 +1,57 @@
+"""p-value formatting and stars (hand-checked rules)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ipafstudy.errors import DataValidationError, InvalidOptionError
+from ipafstudy.stats import adjust_p, format_p, significance_stars
+
+
+@pytest.mark.parametrize(
+    ("p", "text"),
+    [(0.0, "<0.001"), (0.00099, "<0.001"), (0.001, "0.001"), (0.0123, "0.012"), (0.05, "0.050"), (1.0, "1.000"),
+     (math.nan, "NA"), (None, "NA")],
+)
+def test_format_p(p, text):
+    assert format_p(p) == text
+
+
+def test_format_p_digits():
+    assert format_p(0.00012, digits=4) == "0.0001"
+    assert format_p(0.00002, digits=4) == "<0.0001"
+    assert format_p(0.04, digits=2) == "0.04"
+
+
+@pytest.mark.parametrize("bad", [0, 11, 2.5, True])
+def test_format_p_bad_digits(bad):
+    with pytest.raises(InvalidOptionError, match="digits"):
+        format_p(0.5, digits=bad)
+
+
+def test_format_p_rejects_non_probability():
+    with pytest.raises(DataValidationError):
+        format_p(1.5)
+
+
+@pytest.mark.parametrize(
+    ("p", "stars"), [(0.0009, "***"), (0.001, "**"), (0.0099, "**"), (0.01, "*"), (0.049, "*"), (0.05, ""),
+                     (0.9, ""), (math.nan, ""), (None, "")],
+)
+def test_stars(p, stars):
+    assert significance_stars(p) == stars
+
+
+def test_holm_and_bh_by_hand():
+    # p = 0.01, 0.02, 0.03 (m = 3). Holm: 0.03, 0.04, 0.04 (monotone). BH: 0.03, 0.03, 0.03.
+    assert adjust_p([0.01, 0.02, 0.03], method="holm").tolist() == pytest.approx([0.03, 0.04, 0.04])
+    assert adjust_p([0.03, 0.02, 0.01], method="bh").tolist() == pytest.approx([0.03, 0.03, 0.03])
+
+
+def test_adjust_all_nan_and_bad_values():
+    out = adjust_p([math.nan, math.nan])
+    assert all(math.isnan(v) for v in out)
+    with pytest.raises(DataValidationError):
+        adjust_p([0.2, 1.3])
