@@ -198,7 +198,14 @@ def _str_map(raw: object, what: str, path: str) -> dict[str, str]:
         return {}
     if not isinstance(raw, Mapping):
         raise IpafstudyError(f"{path}: '{what}' must be a mapping of name: value, got {type(raw).__name__}")
-    return {str(k).strip(): str(v).strip() for k, v in raw.items()}
+    return {_yaml_text(k): _yaml_text(v) for k, v in raw.items()}
+
+
+def _yaml_text(value: object) -> str:
+    """YAML 1.1 reads bare yes/no as booleans; turn them back into the words the user wrote."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value).strip()
 
 
 def read_mapping(path: str | Path | None) -> RedcapMapping:
@@ -223,7 +230,7 @@ def read_mapping(path: str | Path | None) -> RedcapMapping:
         fields=_str_map(data.get("fields"), "fields", name),
         values={str(k): _str_map(v, f"values.{k}", name) for k, v in (data.get("values") or {}).items()},
         checkboxes={str(k): _str_map(v, f"checkboxes.{k}", name) for k, v in (data.get("checkboxes") or {}).items()},
-        unchecked=str(data.get("unchecked", "unknown")).strip().lower(),
+        unchecked=_yaml_text(data.get("unchecked", "unknown")).lower(),
         constants={str(k): _str_map(v, f"constants.{k}", name) for k, v in (data.get("constants") or {}).items()},
         ignore=tuple(str(x) for x in (data.get("ignore") or ())),
     )
