@@ -145,7 +145,8 @@ def covariate_frame(covariates: pd.DataFrame) -> pd.DataFrame:
         cov["sex_male"] = [np.nan if v is None else float(v == "male") for v in cov["sex"]]
     indicator_like = [
         c for c in cov.columns
-        if c.startswith(INDICATOR_PREFIXES) or c in ("ever_smoker", "antibody_both", "pirfenidone", "nintedanib")
+        if (c.startswith(INDICATOR_PREFIXES) and c != "domain_combination")
+        or c in ("ever_smoker", "antibody_both", "pirfenidone", "nintedanib")
     ]
     for c in indicator_like:
         cov[c] = as_indicator(cov[c])
