@@ -1,0 +1,222 @@
+"""Lab-derived adverse events (clinical-rules.md s.7): hypomagnesaemia (CTCAE) and acute kidney injury (KDIGO).
+
+Inputs are small frames with a ``date`` column (datetime.date, pandas Timestamp or ISO text)
+and a ``value`` column in the canonical unit (magnesium mmol/L, creatinine umol/L; convert with
+rules.units first). The exposure window is inclusive at both ends; ``end=None`` means open-ended.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+from ipafstudy.rules.common import RuleInputError, is_missing
+from ipafstudy.settings import ClinicalSettings
+
+# CTCAE v4.03 / v5.0 hypomagnesaemia, mmol/L. Each grade's range includes its LOWER bound:
+# grade 1 "<LLN - 0.5" = [0.5, LLN); grade 2 "<0.5 - 0.4" = [0.4, 0.5); grade 3 "<0.4 - 0.3" = [0.3, 0.4);
+# grade 4 "<0.3". A value equal to the LLN is normal (grade 0).
+CTCAE_MG_GRADE_FLOORS: tuple[tuple[float, int], ...] = ((0.5, 1), (0.4, 2), (0.3, 3))
+
+# KDIGO 2012 AKI definition.
+KDIGO_ABSOLUTE_RISE_UMOL_L = 26.5  # >= 0.3 mg/dL
+KDIGO_ABSOLUTE_WINDOW = dt.timedelta(hours=48)
+KDIGO_RELATIVE_RISE = 1.5  # >= 1.5 x baseline
+KDIGO_RELATIVE_WINDOW = dt.timedelta(days=7)
+KDIGO_STAGE3_UMOL_L = 353.6  # >= 4.0 mg/dL
+
+
+class MagnesiumEvent(NamedTuple):
+    """One hypomagnesaemia episode: first low value's date, lowest value (mmol/L), CTCAE grade of the nadir."""
+
+    onset_date: dt.date
+    nadir: float
+    grade: int
+
+
+class AkiEvent(NamedTuple):
+    """One AKI episode: first qualifying date, peak creatinine (umol/L), KDIGO stage 1-3, criterion met."""
+
+    onset_date: dt.date
+    peak: float
+    stage: int
+    criterion: str
+
+
+def ctcae_hypomagnesaemia_grade(mg_mmol_l: float, lower_limit_normal: float = 0.70) -> int:
+    """CTCAE grade (0-4) of a serum magnesium in mmol/L; 0 when the value is at or above the LLN.
+
+    Boundaries: 0.5 is grade 1, 0.4 is grade 2, 0.3 is grade 3, below 0.3 is grade 4 (each CTCAE
+    range "<upper - lower" includes its lower bound). Grade 5 (death) cannot come from a lab value.
+
+    >>> [ctcae_hypomagnesaemia_grade(v) for v in (0.70, 0.69, 0.5, 0.49, 0.4, 0.3, 0.29)]
+    [0, 1, 1, 2, 2, 3, 4]
+    """
+    value = _number(mg_mmol_l, "magnesium (mmol/L)")
+    lln = _number(lower_limit_normal, "magnesium lower limit of normal (mmol/L)")
+    if value < 0:
+        raise RuleInputError(f"magnesium {mg_mmol_l!r} mmol/L is negative")
+    if lln <= 0:
+        raise RuleInputError(f"magnesium lower limit of normal {lower_limit_normal!r} must be positive")
+    if value >= lln:
+        return 0
+    for floor, grade in CTCAE_MG_GRADE_FLOORS:
+        if value >= floor:
+            return grade
+    return 4
+
+
+def _number(value: Any, what: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or math.isnan(number):
+        raise RuleInputError(f"{what}: {value!r} is not a number")
+    return number
+
+
+def _as_timestamp(value: Any, what: str) -> pd.Timestamp:
+    if is_missing(value):
+        raise RuleInputError(f"{what} is missing")
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise RuleInputError(f"{what} {value!r} is not a date") from exc
+    if ts is pd.NaT:
+        raise RuleInputError(f"{what} is missing")
+    return ts
+
+
+def _series(values: pd.DataFrame, what: str) -> list[tuple[pd.Timestamp, float]]:
+    """(timestamp, value) pairs sorted by time then value, after checking every row."""
+    missing = [c for c in ("date", "value") if c not in values.columns]
+    if missing:
+        raise RuleInputError(f"{what} values need columns 'date' and 'value'; missing {missing}")
+    out = []
+    for index, date, value in zip(values.index, values["date"], values["value"], strict=True):
+        ts = _as_timestamp(date, f"{what} row {index!r}: date")
+        number = _number(value, f"{what} row {index!r}: value")
+        if number < 0:
+            raise RuleInputError(f"{what} row {index!r}: value {value!r} is negative")
+        out.append((ts, number))
+    return sorted(out)
+
+
+def _window(start: Any, end: Any) -> tuple[pd.Timestamp, pd.Timestamp | None]:
+    lo = _as_timestamp(start, "exposure start")
+    hi = None if is_missing(end) else _as_timestamp(end, "exposure end")
+    if hi is not None and hi < lo:
+        raise RuleInputError(f"exposure end {end} is before its start {start}")
+    return lo, hi
+
+
+def _inside(ts: pd.Timestamp, lo: pd.Timestamp, hi: pd.Timestamp | None) -> bool:
+    # dates compare by calendar day so a timestamp on the end day still counts
+    day = ts.normalize()
+    return lo.normalize() <= day and (hi is None or day <= hi.normalize())
+
+
+def hypomagnesaemia_events(
+    values: pd.DataFrame, start: Any, end: Any, settings: ClinicalSettings
+) -> list[MagnesiumEvent]:
+    """Hypomagnesaemia episodes during exposure: serum Mg below ``settings.hypomagnesemia_mmol_l``.
+
+    Only values dated within [start, end] count. Consecutive low values (no normal value between
+    them) form ONE episode: onset = date of its first low value, nadir = its lowest value, grade =
+    CTCAE grade of the nadir with the setting's threshold as the lower limit of normal.
+    """
+    threshold = settings.hypomagnesemia_mmol_l
+    lo, hi = _window(start, end)
+    events: list[MagnesiumEvent] = []
+    run: list[tuple[pd.Timestamp, float]] = []
+    for ts, value in _series(values, "magnesium"):
+        if not _inside(ts, lo, hi):
+            continue
+        if value < threshold:
+            run.append((ts, value))
+            continue
+        if run:
+            events.append(_mg_event(run, threshold))
+            run = []
+    if run:
+        events.append(_mg_event(run, threshold))
+    return events
+
+
+def _mg_event(run: list[tuple[pd.Timestamp, float]], threshold: float) -> MagnesiumEvent:
+    nadir = min(v for _, v in run)
+    return MagnesiumEvent(run[0][0].date(), nadir, ctcae_hypomagnesaemia_grade(nadir, threshold))
+
+
+def kdigo_aki_events(
+    creatinine: pd.DataFrame,
+    start: Any,
+    end: Any,
+    baseline_umol_l: float | None,
+    settings: ClinicalSettings | None = None,
+) -> list[AkiEvent]:
+    """Acute kidney injury episodes during exposure by the KDIGO 2012 creatinine criteria.
+
+    A creatinine value dated within [start, end] qualifies when
+    (a) it is >= 26.5 umol/L above an EARLIER value taken at most 48 h before it (values with the
+        same timestamp cannot be ordered and are not compared; with dates only, 48 h = 2 days), or
+    (b) it is >= 1.5 x the reference, where the reference is the LOWEST value in the 7 days
+        before it (earlier values, including ones before the start); when there is none, the
+        reference is ``baseline_umol_l`` (the treatment baseline value); with neither, (b) cannot
+        be tested for that value.
+    Earlier values may lie before the start. Consecutive qualifying values form one episode
+    (onset = first, peak = highest). Stage: 3 if the ratio >= 3.0 or the value >= 353.6 umol/L,
+    2 if the ratio >= 2.0, else 1. ``settings.renal_rule == "none"`` returns no events.
+    """
+    settings = settings if settings is not None else ClinicalSettings()
+    if settings.renal_rule == "none":
+        return []
+    if baseline_umol_l is not None and not is_missing(baseline_umol_l):
+        baseline = _number(baseline_umol_l, "creatinine baseline (umol/L)")
+        if baseline <= 0:
+            raise RuleInputError(f"creatinine baseline {baseline_umol_l!r} umol/L must be positive")
+    else:
+        baseline = None
+    lo, hi = _window(start, end)
+    series = _series(creatinine, "creatinine")
+    events: list[AkiEvent] = []
+    run: list[tuple[pd.Timestamp, float, int, str]] = []
+    for j, (ts, value) in enumerate(series):
+        if not _inside(ts, lo, hi):
+            continue
+        earlier = [(t, v) for t, v in series[:j] if t < ts]
+        criteria, stage = [], 0
+        if any(ts - t <= KDIGO_ABSOLUTE_WINDOW and value - v >= KDIGO_ABSOLUTE_RISE_UMOL_L for t, v in earlier):
+            criteria.append("rise >= 26.5 umol/L within 48 h")
+            stage = 1
+        recent = [v for t, v in earlier if ts - t <= KDIGO_RELATIVE_WINDOW]
+        reference = min(recent) if recent else baseline
+        ratio = value / reference if reference else None
+        if ratio is not None and ratio >= KDIGO_RELATIVE_RISE:
+            source = "lowest value in prior 7 days" if recent else "treatment baseline"
+            criteria.append(f">= 1.5 x reference ({source} {reference:g} umol/L)")
+            stage = 3 if ratio >= 3.0 else (2 if ratio >= 2.0 else 1)
+        if criteria:
+            if value >= KDIGO_STAGE3_UMOL_L:
+                stage = 3
+            run.append((ts, value, stage, "; ".join(criteria)))
+            continue
+        if run:
+            events.append(_aki_event(run))
+            run = []
+    if run:
+        events.append(_aki_event(run))
+    return events
+
+
+def _aki_event(run: list[tuple[pd.Timestamp, float, int, str]]) -> AkiEvent:
+    return AkiEvent(
+        onset_date=run[0][0].date(),
+        peak=max(v for _, v, _, _ in run),
+        stage=max(s for _, _, s, _ in run),
+        criterion=run[0][3],
+    )
