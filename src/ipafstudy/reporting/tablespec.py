@@ -222,3 +222,39 @@ class FigureSpec:
             "number": self.number,
             "alt_text": self.alt_text,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A report section for the DOCX/HTML writers: heading, then paragraphs, tables and figures in that order."""
+
+    heading: str
+    paragraphs: tuple[str, ...] = ()
+    tables: tuple[TableSpec, ...] = ()
+    figures: tuple[FigureSpec, ...] = ()
+    level: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("paragraphs", "tables", "figures"):
+            value = getattr(self, name)
+            if isinstance(value, str | TableSpec | FigureSpec):
+                value = (value,)
+            object.__setattr__(self, name, tuple(value))
+        if not all(isinstance(p, str) for p in self.paragraphs):
+            raise TypeError(f"Section {self.heading!r}: paragraphs must be strings")
+        if not all(isinstance(t, TableSpec) for t in self.tables):
+            raise TypeError(f"Section {self.heading!r}: tables must be TableSpec objects")
+        if not all(isinstance(f, FigureSpec) for f in self.figures):
+            raise TypeError(f"Section {self.heading!r}: figures must be FigureSpec objects")
+        if self.level not in (1, 2, 3):
+            raise ValueError(f"Section {self.heading!r}: level must be 1, 2 or 3, got {self.level!r}")
+
+    @classmethod
+    def coerce(cls, item: Section | tuple[object, ...]) -> Section:
+        """Accept a Section or a plain ``(heading, paragraphs, tables, figures)`` tuple."""
+        if isinstance(item, Section):
+            return item
+        parts = tuple(item)
+        if not 1 <= len(parts) <= 5:
+            raise ValueError(f"a section must be (heading, paragraphs, tables, figures), got {len(parts)} items")
+        return cls(*parts)  # type: ignore[arg-type]
