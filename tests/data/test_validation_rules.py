@@ -274,3 +274,14 @@ def test_cli_exit_codes_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "already exists" in capsys.readouterr().err
     assert main(["validate", str(good), "--json", str(out_json), "--force"]) == 0
     assert json.loads(out_json.read_text())["valid"] is True
+
+
+def test_synthetic_multisite_cohort_passes_validation(tmp_path: Path) -> None:
+    synth = pytest.importorskip("ipafstudy.data.synth")
+    cohort = synth.generate_cohort(seed=11, n_screened=60, n_sites=3)
+    synth.write_cohort(cohort, tmp_path / "synth")
+    report = validate_path(tmp_path / "synth")
+    assert report.issues == (), report.to_text()
+    study = load_study(tmp_path / "synth")
+    assert len(study.patients) == len(cohort.tables["patients"])
+    assert len(study.measurements) == len(cohort.tables["measurements"])

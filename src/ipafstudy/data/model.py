@@ -27,6 +27,20 @@ class Study:
     ``datetime.date`` objects or missing; tri-state findings are 'yes'/'no'/'unknown'.
     ``antibodies`` also keeps ``antibody_raw`` (the laboratory's spelling) and
     ``measurements`` keeps ``original_value``, ``original_unit`` and ``original_variable``.
+
+    Representation, as produced by ``ipafstudy.data.loaders`` (test missing values with
+    ``pd.isna``):
+
+    * date columns: dtype object holding ``datetime.date``; missing = ``None`` (never NaT);
+    * number and integer columns (grades, titres too): float64; missing = NaN;
+    * text and coded columns: pandas' string dtype (``str`` in pandas 3); missing = NaN;
+      coded values are canonical (lower case, except HRCT zones 'RU'...'LL'); a blank
+      yes/no/unknown cell is 'unknown', other blank codes are missing; ``drug`` is lower case;
+    * ``patient_id``: text, trimmed ('12' for a spreadsheet number 12);
+    * ``_source_file``: file name; ``_source_sheet``: sheet name or missing (CSV);
+      ``_source_row``: int64;
+    * measurements are in the canonical unit of each variable (``rules.units``); steroids
+      other than methylprednisolone are converted to ``methylprednisolone_dose``.
     """
 
     patients: pd.DataFrame

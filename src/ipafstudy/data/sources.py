@@ -70,6 +70,7 @@ def atomic_write(path: str | Path, data: bytes, *, force: bool = False) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are ordinary shareable files
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -86,6 +86,9 @@ REQUIRED_TABLES = ("patients",)
 MIN_YEAR, MAX_YEAR = 1900, 2100
 TACROLIMUS = "tacrolimus"
 
+# pandas 3 has a native string dtype whose missing value is NaN; pandas 2 keeps text in object columns.
+TEXT_DTYPE = "str" if int(pd.__version__.split(".")[0]) >= 3 else "object"
+
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _TITRE = re.compile(r"^(?:1\s*[:/]\s*)?(\d+)(?:\.0+)?$")
 
@@ -530,15 +533,15 @@ def _frame(table: Table, records: list[dict]) -> pd.DataFrame:
         elif column.kind == "date":
             data[column.name] = pd.Series(values, dtype="object")
         else:
-            data[column.name] = pd.Series(values, dtype="str")
+            data[column.name] = pd.Series(values, dtype=TEXT_DTYPE)
     for extra in EXTRA_COLUMNS.get(table.name, ()):
         values = [rec.get(extra) for rec in records]
         if extra == "original_value":
             data[extra] = pd.Series([math.nan if v is None else v for v in values], dtype="float64")
         else:
-            data[extra] = pd.Series(values, dtype="str")
-    data[SOURCE_FILE] = pd.Series([rec[SOURCE_FILE] for rec in records], dtype="str")
-    data[SOURCE_SHEET] = pd.Series([rec[SOURCE_SHEET] for rec in records], dtype="str")
+            data[extra] = pd.Series(values, dtype=TEXT_DTYPE)
+    data[SOURCE_FILE] = pd.Series([rec[SOURCE_FILE] for rec in records], dtype=TEXT_DTYPE)
+    data[SOURCE_SHEET] = pd.Series([rec[SOURCE_SHEET] for rec in records], dtype=TEXT_DTYPE)
     data[SOURCE_ROW] = pd.Series([rec[SOURCE_ROW] for rec in records], dtype="int64")
     return pd.DataFrame(data)
 
