@@ -3,7 +3,7 @@
 Rules the spec leaves open, documented here:
 
 * Only events with onset during tacrolimus exposure (start to end of exposure, both days
-  included) count; other rows stay in the table with ``during_treatment=False``.
+  included) count; recorded rows outside it are kept apart (``Cohort.adverse_events_outside``).
 * Lab-derived episodes come from ``rules.adverse_events`` (serum magnesium below
   ``hypomagnesemia_mmol_l`` with its CTCAE grade; KDIGO creatinine rise under
   ``renal_rule='kdigo'``), computed from measurements during exposure.
@@ -20,15 +20,17 @@ Rules the spec leaves open, documented here:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
 
 from ipafstudy.cohort._common import as_date, by_patient, source_text, text_or_none
 from ipafstudy.cohort.exposure import Exposure
+from ipafstudy.cohort.timepoints import Observation, TimepointValue, choose_baseline
 from ipafstudy.data.model import Study
 from ipafstudy.data.schema import ADVERSE_EVENTS
+from ipafstudy.rules.adverse_events import hypomagnesaemia_events, kdigo_aki_events
 from ipafstudy.settings import ClinicalSettings
 
 MERGE_WINDOW_DAYS = 14
@@ -140,7 +142,7 @@ def merge_events(recorded: list[dict[str, Any]], lab: list[dict[str, Any]]) -> l
 def summarise(events: pd.DataFrame, analysed: Sequence[str]) -> pd.DataFrame:
     """n patients (%) per event type, on-treatment events of analysed patients; a patient counts once."""
     n = len(analysed)
-    on = events[events["during_treatment"].astype(bool)] if len(events) else events
+    on = events[events["patient_id"].isin(set(analysed))] if len(events) else events
     types = list(EVENT_TYPES) + sorted(set(on["event"]) - set(EVENT_TYPES)) if len(on) else list(EVENT_TYPES)
     rows = []
     for event in types:
@@ -160,8 +162,8 @@ def summarise(events: pd.DataFrame, analysed: Sequence[str]) -> pd.DataFrame:
 
 def adverse_event_tables(
     study: Study, exposures: dict[str, Exposure], analysed: Sequence[str], settings: ClinicalSettings
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per-event rows, per-type summary) for the analysed patients."""
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(on-treatment event rows, per-type summary, recorded rows outside exposure) of the analysed patients."""
     recorded = by_patient(study.adverse_events)
     meas = by_patient(study.measurements)
     rows: list[dict[str, Any]] = []
@@ -173,14 +175,52 @@ def adverse_event_tables(
     frame = pd.DataFrame(rows, columns=list(AE_COLUMNS))
     if len(frame):
         frame = frame.sort_values(["patient_id", "onset_date", "event", "source"], kind="mergesort")
-        frame = frame.reset_index(drop=True)
     for col in ("grade", "lab_grade", "days_from_start"):
         frame[col] = frame[col].astype("Int64")
-    return frame, summarise(frame, analysed)
+    inside = frame["during_treatment"].astype(bool)
+    on = frame[inside].reset_index(drop=True)
+    return on, summarise(on, analysed), frame[~inside].reset_index(drop=True)
+
+
+def _lab_series(rows: Sequence[dict[str, Any]], variable: str) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    picked = [r for r in rows if r.get("variable") == variable and as_date(r.get("date")) is not None]
+    frame = pd.DataFrame({"date": [as_date(r["date"]) for r in picked], "value": [float(r["value"]) for r in picked]})
+    return frame, picked
+
+
+def _onset_ref(picked: Sequence[dict[str, Any]], day: dt.date, keep: Callable[[float], bool]) -> str:
+    """Provenance of the measurement that opened a lab episode (first matching row on the onset date)."""
+    for r in picked:
+        if as_date(r["date"]) == day and keep(float(r["value"])):
+            return source_text(r)
+    return f"measurements {day.isoformat()}"
 
 
 def lab_derived_events(
     pid: str, rows: Sequence[dict[str, Any]], exp: Exposure, settings: ClinicalSettings
 ) -> list[dict[str, Any]]:
-    """Lab-derived episodes during exposure (placeholder until rules.adverse_events lands)."""
-    return []
+    """Hypomagnesaemia (CTCAE-graded) and KDIGO AKI episodes during exposure, as event rows.
+
+    The KDIGO baseline is the creatinine value closest to start within the baseline window (the
+    same rule as every other baseline).
+    """
+    if exp.start is None:
+        return []
+    out = []
+    mg, mg_rows = _lab_series(rows, "magnesium")
+    if len(mg):
+        thr = settings.hypomagnesemia_mmol_l
+        for ev in hypomagnesaemia_events(mg, exp.start, exp.end, settings):
+            ref = _onset_ref(mg_rows, ev.onset_date, lambda v, t=thr: v < t)
+            rule = f"serum Mg < {thr:g} mmol/L; CTCAE grade of the nadir {ev.nadir:g} mmol/L"
+            out.append(lab_episode_row(pid, "hypomagnesaemia", ev.onset_date, ev.nadir, ev.grade, rule, ref, exp))
+    cr, cr_rows = _lab_series(rows, "creatinine")
+    if len(cr) and settings.renal_rule != "none":
+        obs = [Observation("creatinine", d, v, "") for d, v in zip(cr["date"], cr["value"], strict=True)]
+        base = choose_baseline(pid, "creatinine", obs, exp.start, settings)
+        baseline = base.value if isinstance(base, TimepointValue) else None
+        for ev in kdigo_aki_events(cr, exp.start, exp.end, baseline, settings):
+            rule = f"KDIGO AKI stage {ev.stage}: {ev.criterion}"
+            ref = _onset_ref(cr_rows, ev.onset_date, lambda v: True)
+            out.append(lab_episode_row(pid, "renal_insufficiency", ev.onset_date, ev.peak, None, rule, ref, exp))
+    return out

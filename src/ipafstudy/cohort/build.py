@@ -64,6 +64,7 @@ class Cohort:
     covariates: pd.DataFrame
     adverse_events: pd.DataFrame
     adverse_event_summary: pd.DataFrame
+    adverse_events_outside: pd.DataFrame
     hrct: HrctCohort
     exposures: dict[str, Exposure] = field(repr=False)
     antibody_groups: dict[str, AntibodyGroup] = field(repr=False)
@@ -321,7 +322,7 @@ def build_cohort(
     screening["exposure_days"] = screening["exposure_days"].astype("Int64")
 
     classification = pd.DataFrame([classes[pid].to_row() for pid in study.patient_ids])
-    ae, ae_summary = adverse_event_tables(study, exposures, analysed, settings)
+    ae, ae_summary, ae_outside = adverse_event_tables(study, exposures, analysed, settings)
     return Cohort(
         settings=settings,
         data_cutoff_date=cutoff,
@@ -337,6 +338,7 @@ def build_cohort(
         covariates=_covariates(study, analysed, ages, groups, classes, exposures),
         adverse_events=ae,
         adverse_event_summary=ae_summary,
+        adverse_events_outside=ae_outside,
         hrct=hrct,
         exposures=exposures,
         antibody_groups=groups,
