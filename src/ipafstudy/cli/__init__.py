@@ -13,7 +13,9 @@ import sys
 from ipafstudy import __version__
 from ipafstudy.errors import IpafstudyError
 
-COMMAND_MODULES: tuple[str, ...] = ("validate", "synth", "dictionary", "template", "plan", "analyze", "explain")
+COMMAND_MODULES: tuple[str, ...] = (
+    "validate", "synth", "dictionary", "template", "plan", "analyze", "explain", "screen", "hrct",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
