@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ipafstudy.errors import IpafstudyError
 
 TriState = bool | None
@@ -27,12 +29,9 @@ def as_tristate(value: Any, *, field: str, owner: str = "") -> TriState:
         return None
     if isinstance(value, bool):
         return value
-    type_name = type(value).__name__
-    if type_name == "bool_":  # numpy.bool_ from a pandas row
+    if isinstance(value, np.bool_):  # from a pandas row
         return bool(value)
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if type_name == "NAType":
+    if is_missing(value):
         return None
     if isinstance(value, str):
         word = value.strip().lower()

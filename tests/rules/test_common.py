@@ -1,0 +1,31 @@
+"""Tri-state reading shared by the rules (blank is unknown, never silently 'no')."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ipafstudy.rules.common import RuleInputError, as_tristate, is_missing
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(True, True), (False, False), (None, None), (np.bool_(True), True), (np.bool_(False), False),
+     ("yes", True), ("No", False), (" unknown ", None), ("", None), (float("nan"), None), (pd.NA, None),
+     ("TRUE", True), ("n", False)],
+)
+def test_as_tristate(value, expected):
+    assert as_tristate(value, field="raynaud") is expected
+
+
+@pytest.mark.parametrize("value", [1, 0, "maybe", "present", 2.0, [True]])
+def test_as_tristate_rejects_guesses(value):
+    with pytest.raises(RuleInputError, match=r"raynaud of patient 'P3'"):
+        as_tristate(value, field="raynaud", owner="patient 'P3'")
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, True), (float("nan"), True), (pd.NA, True), (0, False),
+                                                  ("", False), (np.nan, True), (0.0, False)])
+def test_is_missing(value, expected):
+    assert is_missing(value) is expected
