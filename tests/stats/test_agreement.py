@@ -104,3 +104,8 @@ def test_landis_koch(value, band):
                                              (0.91, "excellent")])
 def test_koo_li(value, band):
     assert koo_li_band(value) == band
+
+
+def test_kappa_non_numeric_categories_rejected():
+    with pytest.raises(DataValidationError, match="numeric scores"):
+        weighted_kappa([1, 2], [1, 2], categories=["mild", "severe"])

@@ -166,3 +166,14 @@ def test_hodges_lehmann_by_hand():
     assert (res.ci_low, res.ci_high) == (1.0, 4.0)
     assert res.achieved_confidence == pytest.approx(0.75)  # 1 - 2 * P(W+ <= 0) = 1 - 2/8
     assert "too small" in res.reason
+
+
+def test_hodges_lehmann_large_n_normal_ranks_close_to_exact():
+    rng = np.random.default_rng(5)
+    b = rng.normal(size=301)
+    a = b + rng.normal(0.3, 1.0, size=301)
+    approx = hodges_lehmann(b, a)
+    exact = hodges_lehmann(b[:300], a[:300])
+    assert "normal approximation" in approx.reason and exact.reason == ""
+    assert approx.achieved_confidence == pytest.approx(0.95, abs=0.002)
+    assert exact.achieved_confidence == pytest.approx(0.95, abs=0.002)

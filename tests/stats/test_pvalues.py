@@ -55,3 +55,16 @@ def test_adjust_all_nan_and_bad_values():
     assert all(math.isnan(v) for v in out)
     with pytest.raises(DataValidationError):
         adjust_p([0.2, 1.3])
+
+
+@pytest.mark.parametrize("func", [format_p, significance_stars])
+@pytest.mark.parametrize("bad", ["a", [0.1], -0.1])
+def test_non_numeric_or_invalid_p_is_data_error(func, bad):
+    with pytest.raises(DataValidationError):
+        func(bad)
+
+
+def test_adjust_p_non_numeric():
+    with pytest.raises(DataValidationError, match="must be numbers"):
+        adjust_p(["a", 0.1])
+    assert math.isnan(adjust_p([None, 0.2])[0])

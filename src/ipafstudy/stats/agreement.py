@@ -71,6 +71,7 @@ class IccResult(ResultMixin):
     confidence: float
     band: str
     band_scheme: str = "Koo & Li 2016 (point estimate)"
+    reason: str = ""
 
 
 def icc(ratings: Any, *, model: IccModel = "ICC2_1", confidence: float = 0.95) -> IccResult:
@@ -117,7 +118,7 @@ def icc(ratings: Any, *, model: IccModel = "ICC2_1", confidence: float = 0.95) -
             # Perfect agreement: every interval collapses to 1 (psych prints 1 with NaN bounds).
             return IccResult(1.0, math.nan, math.nan, model, n, k, n_excluded, math.inf, n - 1,
                              n * (k - 1) if model.startswith("ICC1") else (n - 1) * (k - 1), 0.0, conf,
-                             koo_li_band(1.0))
+                             koo_li_band(1.0), reason="perfect agreement: no within-subject variance, CI undefined")
         raise InsufficientDataError(f"{caller}(): all ratings are identical; the ICC is undefined")
     family, _, size = model.partition("_")
     if family == "ICC1":
@@ -194,8 +195,13 @@ def weighted_kappa(
     cats = list(categories)
     if len(cats) < 2 or len(set(cats)) != len(cats):
         raise DataValidationError(None, f"{caller}(): categories must list at least 2 distinct values, got {cats!r}")
+    try:
+        lookup = {float(c): i for i, c in enumerate(cats)}
+    except (TypeError, ValueError):
+        raise DataValidationError(
+            None, f"{caller}(): categories must be numeric scores in their order (e.g. range(5)), got {cats!r}"
+        ) from None
     x, y, n_excluded = pair_values(a, b, caller=caller)
-    lookup = {float(c): i for i, c in enumerate(cats)}
     for label, values in (("a", x), ("b", y)):
         bad = sorted({v for v in values.tolist() if v not in lookup})
         if bad:

@@ -24,6 +24,7 @@ EffectSizeN = Literal["pairs", "nonzero", "observations"]
 ZERO_METHODS = ("wilcox", "pratt")
 TEST_METHODS = ("asymptotic", "exact")
 EFFECT_SIZE_NS = ("pairs", "nonzero", "observations")
+MAX_EXACT_HL_N = 300
 ALL_ZERO_REASON = (
     "all paired differences are zero: no change to test; reported as z = 0, p = 1 "
     "(SPSS prints p = 1.000; R wilcox.test returns NaN)"
@@ -202,18 +203,27 @@ def hodges_lehmann(before: Any, after: Any, confidence: float = 0.95) -> HodgesL
     i, j = np.triu_indices(n)
     walsh = np.sort((d[i] + d[j]) / 2.0)
     estimate = float(np.median(walsh))
-    support, probs = signed_rank_pmf(np.arange(1, n + 1, dtype=float))
-    cdf = np.cumsum(probs)
     alpha = 1.0 - conf
-    # k = largest count with P(W+ <= k - 1) <= alpha/2 (R: qu <- qsignrank(alpha/2, n), qu >= 1).
-    below = support[cdf <= alpha / 2 + 1e-12]
-    k = int(below.max()) + 1 if below.size else 0
     m = walsh.size
     reason = ""
-    if k < 1:
-        k = 1
-        reason = f"n = {n} is too small for {conf:.0%} coverage; the widest interval (min to max) is given, as R does"
-    achieved = 1.0 - 2.0 * float(probs[support <= k - 1].sum())
+    if n > MAX_EXACT_HL_N:
+        # Normal approximation to the signed-rank distribution (exact counting would be slow).
+        mean, sd = n * (n + 1) / 4.0, math.sqrt(n * (n + 1) * (2 * n + 1) / 24.0)
+        k = max(1, math.floor(mean - sps.norm.ppf(1 - alpha / 2) * sd))
+        achieved = 1.0 - 2.0 * float(sps.norm.cdf((k - 1 + 0.5 - mean) / sd))
+        reason = f"n = {n} > {MAX_EXACT_HL_N}: interval ranks from the normal approximation"
+    else:
+        support, probs = signed_rank_pmf(np.arange(1, n + 1, dtype=float))
+        cdf = np.cumsum(probs)
+        # k = largest count with P(W+ <= k - 1) <= alpha/2 (R: qu <- qsignrank(alpha/2, n), qu >= 1).
+        below = support[cdf <= alpha / 2 + 1e-12]
+        k = int(below.max()) + 1 if below.size else 0
+        if k < 1:
+            k = 1
+            reason = (
+                f"n = {n} is too small for {conf:.0%} coverage; the widest interval (min to max) is given, as R does"
+            )
+        achieved = 1.0 - 2.0 * float(probs[support <= k - 1].sum())
     return HodgesLehmannResult(
         estimate, float(walsh[k - 1]), float(walsh[m - k]), n, n_excluded, conf, achieved, reason
     )

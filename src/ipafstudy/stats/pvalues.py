@@ -18,6 +18,19 @@ AdjustMethod = Literal["holm", "bh"]
 ADJUST_METHODS = ("holm", "bh")
 
 
+def _as_probability(p: Any, caller: str) -> float:
+    """One p-value as float (None/NaN -> NaN); anything non-numeric is a clear data error."""
+    if p is None:
+        return math.nan
+    try:
+        value = float(p)
+    except (TypeError, ValueError):
+        raise DataValidationError(None, f"{caller}(): p={p!r} is not a number") from None
+    if value < 0 or value > 1:
+        raise DataValidationError(None, f"{caller}(): p={value!r} is not a probability (0 to 1)")
+    return value
+
+
 def adjust_p(pvalues: Any, method: AdjustMethod = "holm") -> Any:
     """Holm (step-down FWER) or Benjamini-Hochberg (FDR) adjusted p-values, as R ``p.adjust``.
 
@@ -28,8 +41,14 @@ def adjust_p(pvalues: Any, method: AdjustMethod = "holm") -> Any:
     [0.03, 0.06, nan, 0.06]
     """
     check_option("adjust_p", "method", method, ADJUST_METHODS)
-    raw = pvalues.to_numpy(dtype=float, na_value=np.nan) if isinstance(pvalues, pd.Series) else None
-    p = raw if raw is not None else np.asarray(pvalues, dtype=float).ravel()
+    try:
+        if isinstance(pvalues, pd.Series):
+            p = pvalues.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            p = np.asarray([np.nan if v is None else v for v in np.ravel(np.asarray(pvalues, dtype=object))],
+                           dtype=float)
+    except (TypeError, ValueError):
+        raise DataValidationError(None, "adjust_p(): p-values must be numbers (blank/NaN allowed)") from None
     if np.any((p < 0) | (p > 1)):
         raise DataValidationError(None, "adjust_p(): p-values must lie between 0 and 1")
     out = np.full(p.shape, np.nan)
@@ -61,13 +80,9 @@ def format_p(p: float, *, digits: int = 3) -> str:
     """
     if not isinstance(digits, (int, np.integer)) or isinstance(digits, bool) or not 1 <= digits <= 10:
         raise InvalidOptionError(f"format_p(): digits={digits!r} is not valid; expected an integer from 1 to 10")
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "NA"
-    value = float(p)
+    value = _as_probability(p, "format_p")
     if math.isnan(value):
         return "NA"
-    if value < 0 or value > 1:
-        raise DataValidationError(None, f"format_p(): p={value!r} is not a probability (0 to 1)")
     threshold = 10.0 ** (-digits)
     if value < threshold:
         return f"<{threshold:.{digits}f}"
@@ -76,9 +91,7 @@ def format_p(p: float, *, digits: int = 3) -> str:
 
 def significance_stars(p: float) -> str:
     """``***`` p < 0.001, ``**`` p < 0.01, ``*`` p < 0.05, else ``""`` (also for NaN)."""
-    if p is None:
-        return ""
-    value = float(p)
+    value = _as_probability(p, "significance_stars")
     if math.isnan(value):
         return ""
     if value < 0.001:
