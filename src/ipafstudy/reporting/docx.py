@@ -85,7 +85,8 @@ def column_weights(spec: TableSpec) -> list[float]:
     weights = []
     for c, col in enumerate(spec.columns):
         header = max((len(w) for w in col.label.split()), default=1)
-        body = [len(line) + 2 * row.indent for row in spec.rows if row.kind == "data" or len(row.cells) > 1
+        body = [len(line) + (2 * row.indent if c == 0 else 0)
+                for row in spec.rows if row.kind == "data" or len(row.cells) > 1
                 for line in spec.padded_cells(row)[c].split("\n")]
         weights.append(float(min(max([header, *body, 4]), 40)))
     return weights
