@@ -379,7 +379,7 @@ def _measurement_row(raw: RawTable, rec: dict, col: _Collector) -> None:
         col.add(
             raw, row, "value", value, "range",
             f"{spec.label} {float(value):g} {unit}{shown} is outside the plausible range "
-            f"{lo:g}-{hi:g} {unit}{negative}",
+            f"{lo:g}-{hi:g} {unit}{negative}; check the value and its unit",
         )
         rec["_bad"].add("value")
     rec["value"], rec["unit"] = converted, canonical_unit
