@@ -226,8 +226,8 @@ SUGGESTIVE_BIOPSY = (
 
 # Per IPAF patient: probabilities of each clinical item (Table 1 style prevalences).
 P_CLINICAL = {
-    "mechanics_hands": 0.01, "digital_tip_ulceration": 0.0, "inflammatory_arthritis": 0.13,
-    "palmar_telangiectasia": 0.0, "raynaud": 0.09, "digital_oedema": 0.025, "gottron_sign": 0.025,
+    "mechanics_hands": 0.01, "digital_tip_ulceration": 0.0, "inflammatory_arthritis": 0.105,
+    "palmar_telangiectasia": 0.0, "raynaud": 0.075, "digital_oedema": 0.025, "gottron_sign": 0.025,
 }
 P_HRCT_PATTERN = {  # by antibody group; UIP more common without MSA (Graham et al. 2020)
     "msa": {"nsip": 0.45, "nsip_op": 0.38, "uip": 0.14, "op": 0.03},
