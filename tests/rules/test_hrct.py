@@ -312,3 +312,11 @@ def test_conflicts_are_carried_into_consensus():
     res = consensus(df, DEFAULT)
     assert len(res.conflicts) == 1 and res.conflicts["zone"].iloc[0] == "RU"
     assert res.scans["ggo"].iloc[0] == 6.0  # the recorded grade is used
+
+
+def test_empty_reads_give_empty_frames_with_columns():
+    empty = frame(read("reader1")).iloc[0:0]
+    res = consensus(empty, DEFAULT)
+    assert res.scans.empty and "total" in res.scans.columns
+    assert res.open_flags.empty and "zone" in res.open_flags.columns
+    assert reader_scores(empty).empty and discordance(empty, DEFAULT).empty

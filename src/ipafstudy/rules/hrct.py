@@ -93,15 +93,40 @@ def _check_columns(reads: pd.DataFrame) -> None:
         raise RuleInputError(f"hrct_reads has no grade or percentage column for any of {list(PATTERNS)}")
 
 
-def zone_grades(reads: pd.DataFrame) -> pd.DataFrame:
-    """One row per scan, reader, zone and pattern: the grade used and where it came from.
+_ORDER = {
+    "zone": {v: i for i, v in enumerate(ZONES)},
+    "pattern": {v: i for i, v in enumerate(PATTERNS)},
+    "reader_role": {v: i for i, v in enumerate(READER_ROLES)},
+}
+_GRADE_COLUMNS = ["patient_id", "scan_date", "reader", "reader_role", "zone", "pattern", "grade", "percent",
+                  "grade_source", "conflict", "conflict_detail"]
+_DISC_COLUMNS = ["patient_id", "scan_date", "zone", "pattern", "reader1_grade", "reader2_grade", "reader1_pct",
+                 "reader2_pct", "gap", "percent_gap", "flagged", "flag_reason", "adjudicator_grade", "open"]
 
-    Columns: patient_id, scan_date, reader, reader_role, zone, pattern, grade (Int64; NA when
-    neither grade nor percentage was recorded), percent, grade_source ('grade', 'percent' or
-    'missing'), conflict (a grade AND a percentage were recorded and disagree; the recorded grade
-    is kept) and conflict_detail. Raises RuleInputError (naming row, column and value) for an
-    unknown zone or role, a grade outside 0-4, a percentage outside 0-100 or a duplicated read.
-    """
+
+def _ordered(records: list[dict[str, Any]], by: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Deterministic order: zones, patterns and roles in their clinical order, ids and dates as text."""
+
+    def key(rec: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(_ORDER[c].get(rec[c], 99) if c in _ORDER else str(rec[c]) for c in by)
+
+    return sorted(records, key=key)
+
+
+def _frame(records: list[dict[str, Any]], columns: list[str], ints: tuple[str, ...] = (),
+           floats: tuple[str, ...] = (), bools: tuple[str, ...] = ()) -> pd.DataFrame:
+    frame = pd.DataFrame(records, columns=columns)
+    for col in ints:
+        frame[col] = frame[col].astype("Int64")
+    for col in floats:
+        frame[col] = frame[col].astype("float64")
+    for col in bools:
+        frame[col] = frame[col].astype(bool)
+    return frame
+
+
+def _zone_records(reads: pd.DataFrame) -> list[dict[str, Any]]:
+    """Validated zone/pattern grade records (see zone_grades), ordered."""
     _check_columns(reads)
     out: list[dict[str, Any]] = []
     seen: dict[tuple[Any, ...], str] = {}
@@ -150,27 +175,19 @@ def zone_grades(reads: pd.DataFrame) -> pd.DataFrame:
                     "conflict_detail": detail,
                 }
             )
-    columns = ["patient_id", "scan_date", "reader", "reader_role", "zone", "pattern", "grade", "percent",
-               "grade_source", "conflict", "conflict_detail"]
-    frame = pd.DataFrame(out, columns=columns)
-    frame["grade"] = frame["grade"].astype("Int64")
-    frame["percent"] = frame["percent"].astype("float64")
-    frame["conflict"] = frame["conflict"].astype(bool)
-    return _sorted(frame, ["patient_id", "scan_date", "reader_role", "zone", "pattern"])
+    return _ordered(out, ("patient_id", "scan_date", "reader_role", "zone", "pattern"))
 
 
-def _sorted(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Deterministic order: zones, patterns and roles in their clinical order, not alphabetical."""
-    if frame.empty:
-        return frame.reset_index(drop=True)
-    orders = {"zone": ZONES, "pattern": PATTERNS, "reader_role": READER_ROLES}
+def zone_grades(reads: pd.DataFrame) -> pd.DataFrame:
+    """One row per scan, reader, zone and pattern: the grade used and where it came from.
 
-    def key(col: pd.Series) -> pd.Series:
-        if col.name in orders:
-            return col.map({v: i for i, v in enumerate(orders[str(col.name)])})
-        return col.astype(str)
-
-    return frame.sort_values(by, key=key, kind="mergesort").reset_index(drop=True)
+    Columns: patient_id, scan_date, reader, reader_role, zone, pattern, grade (Int64; NA when
+    neither grade nor percentage was recorded), percent, grade_source ('grade', 'percent' or
+    'missing'), conflict (a grade AND a percentage were recorded and disagree; the recorded grade
+    is kept) and conflict_detail. Raises RuleInputError (naming row, column and value) for an
+    unknown zone or role, a grade outside 0-4, a percentage outside 0-100 or a duplicated read.
+    """
+    return _frame(_zone_records(reads), _GRADE_COLUMNS, ints=("grade",), floats=("percent",), bools=("conflict",))
 
 
 def reader_scores(reads: pd.DataFrame) -> pd.DataFrame:
@@ -180,45 +197,31 @@ def reader_scores(reads: pd.DataFrame) -> pd.DataFrame:
     are present. ``n_zones`` counts the zones the reader recorded and ``complete`` says whether all
     24 zone grades are there.
     """
-    grades = zone_grades(reads)
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for rec in _zone_records(reads):
+        groups.setdefault((rec["patient_id"], rec["scan_date"], rec["reader"], rec["reader_role"]), []).append(rec)
     rows = []
-    for (pid, date, reader, role), grp in grades.groupby(
-        ["patient_id", "scan_date", "reader", "reader_role"], sort=False, dropna=False
-    ):
+    for (pid, date, reader, role), recs in groups.items():
         row: dict[str, Any] = {"patient_id": pid, "scan_date": date, "reader": reader, "reader_role": role}
         for pattern in PATTERNS:
-            vals = grp.loc[grp["pattern"] == pattern, "grade"]
-            full = len(vals) == len(ZONES) and not vals.isna().any()
-            row[pattern] = float(vals.sum()) if full else math.nan
+            vals = [r["grade"] for r in recs if r["pattern"] == pattern]
+            full = len(vals) == len(ZONES) and all(v is not None for v in vals)
+            row[pattern] = float(sum(vals)) if full else math.nan
         scores = [row[p] for p in PATTERNS]
-        row["total"] = math.nan if any(math.isnan(s) for s in scores) else float(sum(scores))
-        row["n_zones"] = int(grp["zone"].nunique())
+        row["total"] = math.nan if any(math.isnan(v) for v in scores) else float(sum(scores))
+        row["n_zones"] = len({r["zone"] for r in recs})
         row["complete"] = not math.isnan(row["total"])
         rows.append(row)
     columns = ["patient_id", "scan_date", "reader", "reader_role", *PATTERNS, "total", "n_zones", "complete"]
-    return _sorted(pd.DataFrame(rows, columns=columns), ["patient_id", "scan_date", "reader_role"])
+    rows = _ordered(rows, ("patient_id", "scan_date", "reader_role"))
+    return _frame(rows, columns, floats=(*PATTERNS, "total"), bools=("complete",))
 
 
-def _by_role(grades: pd.DataFrame) -> dict[tuple[Any, ...], dict[str, tuple[int | None, float | None]]]:
-    """(patient, scan, zone, pattern) -> role -> (grade, percent)."""
+def _discordance_records(grades: list[dict[str, Any]], settings: ClinicalSettings) -> list[dict[str, Any]]:
     table: dict[tuple[Any, ...], dict[str, tuple[int | None, float | None]]] = {}
-    for rec in grades.to_dict("records"):
+    for rec in grades:
         key = (rec["patient_id"], rec["scan_date"], rec["zone"], rec["pattern"])
-        grade = None if is_missing(rec["grade"]) else int(rec["grade"])
-        pct = None if is_missing(rec["percent"]) else float(rec["percent"])
-        table.setdefault(key, {})[rec["reader_role"]] = (grade, pct)
-    return table
-
-
-def discordance(reads: pd.DataFrame, settings: ClinicalSettings) -> pd.DataFrame:
-    """Compare the two readers per scan, zone and pattern, and flag what needs a third reader.
-
-    ``flagged``: the grades differ by MORE than ``settings.adjudication_grade_gap``, or both
-    readers recorded percentages that differ by ``settings.adjudication_percent_gap`` points or
-    more. ``open``: flagged and no adjudicator grade yet. A zone/pattern missing for either
-    reader has gap NA and is not flagged (it is reported by ``consensus`` as missing).
-    """
-    table = _by_role(zone_grades(reads))
+        table.setdefault(key, {})[rec["reader_role"]] = (rec["grade"], rec["percent"])
     rows = []
     for (pid, date, zone, pattern), roles in table.items():
         g1, p1 = roles.get("reader1", (None, None))
@@ -228,14 +231,12 @@ def discordance(reads: pd.DataFrame, settings: ClinicalSettings) -> pd.DataFrame
         pct_gap = None if p1 is None or p2 is None else round(abs(p1 - p2), _PERCENT_DECIMALS)
         by_grade = gap is not None and gap > settings.adjudication_grade_gap
         by_pct = pct_gap is not None and pct_gap >= settings.adjudication_percent_gap
+        reasons = []
+        if by_grade:
+            reasons.append(f"grade gap {gap} > {settings.adjudication_grade_gap}")
+        if by_pct:
+            reasons.append(f"percent gap {pct_gap:g} >= {settings.adjudication_percent_gap:g}")
         flagged = by_grade or by_pct
-        reason = " and ".join(
-            r for r, hit in (
-                (f"grade gap {gap} > {settings.adjudication_grade_gap}", by_grade),
-                (f"percent gap {pct_gap:g} >= {settings.adjudication_percent_gap:g}" if pct_gap is not None else "",
-                 by_pct),
-            ) if hit
-        )
         rows.append(
             {
                 "patient_id": pid,
@@ -249,21 +250,29 @@ def discordance(reads: pd.DataFrame, settings: ClinicalSettings) -> pd.DataFrame
                 "gap": gap,
                 "percent_gap": pct_gap,
                 "flagged": flagged,
-                "flag_reason": reason,
+                "flag_reason": " and ".join(reasons),
                 "adjudicator_grade": ga,
                 "open": flagged and ga is None,
             }
         )
-    columns = ["patient_id", "scan_date", "zone", "pattern", "reader1_grade", "reader2_grade", "reader1_pct",
-               "reader2_pct", "gap", "percent_gap", "flagged", "flag_reason", "adjudicator_grade", "open"]
-    frame = pd.DataFrame(rows, columns=columns)
-    for col in ("reader1_grade", "reader2_grade", "gap", "adjudicator_grade"):
-        frame[col] = frame[col].astype("Int64")
-    for col in ("reader1_pct", "reader2_pct", "percent_gap"):
-        frame[col] = frame[col].astype("float64")
-    for col in ("flagged", "open"):
-        frame[col] = frame[col].astype(bool)
-    return _sorted(frame, ["patient_id", "scan_date", "zone", "pattern"])
+    return _ordered(rows, ("patient_id", "scan_date", "zone", "pattern"))
+
+
+def _disc_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    return _frame(rows, _DISC_COLUMNS, ints=("reader1_grade", "reader2_grade", "gap", "adjudicator_grade"),
+                  floats=("reader1_pct", "reader2_pct", "percent_gap"), bools=("flagged", "open"))
+
+
+def discordance(reads: pd.DataFrame, settings: ClinicalSettings) -> pd.DataFrame:
+    """Compare the two readers per scan, zone and pattern, and flag what needs a third reader.
+
+    ``flagged``: the grades differ by MORE than ``settings.adjudication_grade_gap``, or both
+    readers recorded percentages that differ by ``settings.adjudication_percent_gap`` points or
+    more (differences are rounded to 9 decimals first, so 60.1 vs 35.1 is 25). ``open``: flagged
+    and no adjudicator grade yet. A zone/pattern missing for either reader has gap NA and is not
+    flagged (``consensus`` reports it as missing).
+    """
+    return _disc_frame(_discordance_records(_zone_records(reads), settings))
 
 
 @dataclass(frozen=True)
@@ -287,9 +296,6 @@ class HrctConsensus:
 
 def _final_grade(rec: dict[str, Any], rule: str) -> tuple[float | None, str]:
     g1, g2, ga = rec["reader1_grade"], rec["reader2_grade"], rec["adjudicator_grade"]
-    g1 = None if is_missing(g1) else int(g1)
-    g2 = None if is_missing(g2) else int(g2)
-    ga = None if is_missing(ga) else int(ga)
     if g1 is None or g2 is None:
         which = " and ".join(r for r, g in (("reader1", g1), ("reader2", g2)) if g is None)
         return None, f"missing: no {which} grade"
@@ -317,29 +323,27 @@ def consensus(reads: pd.DataFrame, settings: ClinicalSettings) -> HrctConsensus:
     one reader only, or with a zone/pattern missing for either reader, is incomplete too.
     """
     rule = settings.consensus_rule
-    grades = zone_grades(reads)
-    disc = discordance(reads, settings)
+    grades = _zone_records(reads)
+    disc = _discordance_records(grades, settings)
     zone_rows = []
-    for rec in disc.to_dict("records"):
+    per_scan: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    for rec in disc:
         final, used = _final_grade(rec, rule)
-        zone_rows.append({**{k: rec[k] for k in ("patient_id", "scan_date", "zone", "pattern", "reader1_grade",
-                                                  "reader2_grade", "adjudicator_grade", "flagged")},
-                          "final_grade": final, "rule_used": used})
-    zone_cols = ["patient_id", "scan_date", "zone", "pattern", "reader1_grade", "reader2_grade",
-                 "adjudicator_grade", "flagged", "final_grade", "rule_used"]
-    zones = pd.DataFrame(zone_rows, columns=zone_cols)
-    zones["final_grade"] = zones["final_grade"].astype("float64")
-
+        row = {**{k: rec[k] for k in ("patient_id", "scan_date", "zone", "pattern", "reader1_grade",
+                                      "reader2_grade", "adjudicator_grade", "flagged")},
+               "final_grade": final, "rule_used": used}
+        zone_rows.append(row)
+        per_scan.setdefault((rec["patient_id"], rec["scan_date"]), []).append(row)
     roles_per_scan: dict[tuple[Any, Any], set[str]] = {}
-    for rec in grades[["patient_id", "scan_date", "reader_role"]].to_dict("records"):
+    for rec in grades:
         roles_per_scan.setdefault((rec["patient_id"], rec["scan_date"]), set()).add(rec["reader_role"])
 
     scan_rows = []
-    for (pid, date), grp in zones.groupby(["patient_id", "scan_date"], sort=False, dropna=False):
+    for (pid, date), rows in per_scan.items():
         roles = roles_per_scan.get((pid, date), set())
-        n_flagged = int(grp["flagged"].sum())
-        n_open = int(grp["rule_used"].str.startswith("open").sum())
-        recorded = {(z, p): used for z, p, used in zip(grp["zone"], grp["pattern"], grp["rule_used"], strict=True)}
+        n_flagged = sum(1 for r in rows if r["flagged"])
+        n_open = sum(1 for r in rows if r["rule_used"].startswith("open"))
+        recorded = {(r["zone"], r["pattern"]): r["rule_used"] for r in rows}
         missing = [f"{z} {p}" for z in ZONES for p in PATTERNS
                    if recorded.get((z, p), "missing").startswith("missing")]
         issues = []
@@ -353,20 +357,24 @@ def consensus(reads: pd.DataFrame, settings: ClinicalSettings) -> HrctConsensus:
             shown = ", ".join(missing[:6]) + (f" (+{len(missing) - 6} more)" if len(missing) > 6 else "")
             issues.append(f"missing zone grades: {shown}")
         complete = not issues
-        row: dict[str, Any] = {"patient_id": pid, "scan_date": date}
+        scan: dict[str, Any] = {"patient_id": pid, "scan_date": date}
         for pattern in PATTERNS:
-            row[pattern] = float(grp.loc[grp["pattern"] == pattern, "final_grade"].sum()) if complete else math.nan
-        row["total"] = float(sum(row[p] for p in PATTERNS)) if complete else math.nan
-        row.update(n_flagged=n_flagged, n_open=n_open, complete=complete, issue="; ".join(issues))
-        scan_rows.append(row)
+            scan[pattern] = (float(sum(r["final_grade"] for r in rows if r["pattern"] == pattern))
+                             if complete else math.nan)
+        scan["total"] = float(sum(scan[p] for p in PATTERNS)) if complete else math.nan
+        scan.update(n_flagged=n_flagged, n_open=n_open, complete=complete, issue="; ".join(issues))
+        scan_rows.append(scan)
     scan_cols = ["patient_id", "scan_date", *PATTERNS, "total", "n_flagged", "n_open", "complete", "issue"]
-    scans = _sorted(pd.DataFrame(scan_rows, columns=scan_cols), ["patient_id", "scan_date"])
-    open_flags = disc.loc[disc["open"]].drop(columns=["open"]).reset_index(drop=True)
-    conflicts = grades.loc[grades["conflict"]].reset_index(drop=True)
+    zone_cols = ["patient_id", "scan_date", "zone", "pattern", "reader1_grade", "reader2_grade",
+                 "adjudicator_grade", "flagged", "final_grade", "rule_used"]
+    open_rows = [{k: v for k, v in r.items() if k != "open"} for r in disc if r["open"]]
     return HrctConsensus(
-        zones=_sorted(zones, ["patient_id", "scan_date", "zone", "pattern"]),
-        scans=scans,
-        open_flags=open_flags,
-        conflicts=conflicts,
+        zones=_frame(zone_rows, zone_cols, ints=("reader1_grade", "reader2_grade", "adjudicator_grade"),
+                     floats=("final_grade",), bools=("flagged",)),
+        scans=_frame(_ordered(scan_rows, ("patient_id", "scan_date")), scan_cols,
+                     floats=(*PATTERNS, "total"), bools=("complete",)),
+        open_flags=_disc_frame(open_rows).drop(columns=["open"]),
+        conflicts=_frame([r for r in grades if r["conflict"]], _GRADE_COLUMNS, ints=("grade",),
+                         floats=("percent",), bools=("conflict",)),
         consensus_rule=rule,
     )
