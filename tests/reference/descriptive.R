@@ -25,12 +25,15 @@ rows <- lapply(names(vectors), function(nm) {
   q6 <- quantile(x, c(0.25, 0.5, 0.75), type = 6, na.rm = TRUE, names = FALSE)
   q7 <- quantile(x, c(0.25, 0.5, 0.75), type = 7, na.rm = TRUE, names = FALSE)
   f5 <- fivenum(x, na.rm = TRUE)
+  p10_90_6 <- quantile(x, c(0.1, 0.9), type = 6, na.rm = TRUE, names = FALSE)
+  p10_90_7 <- quantile(x, c(0.1, 0.9), type = 7, na.rm = TRUE, names = FALSE)
   xs <- x[!is.na(x)]
   sw <- tryCatch(shapiro.test(xs), error = function(e) NULL)
   data.frame(dataset = nm, n = length(xs), n_missing = sum(is.na(x)),
              q1_type6 = q6[1], median_type6 = q6[2], q3_type6 = q6[3],
              q1_type7 = q7[1], median_type7 = q7[2], q3_type7 = q7[3],
              q1_fivenum = f5[2], median_fivenum = f5[3], q3_fivenum = f5[4],
+             p10_type6 = p10_90_6[1], p90_type6 = p10_90_6[2], p10_type7 = p10_90_7[1], p90_type7 = p10_90_7[2],
              mean = mean(xs), sd = if (length(xs) > 1) sd(xs) else NA,
              shapiro_w = if (is.null(sw)) NA else unname(sw$statistic),
              shapiro_p = if (is.null(sw)) NA else sw$p.value)

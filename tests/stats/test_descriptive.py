@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ipafstudy.errors import DataValidationError
-from ipafstudy.stats import describe_continuous, quantiles, shapiro_wilk
+from ipafstudy.errors import DataValidationError, InvalidOptionError
+from ipafstudy.stats import boxplot_stats, describe_continuous, percentile, quantiles, shapiro_wilk
 
 from .conftest import read_ref, records
 
@@ -68,3 +68,38 @@ def test_non_numeric_rejected_with_row():
 def test_nullable_integer_series_supported():
     res = quantiles(pd.Series([1, 2, None, 4], dtype="Int64"), method="r7")
     assert (res.n, res.n_missing, res.median) == (3, 1, 2.0)
+
+
+@pytest.mark.parametrize(("method", "col"), [("spss", "type6"), ("r7", "type7")])
+@pytest.mark.parametrize("case", R_DESC, ids=lambda c: c["dataset"])
+def test_percentile_10_90_matches_r(case, method, col):
+    """R: quantile(x, c(0.1, 0.9), type = 6 / 7, na.rm = TRUE)."""
+    x = DATA[case["dataset"]]
+    assert percentile(x, 10, method=method) == pytest.approx(case[f"p10_{col}"], rel=1e-12)
+    assert percentile(x, 90, method=method) == pytest.approx(case[f"p90_{col}"], rel=1e-12)
+
+
+def test_percentile_tukey_only_quartiles():
+    assert percentile([1, 2, 3, 4], 25, method="tukey") == 1.5
+    with pytest.raises(InvalidOptionError, match="q=10"):
+        percentile([1, 2, 3, 4], 10, method="tukey")
+    with pytest.raises(InvalidOptionError, match="q=101"):
+        percentile([1, 2], 101)
+    assert math.isnan(percentile([np.nan], 50))
+
+
+def test_boxplot_tukey_whiskers_by_hand():
+    # x = 1..9 and 30: type 6 Q1 at 2.75 -> 2.75, Q3 at 8.25 -> 8.25, IQR 5.5 -> fences -5.5 and 16.5.
+    x = [1, 2, 3, 4, 5, 6, 7, 8, 9, 30]
+    box = boxplot_stats(x, whisker="tukey")
+    assert (box.q1, box.q3) == (2.75, 8.25)
+    assert (box.whisker_low, box.whisker_high, box.outliers) == (1.0, 9.0, [30.0])
+    minmax = boxplot_stats(x)
+    assert (minmax.whisker_low, minmax.whisker_high, minmax.outliers) == (1.0, 30.0, [])
+    hinges = boxplot_stats(x, method="tukey")
+    assert (hinges.q1, hinges.q3) == (3.0, 8.0)
+
+
+def test_boxplot_all_missing():
+    box = boxplot_stats([np.nan])
+    assert math.isnan(box.median) and box.reason and box.n_missing == 1

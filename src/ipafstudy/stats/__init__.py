@@ -11,10 +11,19 @@ from ipafstudy.stats.groups import CategoricalResult, MannWhitneyResult, compare
 from ipafstudy.stats.normality import ShapiroResult, shapiro_wilk
 from ipafstudy.stats.paired import HodgesLehmannResult, WilcoxonResult, hodges_lehmann, wilcoxon_signed_rank
 from ipafstudy.stats.pvalues import adjust_p, format_p, significance_stars
-from ipafstudy.stats.quantiles import DescribeResult, QuantileResult, describe_continuous, quantiles
+from ipafstudy.stats.quantiles import (
+    BoxplotStats,
+    DescribeResult,
+    QuantileResult,
+    boxplot_stats,
+    describe_continuous,
+    percentile,
+    quantiles,
+)
 from ipafstudy.stats.regression import RegressionResult, linear_regression
 
 __all__ = [
+    "BoxplotStats",
     "CategoricalResult",
     "DescribeResult",
     "HodgesLehmannResult",
@@ -29,6 +38,7 @@ __all__ = [
     "SpearmanResult",
     "WilcoxonResult",
     "adjust_p",
+    "boxplot_stats",
     "compare_categorical",
     "describe_continuous",
     "format_p",
@@ -39,6 +49,7 @@ __all__ = [
     "linear_regression",
     "mann_whitney",
     "median_change",
+    "percentile",
     "quantiles",
     "shapiro_wilk",
     "significance_stars",

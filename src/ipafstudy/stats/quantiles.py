@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ipafstudy.errors import check_option
+from ipafstudy.errors import InvalidOptionError, check_option
 from ipafstudy.stats._base import ResultMixin, as_float_array
 
 QuantileMethod = Literal["spss", "r7", "tukey"]
@@ -93,3 +93,79 @@ def describe_continuous(x: Any) -> DescribeResult:
     sd = float(np.std(ok, ddof=1)) if ok.size > 1 else math.nan
     reason = "" if ok.size > 1 else "SD needs at least 2 values"
     return DescribeResult(float(ok.mean()), sd, float(ok.min()), float(ok.max()), int(ok.size), n_missing, reason)
+
+
+WhiskerRule = Literal["minmax", "tukey"]
+WHISKER_RULES = ("minmax", "tukey")
+
+
+def percentile(x: Any, q: float, *, method: QuantileMethod = "spss") -> float:
+    """One sample percentile (q in 0-100) under a named definition; NaN when no values.
+
+    ``tukey`` only defines 25, 50 and 75 (the hinges and the median).
+
+    >>> percentile([1, 2, 3, 4], 25), percentile([1, 2, 3, 4], 25, method="r7")
+    (1.25, 1.75)
+    """
+    check_option("percentile", "method", method, QUANTILE_METHODS)
+    try:
+        qf = float(q)
+    except (TypeError, ValueError):
+        qf = math.nan
+    if not 0 <= qf <= 100:
+        raise InvalidOptionError(f"percentile(): q={q!r} is not valid; expected a number from 0 to 100")
+    if method == "tukey" and qf not in (25.0, 50.0, 75.0):
+        raise InvalidOptionError(f"percentile(): q={q!r} is not valid with method='tukey'; expected one of 25, 50, 75")
+    arr = as_float_array(x, caller="percentile", name="x")
+    ok = arr[~np.isnan(arr)]
+    if ok.size == 0:
+        return math.nan
+    if method == "tukey":
+        return tukey_hinges(ok)[{25.0: 0, 50.0: 1, 75.0: 2}[qf]]
+    return float(np.quantile(ok, qf / 100.0, method=_NUMPY_METHOD[method]))
+
+
+@dataclass(frozen=True, slots=True)
+class BoxplotStats(ResultMixin):
+    """What a box plot draws, computed with the same quartile method as the tables."""
+
+    q1: float
+    median: float
+    q3: float
+    whisker_low: float
+    whisker_high: float
+    outliers: list
+    n: int
+    n_missing: int
+    method: str
+    whisker: str
+    reason: str = ""
+
+
+def boxplot_stats(x: Any, *, method: QuantileMethod = "spss", whisker: WhiskerRule = "minmax") -> BoxplotStats:
+    """Box (Q1, median, Q3 by ``method``) and whiskers: ``minmax`` (Prism default) or ``tukey``.
+
+    ``tukey`` whiskers reach the most extreme values within 1.5 x IQR of the box; values beyond
+    are listed in ``outliers``. With ``minmax`` there are no outliers.
+
+    >>> b = boxplot_stats([1, 2, 3, 4, 5, 6, 7, 8, 9, 30], whisker="tukey")
+    >>> b.whisker_high, b.outliers
+    (9.0, [30.0])
+    """
+    check_option("boxplot_stats", "method", method, QUANTILE_METHODS)
+    check_option("boxplot_stats", "whisker", whisker, WHISKER_RULES)
+    qs = quantiles(x, method=method)
+    arr = as_float_array(x, caller="boxplot_stats", name="x")
+    ok = np.sort(arr[~np.isnan(arr)])
+    if ok.size == 0:
+        return BoxplotStats(math.nan, math.nan, math.nan, math.nan, math.nan, [], 0, qs.n_missing, method, whisker,
+                            qs.reason)
+    if whisker == "minmax":
+        low, high, outliers = float(ok[0]), float(ok[-1]), []
+    else:
+        iqr = qs.q3 - qs.q1
+        lo_fence, hi_fence = qs.q1 - 1.5 * iqr, qs.q3 + 1.5 * iqr
+        inside = ok[(ok >= lo_fence) & (ok <= hi_fence)]
+        low, high = float(inside.min()), float(inside.max())
+        outliers = [float(v) for v in ok[(ok < lo_fence) | (ok > hi_fence)]]
+    return BoxplotStats(qs.q1, qs.median, qs.q3, low, high, outliers, qs.n, qs.n_missing, method, whisker)
