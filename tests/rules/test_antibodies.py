@@ -39,6 +39,9 @@ SPEC_SPELLINGS = [
     ("KS", "KS"), ("Th/To", "Th/To"), ("Ku", "Ku"), ("EJ", "EJ"), ("OJ", "OJ"), ("Zo", "Zo"),
     ("SRP", "SRP"), ("SC", "SC"), ("JS", "JS"), ("U2-RNP", "U2-RNP"), ("U3 RNP", "U3-RNP"),
     ("  anti-Jo-1 antibody ", "Jo-1"),
+    # isotype and molecular-weight suffixes some laboratories append
+    ("anti-Jo-1 antibody IgG", "Jo-1"), ("Ro52 kDa", "Ro52"), ("SSA 60 kD", "Ro60"), ("RF IgA", "RF"),
+    ("anti-CCP IgG", "CCP"),
 ]
 
 

@@ -100,20 +100,24 @@ MAA_ANTIBODIES: frozenset[str] = frozenset({"Ro60", "Ro52", "SSA", "RNP", "U2-RN
 
 _GREEK = {"γ": "gamma", "α": "alpha", "β": "beta", "µ": "u", "μ": "u"}
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
-_SUFFIXES = ("antibodies", "antibody", "antibodys", "abs")
+_SUFFIXES = ("antibodies", "antibody", "antibodys", "abs", "igg", "igm", "iga", "kda", "kd")
 _PREFIXES = ("anti",)
 
 
 def _key(raw: str) -> str:
-    """Spelling-insensitive lookup key: 'Anti-TIF1γ antibody' -> 'tif1gamma'."""
+    """Spelling-insensitive lookup key: 'Anti-TIF1γ antibody' -> 'tif1gamma', 'Ro52 kDa IgG' -> 'ro52'."""
     text = str(raw).strip().lower()
     for greek, latin in _GREEK.items():
         text = text.replace(greek, latin)
     text = _NON_ALNUM.sub("", text)
-    for suffix in _SUFFIXES:
-        if text.endswith(suffix) and len(text) > len(suffix):
-            text = text[: -len(suffix)]
-            break
+    stripped = True
+    while stripped:  # "Jo-1 antibody IgG" -> "jo1"
+        stripped = False
+        for suffix in _SUFFIXES:
+            if text.endswith(suffix) and len(text) > len(suffix):
+                text = text[: -len(suffix)]
+                stripped = True
+                break
     for prefix in _PREFIXES:
         if text.startswith(prefix) and len(text) > len(prefix):
             text = text[len(prefix):]
