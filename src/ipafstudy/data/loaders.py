@@ -227,7 +227,15 @@ def load_study(
         reader.tables, reader.sources, antibody_aliases=antibody_aliases, issues=reader.issues, origin=origin
     )
     if study is None:
-        n = len(report.errors)
-        first = report.errors[0].describe()
-        raise DataValidationError(report, f"{origin}: {n} error(s) in the input; first: {first}")
+        raise DataValidationError(report, _error_message(origin, report))
     return study
+
+
+def _error_message(origin: str, report: ValidationReport, limit: int = 20) -> str:
+    """Exception text listing the first ``limit`` errors, so a CLI that prints it shows the cells to fix."""
+    errors = report.errors
+    lines = [f"{origin}: {len(errors)} error(s) in the input:"]
+    lines += [f"  {issue.describe()}" for issue in errors[:limit]]
+    if len(errors) > limit:
+        lines.append(f"  ... and {len(errors) - limit} more; run 'ipafstudy validate {origin}' for the full report")
+    return "\n".join(lines)
