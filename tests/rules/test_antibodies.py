@@ -12,6 +12,7 @@ from ipafstudy.rules.antibodies import (
     MSA_ANTIBODIES,
     antibody_aliases,
     antibody_group,
+    check_antibody_aliases,
     normalise_antibody_name,
 )
 from ipafstudy.settings import ClinicalSettings
@@ -134,3 +135,9 @@ def test_antibody_group_to_dict():
     assert antibody_group(["Ro60", "Jo1"], DEFAULT).to_dict() == {
         "group": "MSA", "msa_found": "Jo-1", "maa_found": "Ro60", "both": True,
     }
+
+
+def test_check_antibody_aliases_resolves_and_lists_all_bad_targets():
+    assert check_antibody_aliases({"Jo One": "anti-Jo1", "R52": "TRIM21"}) == {"Jo One": "Jo-1", "R52": "Ro52"}
+    with pytest.raises(InvalidOptionError, match=r"'A' -> 'x1'.*'B' -> 'x2'"):
+        check_antibody_aliases({"A": "x1", "B": "x2", "C": "Jo-1"})

@@ -1,1 +1,6 @@
-"""rules layer."""
+"""Clinical rules: pure functions, no I/O (errors -> settings -> rules).
+
+antibodies (names, MSA/MAA groups), ipaf (classification), hrct (visual score and consensus),
+adverse_events (CTCAE Mg grade, KDIGO AKI), mmrc (dyspnoea scale), units (conversions),
+common (RuleInputError, tri-state reading). See docs/rules.md.
+"""

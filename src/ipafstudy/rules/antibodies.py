@@ -174,6 +174,28 @@ def normalise_antibody_name(raw: str, extra_aliases: Mapping[str, str] | None = 
     return _ALIAS_TABLE.get(key)
 
 
+def check_antibody_aliases(extra_aliases: Mapping[str, str]) -> dict[str, str]:
+    """Validate a user mapping once, before any row is read: spelling -> canonical name.
+
+    Raises InvalidOptionError listing every target that is not a known antibody (a mapping file
+    error, reported together rather than at the first data row that uses it).
+    """
+    resolved: dict[str, str] = {}
+    bad = []
+    for spelling, target in extra_aliases.items():
+        canonical = _ALIAS_TABLE.get(_key(target))
+        if canonical is None:
+            bad.append(f"{spelling!r} -> {target!r}")
+        else:
+            resolved[str(spelling)] = canonical
+    if bad:
+        raise InvalidOptionError(
+            f"antibody mapping: unknown target antibody in {', '.join(bad)}; "
+            f"map each spelling to one of {sorted(CANONICAL_ANTIBODIES)}"
+        )
+    return resolved
+
+
 def _canonical_or_error(name: str) -> str:
     canonical = normalise_antibody_name(name)
     if canonical is None:
