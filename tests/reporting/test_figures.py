@@ -136,6 +136,9 @@ def test_one_patient_and_constant_values():
 def test_box_caption():
     text = box_caption(whiskers="tukey", quartile_method="spss")
     assert "Hyndman-Fan type 6" in text and "1.5 × IQR" in text
+    assert "minimum to the maximum" in box_caption()
+    with pytest.raises(InvalidOptionError, match="quartile_method='type9'"):
+        box_caption(quartile_method="type9")
 
 
 def make_corr():

@@ -87,7 +87,9 @@ def box_caption(*, whiskers: Whiskers = "minmax", quartile_method: str | None = 
                 show_points: bool = True, paired_lines: bool = True) -> str:
     """Caption sentence describing what the boxes, whiskers, dots and lines show (for the legend)."""
     check_option("box_caption", "whiskers", whiskers, ("minmax", "tukey"))
-    quart = f" ({QUARTILE_METHOD_TEXT.get(quartile_method, quartile_method)})" if quartile_method else ""
+    if quartile_method is not None:
+        check_option("box_caption", "quartile_method", quartile_method, QUARTILE_METHOD_TEXT)
+    quart = f" ({QUARTILE_METHOD_TEXT[quartile_method]})" if quartile_method else ""
     whisk = ("whiskers extend from the minimum to the maximum" if whiskers == "minmax"
              else "whiskers extend to the most extreme values within 1.5 × IQR of the box (Tukey)")
     parts = [f"Boxes show the median and interquartile range{quart}; {whisk}."]
@@ -177,11 +179,14 @@ def paired_boxplots(
         With "minmax", dots outside the whiskers mean the stats do not belong to the data and
         raise; with "tukey" dots beyond the whiskers are drawn as outliers even if
         ``show_points=False``.
-    quartile_method : label only (recorded for :func:`box_caption`); nothing is recomputed.
+    quartile_method : accepted for symmetry with :func:`box_caption` (call it with the same
+        values to get the legend sentence); nothing is recomputed from it.
     """
     st = get_style(style)
     check_option("paired_boxplots", "whiskers", whiskers, ("minmax", "tukey"))
     check_option("paired_boxplots", "annotate", annotate, ("stars", "p", "both", "none"))
+    if quartile_method is not None:
+        check_option("paired_boxplots", "quartile_method", quartile_method, QUARTILE_METHOD_TEXT)
     outcomes = list(outcomes)
     if not outcomes:
         raise ValueError("paired_boxplots(): no outcomes given")
@@ -236,9 +241,6 @@ def paired_boxplots(
         for k in range(n, nrows * ncols_used):
             axes[k // ncols_used][k % ncols_used].set_axis_off()
         fig.tight_layout(pad=0.4, w_pad=0.8, h_pad=1.0)
-    fig._ipafstudy_caption = box_caption(  # type: ignore[attr-defined]
-        whiskers=whiskers, quartile_method=quartile_method, show_points=show_points, paired_lines=paired_lines
-    )
     return fig
 
 
