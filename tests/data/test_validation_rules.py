@@ -179,6 +179,16 @@ def test_unknown_and_duplicate_columns(tmp_path: Path) -> None:
     assert (dup.row, dup.column, dup.severity) == (1, "Drug", "error")
 
 
+def test_patients_without_id_column_is_one_issue(tmp_path: Path) -> None:
+    folder = write_csv_study(tmp_path / "s")
+    (folder / "patients.csv").write_text("")  # an empty file: no header at all
+    issues = list(validate_path(folder).issues)
+    assert [(i.file, i.column, i.rule) for i in issues] == [
+        ("patients.csv", "patient_id", "missing_column"),
+        ("patients.csv", "sex", "missing_column"),
+    ]
+
+
 def test_missing_patients_table(tmp_path: Path) -> None:
     folder = write_csv_study(tmp_path / "s")
     (folder / "patients.csv").unlink()

@@ -440,8 +440,8 @@ def _hrct_row_checks(raw: RawTable, rec: dict, col: _Collector) -> None:
 
 
 def _patient_checks(tables: dict[str, tuple[RawTable, list[dict]]], col: _Collector) -> None:
-    if "patients" not in tables:
-        return
+    if "patients" not in tables or "patient_id" not in tables["patients"][0].headers:
+        return  # already reported as missing_table / missing_column; every row would repeat it
     raw_p, patients = tables["patients"]
     first_row: dict[str, int] = {}
     for rec in patients:
