@@ -57,6 +57,7 @@ def test_every_public_function_is_covered():
     covered = {f.__name__ for f, _, _ in INVALID}
     public = {name for name in st.__all__ if callable(getattr(st, name)) and name[0].islower()}
     optionless = {"describe_continuous", "shapiro_wilk", "significance_stars", "spearman", "koo_li_band",
+                  "wilcoxon_conventions",
                   "landis_koch_band"}
     assert public - optionless == covered
 
@@ -65,6 +66,7 @@ RESULTS = [
     lambda: st.wilcoxon_signed_rank(B, A),
     lambda: st.median_change(B, A, n_resamples=200),
     lambda: st.hodges_lehmann(B, A),
+    lambda: st.wilcoxon_conventions(B, A),
     lambda: st.quantiles(B),
     lambda: st.boxplot_stats([*B, 50.0], whisker="tukey"),
     lambda: st.describe_continuous([1.0]),

@@ -177,3 +177,26 @@ def test_hodges_lehmann_large_n_normal_ranks_close_to_exact():
     assert "normal approximation" in approx.reason and exact.reason == ""
     assert approx.achieved_confidence == pytest.approx(0.95, abs=0.002)
     assert exact.achieved_confidence == pytest.approx(0.95, abs=0.002)
+
+
+def test_conventions_table_matches_r_rows(paired_data):
+    """Each row equals the R/coin value recorded for that convention in paired_r.csv."""
+    from ipafstudy.stats import wilcoxon_conventions
+
+    before, after = paired_data["ties_zeros"]
+    table = wilcoxon_conventions(before, after).to_frame().set_index("convention")
+    ref = {(c["call"].split("(")[0], c["zero_method"], c["continuity"], c["method"]): c["p"] for c in R_WILCOXON
+           if c["dataset"] == "ties_zeros"}
+    assert table.loc["spss", "p"] == pytest.approx(ref[("wilcox.test", "wilcox", False, "asymptotic")], rel=1e-9)
+    assert table.loc["r_default", "p"] == pytest.approx(ref[("wilcox.test", "wilcox", True, "asymptotic")], rel=1e-9)
+    pratt = ref[("coin::wilcoxsign_test", "pratt", False, "asymptotic")]
+    assert table.loc["coin_pratt", "p"] == pytest.approx(pratt, rel=1e-9)
+    assert table.loc["exact", "p"] == pytest.approx(ref[("coin::wilcoxsign_test", "wilcoxon", False, "exact")])
+    assert table.loc["exact_pratt", "p"] == pytest.approx(ref[("coin::wilcoxsign_test", "pratt", False, "exact")])
+
+
+def test_conventions_no_pairs_gives_reasons():
+    from ipafstudy.stats import wilcoxon_conventions
+
+    rows = wilcoxon_conventions([np.nan], [1.0]).rows
+    assert all(math.isnan(r["p"]) and "no patient" in r["reason"] for r in rows)

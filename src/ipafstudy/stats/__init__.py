@@ -9,7 +9,14 @@ from ipafstudy.stats.bootstrap import MedianChangeResult, median_change
 from ipafstudy.stats.correlation import SpearmanMatrixResult, SpearmanResult, spearman, spearman_matrix
 from ipafstudy.stats.groups import CategoricalResult, MannWhitneyResult, compare_categorical, mann_whitney
 from ipafstudy.stats.normality import ShapiroResult, shapiro_wilk
-from ipafstudy.stats.paired import HodgesLehmannResult, WilcoxonResult, hodges_lehmann, wilcoxon_signed_rank
+from ipafstudy.stats.paired import (
+    ConventionsResult,
+    HodgesLehmannResult,
+    WilcoxonResult,
+    hodges_lehmann,
+    wilcoxon_conventions,
+    wilcoxon_signed_rank,
+)
 from ipafstudy.stats.pvalues import adjust_p, format_p, significance_stars
 from ipafstudy.stats.quantiles import (
     BoxplotStats,
@@ -25,6 +32,7 @@ from ipafstudy.stats.regression import RegressionResult, linear_regression
 __all__ = [
     "BoxplotStats",
     "CategoricalResult",
+    "ConventionsResult",
     "DescribeResult",
     "HodgesLehmannResult",
     "IccResult",
@@ -56,5 +64,6 @@ __all__ = [
     "spearman",
     "spearman_matrix",
     "weighted_kappa",
+    "wilcoxon_conventions",
     "wilcoxon_signed_rank",
 ]

@@ -227,3 +227,45 @@ def hodges_lehmann(before: Any, after: Any, confidence: float = 0.95) -> HodgesL
     return HodgesLehmannResult(
         estimate, float(walsh[k - 1]), float(walsh[m - k]), n, n_excluded, conf, achieved, reason
     )
+
+
+# (label, program equivalent, zero_method, continuity, method)
+CONVENTIONS = (
+    ("spss", "SPSS / Prism: zeros dropped, tie-corrected normal, no continuity", "wilcox", False, "asymptotic"),
+    ("r_default", "R wilcox.test(paired=TRUE, exact=FALSE) (correct=TRUE), pingouin", "wilcox", True, "asymptotic"),
+    ("coin_pratt", "coin::wilcoxsign_test(zero.method='Pratt'), rstatix", "pratt", False, "asymptotic"),
+    ("exact", "coin::wilcoxsign_test(distribution='exact'); R exact=TRUE without ties", "wilcox", False, "exact"),
+    ("exact_pratt", "coin::wilcoxsign_test(zero.method='Pratt', distribution='exact')", "pratt", False, "exact"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConventionsResult(ResultMixin):
+    """The same paired test under each program's convention, so disagreements can be explained."""
+
+    rows: list
+
+    def to_frame(self) -> Any:
+        """One row per convention: convention, equivalent, zero_method, continuity, method, w_plus, z, p."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows)
+
+
+def wilcoxon_conventions(before: Any, after: Any) -> ConventionsResult:
+    """Wilcoxon signed-rank p under SPSS, R default, coin/Pratt and exact conventions side by side.
+
+    >>> table = wilcoxon_conventions([5, 5, 5, 5, 5], [4, 5, 2, 1, 3]).to_frame()
+    >>> list(table["convention"])
+    ['spss', 'r_default', 'coin_pratt', 'exact', 'exact_pratt']
+    """
+    rows = []
+    for label, equivalent, zero_method, continuity, method in CONVENTIONS:
+        try:
+            res = wilcoxon_signed_rank(before, after, zero_method=zero_method, continuity=continuity, method=method)
+            z, p, w_plus, reason = res.z, res.p, res.w_plus, res.reason
+        except InsufficientDataError as exc:
+            z, p, w_plus, reason = math.nan, math.nan, math.nan, str(exc)
+        rows.append({"convention": label, "equivalent": equivalent, "zero_method": zero_method,
+                     "continuity": continuity, "method": method, "w_plus": w_plus, "z": z, "p": p, "reason": reason})
+    return ConventionsResult(rows)
