@@ -145,6 +145,7 @@ class FigureSpec(_Strict):
         description="Outcomes drawn in the before/after box plots (Figure 1), in panel order",
     )
     paired_lines: bool = Field(default=False, description="Draw a line per patient between the two boxes")
+    dpi: int = Field(default=300, ge=72, le=1200, description="Resolution of the PNG figures (journals ask 300+)")
 
 
 def _default_outcomes() -> tuple[OutcomeSpec, ...]:

@@ -81,31 +81,31 @@ def make_figures(results: StudyResults, fig_dir: Path, style: JournalStyle) -> t
             paired_lines=plan.figures.paired_lines,
             ylabels={c: panels[c].unit or "score" for c in codes}, style=style,
         )
-        png, svg = figs.save_figure(fig, fig_dir / "figure1_boxplots", style=style)
+        png, svg = figs.save_figure(fig, fig_dir / "figure1_boxplots", dpi=plan.figures.dpi, style=style)
         caption = ("Outcomes at baseline (Pre) and last follow-up (Post) on tacrolimus. "
                    + figs.box_caption(quartile_method=plan.statistics.quantile_method,
                                       paired_lines=plan.figures.paired_lines)
                    + " Stars: Wilcoxon signed-rank p of Table 2.")
-        out.append(FigureSpec("figure1_boxplots", "Treatment response to tacrolimus", caption, png, svg, number=1,
+        out.append(FigureSpec("figure1_boxplots", "Treatment response to tacrolimus.", caption, png, svg, number=1,
                               alt_text="Box plots of each outcome before and after tacrolimus"))
     corr = results.correlation
     if corr is not None:
         fig = figs.correlation_heatmap(corr.rho, corr.p, [f"Δ {label}" for label in results.correlation_labels],
                                        style=style)
-        png, svg = figs.save_figure(fig, fig_dir / "figure2_correlation", style=style)
+        png, svg = figs.save_figure(fig, fig_dir / "figure2_correlation", dpi=plan.figures.dpi, style=style)
         adjust = plan.correlation.adjust
         caption = ("Spearman correlations among the changes (follow-up minus baseline), pairwise complete cases; ρ "
                    "in each cell. Stars use the unadjusted p: * p < 0.05; ** p < 0.01; *** p < 0.001."
                    + (f" {'Holm' if adjust == 'holm' else 'Benjamini-Hochberg'}-adjusted p values are in "
                       "Supplementary Table S4." if adjust != "none" else ""))
-        out.append(FigureSpec("figure2_correlation", "Correlations among changes in outcomes", caption, png, svg,
+        out.append(FigureSpec("figure2_correlation", "Correlations among the changes in outcomes.", caption, png, svg,
                               number=2, alt_text="Heatmap of Spearman correlation coefficients"))
     if results.flow:
         steps = [figs.FlowStep(s.label, int(s.n_after), int(s.n_removed), str(s.reason or ""))
                  for s in results.flow]
         fig = figs.flow_diagram(steps, style=style)
-        png, svg = figs.save_figure(fig, fig_dir / "figure3_flow", style=style)
-        out.append(FigureSpec("figure3_flow", "Patient flow", "Screening flow from all screened patients to the "
+        png, svg = figs.save_figure(fig, fig_dir / "figure3_flow", dpi=plan.figures.dpi, style=style)
+        out.append(FigureSpec("figure3_flow", "Patient flow.", "Screening flow from all screened patients to the "
                               "analysed cohort (STROBE).", png, svg, number=3, alt_text="Flow diagram"))
     return tuple(out)
 
@@ -205,7 +205,7 @@ def write_report(
     step("Documents")
     sections = report_sections(report)
     written["report.docx"] = docx_out.write_docx(out / "report.docx", title=report.title, sections=sections,
-                                                 subtitle=SUBTITLE, style=st)
+                                                 subtitle=SUBTITLE, style=st, landscape_min_columns=8)
     written["report.html"] = html_out.write_html(out / "report.html", title=report.title, sections=sections,
                                                  subtitle=SUBTITLE)
     checksums = {name: sha256_file(path) for name, path in sorted(written.items())}

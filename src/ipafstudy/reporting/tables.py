@@ -243,19 +243,22 @@ def _test_stat(row: Any, style: JournalStyle) -> str:
     if row.test is None:
         return ""
     if row.test_name == "Mann-Whitney U":
-        return f"U = {fmt_number(row.test.u, 1, style=style)}"
+        return fmt_number(row.test.u, 1, style=style)
     stat = getattr(row.test, "statistic", None)
-    if "chi" in str(row.test_name).lower() and _ok(stat):
-        return f"χ² = {fmt_number(stat, 2, style=style)}"
+    if "chi" in str(row.test_name).lower() or "pearson" in str(row.test_name).lower():
+        return fmt_number(stat, 2, style=style) if _ok(stat) else ""
     return ""
 
 
-def _test_name(name: str | None) -> str:
+def _test_name(row: Any) -> str:
+    name = row.test_name
     if not name:
         return ""
-    words = {"chi2": "Pearson χ²", "chi-square": "Pearson χ²", "fisher": "Fisher's exact",
-             "fisher_exact": "Fisher's exact", "freeman_halton": "Fisher-Freeman-Halton"}
-    return words.get(name.lower(), name)
+    if name == "fisher":
+        table = getattr(row.test, "table", None) or []
+        larger = len(table) > 2 or any(len(r) > 2 for r in table)
+        return "Fisher-Freeman-Halton exact" if larger else "Fisher's exact"
+    return {"pearson": "Pearson χ²"}.get(name, name)
 
 
 def table4(results: StudyResults, style: JournalStyle) -> TableSpec:
@@ -276,7 +279,7 @@ def table4(results: StudyResults, style: JournalStyle) -> TableSpec:
                 cells.append(text + (f" [n = {v.n}]" if v.n != n else ""))
         label = f"{r.label}, n (%)" if r.kind in ("categorical", "level") else r.label
         p = fmt_p(r.test.p, style=style) if r.test is not None else ""
-        rows.append(Row((label, *cells, _test_stat(r, style), p, _test_name(r.test_name)),
+        rows.append(Row((label, *cells, _test_stat(r, style), p, _test_name(r)),
                         indent=1 if r.kind == "level" else 0))
     notes = (
         "Continuous variables: median (Q1, Q3), Mann-Whitney U (U = min(U1, U2)), normal approximation with tie "
@@ -290,7 +293,7 @@ def table4(results: StudyResults, style: JournalStyle) -> TableSpec:
         key="table4_subgroup_baseline", number=4,
         title=f"Baseline characteristics by antibody group: {lab[g1]} vs {lab[g2]}",
         columns=(Column("variable", "Variable"), Column("g1", f"{lab[g1]} (n = {n1})", "right"),
-                 Column("g2", f"{lab[g2]} (n = {n2})", "right"), Column("statistic", "Statistic", "right"),
+                 Column("g2", f"{lab[g2]} (n = {n2})", "right"), Column("statistic", "U or χ²", "right"),
                  Column("p", "p", "right"), Column("test", "Test")),
         rows=tuple(rows), footnotes=notes,
     )
@@ -299,37 +302,41 @@ def table4(results: StudyResults, style: JournalStyle) -> TableSpec:
 def table5(results: StudyResults, style: JournalStyle) -> TableSpec:
     g1, g2 = results.plan.subgroup.groups
     lab = results.plan.subgroup.labels
-    n1, n2 = results.group_sizes.get(g1, 0), results.group_sizes.get(g2, 0)
+    sizes = {g: results.group_sizes.get(g, 0) for g in (g1, g2)}
     rows = []
+    fewer = False
     for r in results.subgroup_response:
         cells: list[str] = [_unit(r.label, r.unit)]
         for g in (g1, g2):
             p = r.within.get(g)
-            npairs = "" if p is None else fmt_int(p.n_pairs, style=style)
-            cells += [npairs, _q(None if p is None else p.baseline, r.code, style),
-                      _q(None if p is None else p.follow_up, r.code, style), _wilcoxon_p(p, style)]
+            base = _q(None if p is None else p.baseline, r.code, style)
+            if p is not None and p.n_pairs != sizes[g]:
+                base += f" [n = {p.n_pairs}]"
+                fewer = True
+            cells += [base, _q(None if p is None else p.follow_up, r.code, style), _wilcoxon_p(p, style)]
         cells.append(style.missing if r.between is None else fmt_p(r.between.p, style=style))
         rows.append(Row(tuple(cells)))
     cols = (
         Column("variable", "Variable"),
-        Column("n1", f"{lab[g1]} n", "right"), Column("b1", f"{lab[g1]} baseline", "right"),
-        Column("f1", f"{lab[g1]} follow-up", "right"), Column("p1", "P1", "right"),
-        Column("n2", f"{lab[g2]} n", "right"), Column("b2", f"{lab[g2]} baseline", "right"),
-        Column("f2", f"{lab[g2]} follow-up", "right"), Column("p2", "P2", "right"),
+        Column("b1", f"{lab[g1]} baseline", "right"), Column("f1", f"{lab[g1]} follow-up", "right"),
+        Column("p1", "P1", "right"),
+        Column("b2", f"{lab[g2]} baseline", "right"), Column("f2", f"{lab[g2]} follow-up", "right"),
+        Column("p2", "P2", "right"),
         Column("p3", "P3", "right"),
     )
-    notes = (
-        f"{lab[g1]} group n = {n1}; {lab[g2]} group n = {n2}; n per row: patients with both values. Values are "
-        "median (Q1, Q3).",
+    notes = [
+        f"{lab[g1]} group n = {sizes[g1]}; {lab[g2]} group n = {sizes[g2]}. Values are median (Q1, Q3) of the "
+        "patients with both a baseline and a follow-up value"
+        + ("; [n = ...] marks rows with fewer patients." if fewer else "."),
         f"P1 ({lab[g1]}) and P2 ({lab[g2]}): Wilcoxon signed-rank test within the group, as in Table 2. P3: "
         "Mann-Whitney U test comparing the changes (follow-up minus baseline) between the groups.",
         _quartile_note(results),
         ABBREVIATIONS,
-    )
+    ]
     return TableSpec(
         key="table5_subgroup_response", number=5,
         title=f"Response to tacrolimus within and between antibody groups ({lab[g1]} vs {lab[g2]})",
-        columns=cols, rows=tuple(rows), footnotes=notes,
+        columns=cols, rows=tuple(rows), footnotes=tuple(notes),
     )
 
 
