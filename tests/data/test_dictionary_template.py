@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import tiny_tables, write_csv_study
 
 from ipafstudy.cli import main
 from ipafstudy.data.dictionary import DICTIONARY_FILES, write_dictionary
@@ -18,6 +17,11 @@ from ipafstudy.data.template import build_template, write_template
 from ipafstudy.errors import OutputExistsError
 from ipafstudy.rules.antibodies import CANONICAL_ANTIBODIES
 from ipafstudy.rules.units import MEASUREMENT_VARIABLES
+
+try:  # tests/ may or may not be a package, depending on how the suite is laid out
+    from .conftest import tiny_tables, write_csv_study
+except ImportError:
+    from conftest import tiny_tables, write_csv_study  # type: ignore[no-redef]
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:

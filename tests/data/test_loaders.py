@@ -8,12 +8,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import tiny_tables, tree_digest, write_csv_study, write_xlsx_study
 
 from ipafstudy.data.loaders import load_study, validate_path
 from ipafstudy.data.schema import PROVENANCE_COLUMNS, TABLES
 from ipafstudy.data.validation import study_columns
 from ipafstudy.errors import DataValidationError, IpafstudyError
+
+try:  # tests/ may or may not be a package, depending on how the suite is laid out
+    from .conftest import tiny_tables, tree_digest, write_csv_study, write_xlsx_study
+except ImportError:
+    from conftest import tiny_tables, tree_digest, write_csv_study, write_xlsx_study  # type: ignore[no-redef]
 
 
 def test_csv_folder_types_and_values(tiny_csv: Path) -> None:

@@ -15,12 +15,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import tree_digest, write_csv_study
 
 from ipafstudy.data.loaders import load_study, validate_path
 from ipafstudy.data.redcap import dictionary_csv_text
 from ipafstudy.data.schema import TABLES
 from ipafstudy.errors import IpafstudyError
+
+try:  # tests/ may or may not be a package, depending on how the suite is laid out
+    from .conftest import tree_digest, write_csv_study
+except ImportError:
+    from conftest import tree_digest, write_csv_study  # type: ignore[no-redef]
+
 
 DICT_HEADER = [
     "Variable / Field Name", "Form Name", "Section Header", "Field Type", "Field Label",

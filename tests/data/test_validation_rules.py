@@ -9,12 +9,16 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import tiny_tables, write_csv_study
 
 from ipafstudy.cli import main
 from ipafstudy.data.issues import ValidationIssue
 from ipafstudy.data.loaders import load_study, validate_path
 from ipafstudy.errors import DataValidationError
+
+try:  # tests/ may or may not be a package, depending on how the suite is laid out
+    from .conftest import tiny_tables, write_csv_study
+except ImportError:
+    from conftest import tiny_tables, write_csv_study  # type: ignore[no-redef]
 
 
 def _validate(tmp_path: Path, tables: dict) -> list[ValidationIssue]:
