@@ -42,7 +42,10 @@ tables <- list(
   t2x3 = matrix(c(3, 0, 1, 4, 2, 1), 2),
   t3x3 = matrix(c(5, 10, 3, 8, 2, 6, 3, 7, 4), 3),
   t2x4 = matrix(c(2, 5, 7, 1, 3, 3, 0, 4), 2),
-  t3x2_zero_row = matrix(c(4, 0, 6, 3, 0, 9), 3)
+  t3x2_zero_row = matrix(c(4, 0, 6, 3, 0, 9), 3),
+  t3x5 = matrix(c(3, 2, 1, 6, 4, 5, 8, 4, 2, 7, 3, 6, 4, 2, 3), 3),
+  t4x3 = matrix(c(6, 2, 4, 1, 3, 5, 2, 6, 1, 4, 6, 2), 4),
+  t3x3_diagonal = matrix(c(5, 0, 0, 0, 5, 0, 0, 0, 5), 3)
 )
 trows <- lapply(names(tables), function(nm) {
   m <- tables[[nm]]

@@ -115,3 +115,11 @@ def test_result_json_safe():
     import json
 
     json.dumps(compare_categorical([[3, 1], [1, 3]]).to_dict())
+
+
+def test_fisher_too_large_table_has_clear_error(monkeypatch):
+    import ipafstudy.stats.groups as groups
+
+    monkeypatch.setattr(groups, "MAX_FISHER_TABLES", 10)
+    with pytest.raises(InsufficientDataError, match="test='pearson'"):
+        compare_categorical([[8, 6, 2], [10, 5, 3], [4, 6, 4]], test="fisher")
