@@ -146,6 +146,7 @@ class SiteProfile:
     code: str
     name: str
     crp_unit: str = "mg/L"
+    crp_mg_dl_share: float = 0.08  # patients whose CRP comes from a referring laboratory in mg/dL
     dyspnoea_scale: str = "mmrc"
     prednisone_share: float = 0.1
     magnesium_unit: str = "mmol/L"
@@ -237,11 +238,11 @@ P_HRCT_PATTERN = {  # by antibody group; UIP more common without MSA (Graham et 
 P_MC = {"pleural_involvement": 0.42, "pericardial_involvement": 0.19, "airways_disease": 0.06,
         "pulmonary_vasculopathy": 0.1}
 P_MC_PLEURAL_UIP = 0.8
-P_ANTI_SYNTHETASE_IN_MSA = 0.72
+P_ANTI_SYNTHETASE_IN_MSA = 0.62
 ASS_MIX = {"jo1": 0.5, "pl7": 0.2, "pl12": 0.18, "ej": 0.07, "oj": 0.05}
 OTHER_MSA_MIX = {"mda5": 0.12, "mi2": 0.2, "tif1g": 0.2, "nxp2": 0.16, "srp": 0.12, "sae": 0.1, "hmgcr": 0.1}
 MAA_MIX = {"ro60": 0.86, "pmscl": 0.08, "rnp": 0.04, "ku": 0.02}
-P_RO60_WITH_MSA = 0.45
+P_RO60_WITH_MSA = 0.4
 P_RO52_WITH_RO60 = 0.55
 P_ANA_ITEM = {"msa": 0.18, "maa": 0.3, "neither": 0.6}
 P_ANA_BELOW = 0.35  # 1:80 or 1:160 speckled/homogeneous: positive but not an IPAF item
@@ -262,7 +263,7 @@ RESPONSE_SHIFT = {"msa": 0.45, "maa": -0.35, "neither": 0.0}
 READER_SD_PCT = 6.0
 P_READER_SLIP = 0.012  # per reader, zone and pattern: a two-grade misread (these get flagged)
 P_HONEYCOMB_INCREASE_WITH_HC = 0.75  # established honeycombing progresses in most (~15 % of the cohort overall)
-P_HONEYCOMB_NEW = 0.14
+P_HONEYCOMB_NEW = 0.1
 
 
 # --------------------------------------------------------------------------- result object
@@ -560,6 +561,7 @@ class _Builder:
         self.rng = rng
         self.rows: dict[str, list[dict[str, object]]] = {name: [] for name in TABLES}
         self.flags: list[tuple[str, dt.date, str]] = []
+        self.crp_mg_dl: set[str] = set()
 
     def add(self, table: str, **values: object) -> None:
         self.rows[table].append(values)
@@ -596,7 +598,7 @@ class _Builder:
             "esr": site.esr_unit, "crp": "mg/L", "mmrc": "mmrc", "magnesium": "mmol/L",
             "creatinine": "umol/L", "tacrolimus_trough": site.trough_unit,
         }.get(variable, "mg/day")
-        if variable == "crp" and site.crp_unit == "mg/dL":
+        if variable == "crp" and (site.crp_unit == "mg/dL" or pid in self.crp_mg_dl):
             value, unit = round(value / 10, 3), "mg/dL"
         elif variable == "mmrc" and site.dyspnoea_scale == "mrc":
             value, unit = value + 1, "mrc"
@@ -702,6 +704,8 @@ def _course(
                                 "32": 0.06, "40": 0.12}))
     mpred_p = float(np.clip(2 * round(mpred_b * math.exp(rng.normal(math.log(0.62), 0.45)) / 2), 4, mpred_b))
     prednisone = bool(rng.random() < site.prednisone_share)
+    if rng.random() < site.crp_mg_dl_share:
+        b.crp_mg_dl.add(pid)
     trough_mean = float(math.exp(rng.normal(math.log(5.1), 0.55)))
     hypomag = bool(rng.random() < 0.56)
     creat_b = float(rng.uniform(45, 95))
@@ -751,10 +755,11 @@ def _course(
 
     low_mg_visits: list[dt.date] = []
     if hypomag:
-        k = int(rng.integers(0, max(1, min(3, len(visits)))))
-        low_mg_visits = [visits[k]]
-        if rng.random() < 0.3 and k + 1 < len(visits):
-            low_mg_visits.append(visits[k + 1])
+        complete = visits[:-1] if incomplete_last else visits  # magnesium is measured at complete visits only
+        k = int(rng.integers(0, max(1, min(3, len(complete)))))
+        low_mg_visits = [complete[k]]
+        if rng.random() < 0.3 and k + 1 < len(complete):
+            low_mg_visits.append(complete[k + 1])
     for i, v in enumerate(visits):
         x = frac(v)
         last = i == len(visits) - 1
@@ -907,7 +912,7 @@ def generate_cohort(
         if fate == "under_min_age":
             age = float(rng.uniform(16.1, 17.95))
         else:
-            age = float(np.clip(rng.normal(55.5, 7.8), 19, 84))
+            age = float(np.clip(rng.normal(55.2, 7.0), 19, 84))
         treated = fate in TREATED_IPAF_FATES or (fate == "not_ipaf" and reason == "defined_ctd" and rng.random() < 0.2)
         index_date = _day(FIRST_START, int(rng.integers(0, (DATA_CUTOFF - FIRST_START).days - 150)))
         if treated:
@@ -920,9 +925,7 @@ def generate_cohort(
                 stopped = rng.random() < 0.5 and stop <= DATA_CUTOFF
                 b.add("treatments", patient_id=pid, drug=drug, start_date=index_date,
                       end_date=stop if stopped else None, dose=None, dose_unit=None)
-        birth = _day(index_date, -round(age * 365.25) - int(rng.integers(0, 2)))
-        if _age(birth, index_date) != math.floor(age) and fate == "under_min_age":
-            birth = _day(index_date, -round(age * 365.25))
+        birth = _day(index_date, -round(age * 365.25))
         pirf = bool(t.pop("pirfenidone_course", False))
         mc = {k: f.mc.get(k, False) for k in MC_ITEMS}
         patient: dict[str, object] = {
@@ -971,16 +974,15 @@ def generate_cohort(
         "screening_order": ["screened", *FATE_ORDER, "eligible"],
         "fate_counts": dict(sorted(counts.items())),
         "eligible_group_counts": group_counts,
+        "eligible_with_msa_and_maa": sum(
+            bool(t["both_msa_and_maa"]) for t in truth_patients.values() if t["fate"] == "eligible"
+        ),
         "hrct_flags": len(b.flags),
         "open_hrct_flags": [{"patient_id": p, "scan_date": d.isoformat(), "zone": z} for p, d, z in open_flags],
         "patients": dict(sorted(truth_patients.items())),
     }
     settings = {"seed": int(seed), "n_screened": n_screened, "n_sites": n_sites, "open_hrct_flags": open_hrct_flags}
     return SynthCohort(tables=tables, truth=truth, seed=int(seed), settings=settings)
-
-
-def _age(birth: dt.date, on: dt.date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 def _age_years(birth: dt.date, on: dt.date) -> float:
