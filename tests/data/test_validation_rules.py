@@ -299,3 +299,17 @@ def test_synthetic_multisite_cohort_passes_validation(tmp_path: Path) -> None:
     study = load_study(tmp_path / "synth")
     assert len(study.patients) == len(cohort.tables["patients"])
     assert len(study.measurements) == len(cohort.tables["measurements"])
+
+
+def test_antibody_aliases_extend_the_normaliser(tmp_path: Path) -> None:
+    tables = tiny_tables()
+    tables["antibodies"][1]["antibody"] = "Jo one (lab X)"
+    folder = write_csv_study(tmp_path / "s", tables)
+    assert _only(list(validate_path(folder).issues), "unknown_antibody").row == 3
+    study = load_study(folder, antibody_aliases={"Jo one (lab X)": "anti-Jo-1"})
+    assert study.antibodies.loc[1, ["antibody", "antibody_raw"]].tolist() == ["Jo-1", "Jo one (lab X)"]
+    aliases = tmp_path / "aliases.yaml"
+    aliases.write_text('"Jo one (lab X)": Jo-1\n', encoding="utf-8")
+    assert main(["validate", str(folder), "--antibody-aliases", str(aliases)]) == 0
+    aliases.write_text('"Jo one (lab X)": Jo-99\n', encoding="utf-8")
+    assert main(["validate", str(folder), "--antibody-aliases", str(aliases)]) == 1  # bad target: config error

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ipafstudy.data.loaders import validate_path
+from ipafstudy.data.loaders import read_antibody_aliases, validate_path
 from ipafstudy.data.sources import atomic_write
 
 
@@ -24,11 +24,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--redcap-dictionary", metavar="DICTIONARY.csv", help="REDCap data dictionary (REDCap exports only)"
     )
+    parser.add_argument(
+        "--antibody-aliases", metavar="ALIASES.yaml", help="extra laboratory spellings: 'spelling: canonical name'"
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    report = validate_path(args.path, mapping=args.mapping, redcap_dictionary=args.redcap_dictionary)
+    aliases = read_antibody_aliases(args.antibody_aliases) if args.antibody_aliases else None
+    report = validate_path(
+        args.path, mapping=args.mapping, redcap_dictionary=args.redcap_dictionary, antibody_aliases=aliases
+    )
     if args.json:
         atomic_write(args.json, (report.to_json() + "\n").encode("utf-8"), force=args.force)
     print(report.to_text())

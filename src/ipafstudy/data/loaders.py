@@ -189,6 +189,22 @@ def _read(
     return reader, source.name
 
 
+def read_antibody_aliases(path: str | Path) -> dict[str, str]:
+    """A YAML file of laboratory spelling -> canonical antibody name (e.g. ``"Jo one": Jo-1``)."""
+    import yaml
+
+    from ipafstudy.rules.antibodies import check_antibody_aliases
+
+    name = Path(path).name
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise IpafstudyError(f"{name}: cannot read the antibody alias file ({err})") from None
+    if not isinstance(data, Mapping):
+        raise IpafstudyError(f"{name}: the antibody alias file must map each spelling to a canonical name")
+    return check_antibody_aliases({str(k): str(v) for k, v in data.items()})
+
+
 def validate_path(
     path: str | Path,
     *,

@@ -67,7 +67,7 @@ from ipafstudy.data.schema import (
 )
 from ipafstudy.data.sources import RawTable
 from ipafstudy.data.spellings import aliases_for, canonical_category, canonical_token, is_blank
-from ipafstudy.rules.antibodies import CANONICAL_ANTIBODIES, normalise_antibody_name
+from ipafstudy.rules.antibodies import CANONICAL_ANTIBODIES, check_antibody_aliases, normalise_antibody_name
 from ipafstudy.rules.units import (
     MEASUREMENT_VARIABLES,
     STEROID_EQUIVALENT_MPRED,
@@ -569,6 +569,8 @@ def build_study(
     ``issues`` are problems a reader already found (unreadable sheet, bad header); they are
     merged into the report. ``origin`` names the input in table-level messages.
     """
+    if antibody_aliases:
+        antibody_aliases = check_antibody_aliases(antibody_aliases)  # a bad target fails before any row is read
     col = _Collector(list(issues))
     for name in REQUIRED_TABLES:
         if name not in raw_tables:
