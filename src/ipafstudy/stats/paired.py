@@ -130,7 +130,8 @@ def wilcoxon_signed_rank(
     n_pairs = int(d.size)
     if n_pairs == 0:
         raise InsufficientDataError(
-            f"{caller}(): no patient has both a before and an after value ({n_excluded} excluded for a missing side)"
+            f"{caller}(): no patient has both a before and an after value ({n_excluded} excluded for a missing side); "
+            "if both sides hold values, check that the patient ids match (e.g. 'P01' vs 1)"
         )
     nonzero = d != 0
     n_nonzero = int(nonzero.sum())
