@@ -2,9 +2,9 @@
 
 * ``worklist``: the scan/zone/pattern cells a third reader must adjudicate (open flags), with both
   readers' grades and percentages and empty adjudicator columns. Fill ``adjudicator_grade``
-  (0-4) and ``adjudicator`` (reader id), then append the rows to ``hrct_reads`` with
-  ``reader_role=adjudicator`` (see docs/cohort.md: one row per scan and zone; the patterns
-  you did not adjudicate may stay blank).
+  (0-4) and ``adjudicator`` (reader id).
+* ``adjudicated``: turn the filled worklist into ``hrct_reads`` rows (``reader_role=adjudicator``,
+  one per scan and zone, patterns not adjudicated left blank) to append to hrct_reads.
 * ``scores``: per-reader scores and the consensus score of every scan.
 * ``agreement``: ICC(2,1) with 95 % CI per pattern score and total; weighted kappa per pattern.
 """
@@ -17,16 +17,12 @@ import io
 import pandas as pd
 
 from ipafstudy.cohort.agreement import hrct_agreement
+from ipafstudy.cohort.hrct import adjudication_worklist, adjudicator_rows
 from ipafstudy.data.loaders import load_study
 from ipafstudy.data.sources import atomic_write
 from ipafstudy.errors import InvalidOptionError
-from ipafstudy.rules.hrct import consensus, discordance, reader_scores
+from ipafstudy.rules.hrct import consensus, reader_scores
 from ipafstudy.settings import ClinicalSettings
-
-WORKLIST_COLUMNS = (
-    "patient_id", "scan_date", "zone", "pattern", "flag_reason", "reader1_grade", "reader2_grade", "reader1_pct",
-    "reader2_pct", "adjudicator", "adjudicator_grade",
-)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,8 +37,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ("worklist", "write the cells a third reader must adjudicate (.xlsx or .csv)"),
         ("scores", "write per-reader and consensus scores per scan (.csv)"),
         ("agreement", "print ICC(2,1) and weighted kappa between the two readers"),
+        ("adjudicated", "turn a filled worklist into hrct_reads rows (reader_role=adjudicator) to append"),
     ):
         p = sub.add_parser(name, help=helptext, description=helptext)
+        if name == "adjudicated":
+            p.add_argument("worklist", help="the filled worklist (.xlsx or .csv)")
+            p.add_argument("--out", metavar="ROWS.csv", required=True, help="hrct_reads rows to append")
+            p.add_argument("--force", action="store_true", help="replace an existing output file")
+            p.set_defaults(handler=run_adjudicated)
+            continue
         p.add_argument("data", help="folder of CSV files or .xlsx workbook")
         p.add_argument("--settings", metavar="SETTINGS.yaml", help="clinical settings (adjudication gaps, consensus)")
         if name == "agreement":
@@ -57,16 +60,6 @@ def _settings(path: str | None) -> ClinicalSettings:
     from ipafstudy.cli.screen import load_settings
 
     return load_settings(path)
-
-
-def worklist(reads: pd.DataFrame, settings: ClinicalSettings) -> pd.DataFrame:
-    """Open flags, one row per scan/zone/pattern, with empty adjudicator columns to fill."""
-    disc = discordance(reads, settings)
-    open_rows = disc[disc["open"]] if len(disc) else disc
-    out = pd.DataFrame({c: open_rows[c] for c in WORKLIST_COLUMNS if c in open_rows.columns})
-    out["adjudicator"] = ""
-    out["adjudicator_grade"] = pd.Series([pd.NA] * len(out), index=out.index, dtype="Int64")
-    return out[list(WORKLIST_COLUMNS)].reset_index(drop=True)
 
 
 def scores(reads: pd.DataFrame, settings: ClinicalSettings) -> pd.DataFrame:
@@ -96,7 +89,7 @@ def _write(path: str, frame: pd.DataFrame, force: bool, sheet: str) -> None:
 def run_worklist(args: argparse.Namespace) -> int:
     settings = _settings(args.settings)
     study = load_study(args.data)
-    frame = worklist(study.hrct_reads, settings)
+    frame = adjudication_worklist(study.hrct_reads, settings)
     _write(args.out, frame, args.force, "adjudication")
     n_scans = frame[["patient_id", "scan_date"]].drop_duplicates().shape[0]
     print(f"{len(frame)} zone/pattern cell(s) on {n_scans} scan(s) need a third reader; written to {args.out}")
@@ -122,4 +115,18 @@ def run_agreement(args: argparse.Namespace) -> int:
         print(frame.round(3).to_string(index=False))
     if args.out:
         _write(args.out, frame, args.force, "agreement")
+    return 0
+
+
+def run_adjudicated(args: argparse.Namespace) -> int:
+    path = str(args.worklist)
+    if path.lower().endswith(".xlsx"):
+        filled = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
+    elif path.lower().endswith(".csv"):
+        filled = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    else:
+        raise InvalidOptionError(f"{path!r}: give the worklist as .xlsx or .csv")
+    rows = adjudicator_rows(filled, source=path)
+    _write(args.out, rows, args.force, "hrct_reads")
+    print(f"{len(rows)} adjudicator row(s) written to {args.out}; append them to hrct_reads and re-run screen")
     return 0

@@ -55,7 +55,7 @@ class AgreementResult:
 def _pairs(frame: pd.DataFrame, index: list[str], value: str) -> pd.DataFrame:
     """reader1 and reader2 side by side per index (adjudicator reads are not part of agreement)."""
     two = frame[frame["reader_role"].isin(["reader1", "reader2"])]
-    wide = two.pivot_table(index=index, columns="reader_role", values=value, aggfunc="first", dropna=False)
+    wide = two.groupby([*index, "reader_role"], sort=True)[value].first().unstack("reader_role")
     for role in ("reader1", "reader2"):
         if role not in wide.columns:
             wide[role] = math.nan

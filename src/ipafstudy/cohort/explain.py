@@ -34,7 +34,7 @@ def explain_patient(cohort: Cohort, patient_id: str) -> str:
     if c.reason:
         lines.append(f"  reason: {c.reason}")
     if c.deciding_items:
-        lines.append(f"  deciding items (unknown): {', '.join(c.deciding_items)}")
+        lines.append(f"  deciding items: {', '.join(c.deciding_items)}")
     for e in c.entry:
         lines.append(f"  entry {e.item}: {_yn(e.met)} - {e.detail}")
     for name, dom in c.domains.items():

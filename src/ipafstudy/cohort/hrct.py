@@ -17,8 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from ipafstudy.cohort._common import as_date
-from ipafstudy.rules.hrct import HrctConsensus, consensus
+from ipafstudy.cohort._common import as_date, is_missing, text_or_none
+from ipafstudy.errors import InvalidOptionError
+from ipafstudy.rules.hrct import PATTERNS, HrctConsensus, consensus, discordance
 from ipafstudy.settings import ClinicalSettings
 
 EXCLUDED_COLUMNS = ("patient_id", "scan_date", "n_open_flags", "reason")
@@ -90,3 +91,59 @@ def hrct_cohort(reads: pd.DataFrame, settings: ClinicalSettings) -> HrctCohort:
             f"; scan {r['scan_date'].isoformat() if r['scan_date'] else '?'} excluded: {r['reason']}"
         )
     return HrctCohort(cons, usable, excluded_frame, flags, notes)
+
+
+WORKLIST_COLUMNS = (
+    "patient_id", "scan_date", "zone", "pattern", "flag_reason", "reader1_grade", "reader2_grade", "reader1_pct",
+    "reader2_pct", "adjudicator", "adjudicator_grade",
+)
+
+
+def adjudication_worklist(reads: pd.DataFrame, settings: ClinicalSettings) -> pd.DataFrame:
+    """Open flags, one row per scan/zone/pattern, with empty ``adjudicator``/``adjudicator_grade`` to fill."""
+    disc = discordance(reads, settings) if reads is not None and len(reads) else pd.DataFrame()
+    open_rows = disc[disc["open"]] if len(disc) else pd.DataFrame(columns=list(WORKLIST_COLUMNS))
+    out = pd.DataFrame({c: open_rows[c] for c in WORKLIST_COLUMNS if c in open_rows.columns})
+    out["adjudicator"] = ""
+    out["adjudicator_grade"] = pd.Series([pd.NA] * len(out), index=out.index, dtype="Int64")
+    return out[list(WORKLIST_COLUMNS)].reset_index(drop=True)
+
+
+def adjudicator_rows(filled: pd.DataFrame, *, source: str = "worklist") -> pd.DataFrame:
+    """Turn a filled worklist into ``hrct_reads`` rows (reader_role=adjudicator), one per scan and zone.
+
+    Rows left blank are skipped (still open). A grade that is not a whole number 0-4, or a row
+    without the adjudicator's id, is an error naming the worklist row (spreadsheet numbering).
+    """
+    missing = [c for c in ("patient_id", "scan_date", "zone", "pattern", "adjudicator", "adjudicator_grade")
+               if c not in filled.columns]
+    if missing:
+        raise InvalidOptionError(f"{source}: missing column(s) {missing}; use the file `ipafstudy hrct worklist` wrote")
+    cells: dict[tuple[str, object, str, str], dict[str, object]] = {}
+    for i, row in enumerate(filled.to_dict("records")):
+        where = f"{source} row {i + 2}"
+        grade = row.get("adjudicator_grade")
+        if is_missing(grade) or str(grade).strip() == "":
+            continue
+        try:
+            value = float(grade)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            value = float("nan")
+        if not (0 <= value <= 4 and value == int(value)):
+            raise InvalidOptionError(f"{where}, column adjudicator_grade: {grade!r} is not a whole number 0-4")
+        reader = text_or_none(row.get("adjudicator"))
+        if reader is None:
+            raise InvalidOptionError(f"{where}, column adjudicator: give the adjudicating radiologist's id")
+        pattern = str(row["pattern"])
+        if pattern not in PATTERNS:
+            raise InvalidOptionError(f"{where}, column pattern: {pattern!r} is not one of {', '.join(PATTERNS)}")
+        day = as_date(row["scan_date"])
+        key = (str(row["patient_id"]), day, str(row["zone"]), reader)
+        rec = cells.setdefault(key, {"patient_id": key[0], "scan_date": day, "reader": reader,
+                                     "reader_role": "adjudicator", "zone": key[2]})
+        rec[pattern] = int(value)
+    columns = ["patient_id", "scan_date", "reader", "reader_role", "zone", *PATTERNS]
+    frame = pd.DataFrame(list(cells.values()), columns=columns)
+    for p in PATTERNS:
+        frame[p] = frame[p].astype("Int64")
+    return frame
