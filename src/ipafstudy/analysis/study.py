@@ -360,6 +360,7 @@ def analyse_dataset(
     *,
     cohort: Any = None,
     sources: tuple[Any, ...] = (),
+    agreement: pd.DataFrame | None = None,
     progress: Progress | None = None,
 ) -> StudyResults:
     """Every table from the analysis dataset (one row per analysed patient) and the cohort's side tables."""
@@ -386,7 +387,7 @@ def analyse_dataset(
     groups = {g: int(data[plan.subgroup.variable].astype(object).eq(g).fillna(False).sum())
               for g in plan.subgroup.groups}
     both = int(pd.to_numeric(data["antibody_both"]).fillna(0).sum()) if "antibody_both" in data.columns else None
-    agreement = getattr(cohort, "agreement", None)
+    agreement = agreement if agreement is not None else getattr(cohort, "agreement", None)
     return StudyResults(
         plan=plan, settings=plan.settings, n_analysed=len(data), group_sizes=groups, n_antibody_both=both,
         dataset=data, baseline=table1, paired=paired, box_plots=boxes, correlation=corr,
@@ -399,6 +400,7 @@ def analyse_dataset(
 
 def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progress | None = None) -> StudyResults:
     """Build the cohort from a loaded ``Study`` and run the whole plan on it."""
+    from ipafstudy.cohort.agreement import hrct_agreement
     from ipafstudy.cohort.build import build_cohort
 
     plan = plan or AnalysisPlan()
@@ -406,4 +408,9 @@ def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progres
     step("Cohort")
     cohort = build_cohort(study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome)
     data = analysis_dataset(cohort, plan)
-    return analyse_dataset(data, plan, cohort=cohort, sources=tuple(getattr(study, "sources", ())), progress=progress)
+    step("HRCT reader agreement")
+    reads = study.hrct_reads
+    reads = reads[reads["patient_id"].astype(str).isin(set(cohort.analysed_ids))]
+    agreement = hrct_agreement(reads).to_frame()
+    return analyse_dataset(data, plan, cohort=cohort, sources=tuple(getattr(study, "sources", ())),
+                           agreement=agreement, progress=progress)

@@ -423,27 +423,34 @@ def table_correlation(results: StudyResults, style: JournalStyle) -> TableSpec:
     )
 
 
+_AGREEMENT_STAT = {"ICC(2,1)": "ICC(2,1)", "kappa_linear": "Weighted κ (linear)",
+                   "kappa_quadratic": "Weighted κ (quadratic)"}
+_PATTERN_LABEL = {"ggo": "GGO", "fibrosis": "Fibrosis", "honeycombing": "HCs", "consolidation": "Consolidation",
+                  "total": "Total HRCT score"}
+
+
 def table_agreement(results: StudyResults, style: JournalStyle) -> TableSpec | None:
     frame = results.agreement
     if frame is None or frame.empty:
         return None
-    cols = tuple(Column(f"c{i}", str(c), "left" if i == 0 else "right") for i, c in enumerate(frame.columns))
     rows = []
-    for rec in frame.itertuples(index=False):
-        cells = []
-        for v in rec:
-            if isinstance(v, float):
-                cells.append(fmt_number(v, 3, style=style))
-            elif isinstance(v, int) and not isinstance(v, bool):
-                cells.append(fmt_int(v, style=style))
-            else:
-                cells.append(style.missing if v is None else str(v))
-        rows.append(Row(tuple(cells)))
+    for rec in frame.to_dict("records"):
+        value = fmt_number(rec["value"], 3, style=style)
+        if _ok(rec.get("ci_low")) and _ok(rec.get("ci_high")):
+            value += f" ({fmt_ci(rec['ci_low'], rec['ci_high'], 3, style=style)})"
+        rows.append(Row((
+            _PATTERN_LABEL.get(str(rec["measure"]), str(rec["measure"])),
+            _AGREEMENT_STAT.get(str(rec["statistic"]), str(rec["statistic"])), value,
+            fmt_int(rec["n"], style=style), str(rec.get("band") or ""),
+        )))
     return TableSpec(
-        key="tableS5_agreement", title="Supplementary Table S5. HRCT inter-reader agreement",
-        columns=cols, rows=tuple(rows),
-        footnotes=("ICC(2,1) (two-way random effects, absolute agreement, single rater) for scores; weighted Cohen's "
-                   "kappa for zone grades. Bands: Koo & Li 2016 (ICC), Landis & Koch 1977 (kappa).",),
+        key="tableS5_agreement", title="Supplementary Table S5. HRCT inter-reader agreement (reader 1 vs reader 2)",
+        columns=(Column("measure", "Score"), Column("statistic", "Statistic"),
+                 Column("value", "Value (95% CI)", "right"), Column("n", "n", "right"), Column("band", "Agreement")),
+        rows=tuple(rows),
+        footnotes=("Scans of the analysed patients. ICC(2,1): two-way random effects, absolute agreement, single "
+                   "rater, on pattern scores (0-24) and the total (0-96); n = scans. Weighted Cohen's κ on zone "
+                   "grades 0-4; n = zones. Bands: Koo & Li 2016 (ICC), Landis & Koch 1977 (κ).",),
     )
 
 
