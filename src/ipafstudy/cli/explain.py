@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ipafstudy.analysis.explain import trace_from_dir
+from ipafstudy.errors import OutputExistsError
+from ipafstudy.reporting.io import atomic_write_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,14 +25,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("out_dir", metavar="DIR", help="output folder written by `ipafstudy analyze`")
     parser.add_argument("outcome", metavar="OUTCOME", help="outcome code, e.g. hrct_total, mmrc, esr, crp")
     parser.add_argument("--csv", metavar="FILE.csv", help="also write the per-patient values to a CSV file")
+    parser.add_argument("--force", action="store_true", help="replace an existing --csv file")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.csv and Path(args.csv).exists() and not args.force:
+        raise OutputExistsError(f"{args.csv} already exists; choose another file or pass --force to replace it")
     trace = trace_from_dir(args.out_dir, args.outcome)
     print(trace.to_text())
     if args.csv:
-        from ipafstudy.reporting.io import atomic_write_text
-
         atomic_write_text(args.csv, trace.used.to_csv(index=False, lineterminator="\n"))
     return 0
