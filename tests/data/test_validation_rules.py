@@ -313,3 +313,20 @@ def test_antibody_aliases_extend_the_normaliser(tmp_path: Path) -> None:
     assert main(["validate", str(folder), "--antibody-aliases", str(aliases)]) == 0
     aliases.write_text('"Jo one (lab X)": Jo-99\n', encoding="utf-8")
     assert main(["validate", str(folder), "--antibody-aliases", str(aliases)]) == 1  # bad target: config error
+
+
+def test_two_readers_with_one_role(tmp_path: Path) -> None:
+    tables = tiny_tables()
+    # rad3 also calls itself reader1 for zone RU of the same scan (rad1 holds reader1 at row 2)
+    tables["hrct_reads"].append({**tables["hrct_reads"][0], "reader": "rad3"})
+    n = len(tables["hrct_reads"])
+    issue = _only(_validate(tmp_path, tables), "duplicate_role")
+    assert (issue.file, issue.row, issue.column, issue.value) == ("hrct_reads.csv", n + 1, "reader_role", "reader1")
+    assert "row 2" in issue.message
+
+
+def test_conflicting_antibody_results_same_day_warn(tmp_path: Path) -> None:
+    tables = tiny_tables()
+    tables["antibodies"].append({**tables["antibodies"][1], "antibody": "JO1", "result": "negative"})
+    issue = _only(_validate(tmp_path, tables), "conflicting_duplicate")
+    assert (issue.row, issue.column, issue.value, issue.severity) == (6, "result", "negative", "warning")

@@ -28,7 +28,8 @@ titre_unparseable         error     an ANA titre that is not '1:320' or '320'
 duplicate_patient         error     the same patient_id twice in patients
 unknown_patient           error     a row whose patient_id is not in patients
 conflicting_duplicate     error     same patient, date and variable (or scan/reader/zone) with
-                                    different values
+                                    different values; a warning for the same antibody on one day
+duplicate_role            error     two readers holding the same role for one scan and zone
 duplicate_row             warning   the same record twice with identical values (kept)
 end_before_start          error     a treatment ending before it starts
 birth_after_index         error     birth_date after the first tacrolimus start
@@ -495,7 +496,12 @@ def _same(a: object, b: object) -> bool:
 
 
 def _duplicate_checks(
-    raw: RawTable, records: list[dict], key_cols: tuple[str, ...], value_cols: tuple[str, ...], col: _Collector
+    raw: RawTable,
+    records: list[dict],
+    key_cols: tuple[str, ...],
+    value_cols: tuple[str, ...],
+    col: _Collector,
+    conflict_severity: Severity = "error",
 ) -> None:
     seen: dict[tuple, dict] = {}
     for rec in records:
@@ -513,11 +519,28 @@ def _duplicate_checks(
             col.add(
                 raw, rec[SOURCE_ROW], diffs[0], rec.get(diffs[0]), "conflicting_duplicate",
                 f"conflicts with row {first[SOURCE_ROW]} ({described}): {shown}; keep one value",
+                conflict_severity,
             )
         else:
             col.add(
                 raw, rec[SOURCE_ROW], None, None, "duplicate_row",
                 f"repeats row {first[SOURCE_ROW]} ({described}) with identical values", "warning",
+            )
+
+
+def _role_checks(raw: RawTable, records: list[dict], col: _Collector) -> None:
+    """Each role (reader1, reader2, adjudicator) is held by one reader per scan and zone."""
+    seen: dict[tuple, dict] = {}
+    for rec in records:
+        key = tuple(rec.get(k) for k in ("patient_id", "scan_date", "zone", "reader_role"))
+        if any(k is None for k in key) or rec.get("reader") is None:
+            continue
+        first = seen.setdefault(key, rec)
+        if first is not rec and first.get("reader") != rec.get("reader"):
+            col.add(
+                raw, rec[SOURCE_ROW], "reader_role", rec.get("reader_role"), "duplicate_role",
+                f"{rec.get('reader_role')} of this scan and zone is already reader {first.get('reader')!r} "
+                f"(row {first[SOURCE_ROW]}); give each reader their own role",
             )
 
 
@@ -594,6 +617,11 @@ def build_study(
     if "hrct_reads" in parsed:
         grades = (*PATTERNS, *(f"{p}_pct" for p in PATTERNS))
         _duplicate_checks(*parsed["hrct_reads"], ("patient_id", "scan_date", "reader", "zone"), grades, col)
+        _role_checks(*parsed["hrct_reads"], col)
+    if "antibodies" in parsed:
+        results = ("result", "titre", "pattern", "value", "upper_limit_normal")
+        keys = ("patient_id", "test_date", "antibody")
+        _duplicate_checks(*parsed["antibodies"], keys, results, col, conflict_severity="warning")
     report = ValidationReport.from_issues(col.issues)
     if report.has_errors:
         return None, report
