@@ -11,7 +11,14 @@ import pytest
 from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
 
-from ipafstudy.reporting.docx import DocxReport, column_weights, write_docx
+from ipafstudy.reporting.docx import (
+    CELL_PADDING_IN,
+    CHAR_WIDTH_IN,
+    DocxReport,
+    column_extents,
+    column_widths_in,
+    write_docx,
+)
 from ipafstudy.reporting.tablespec import FigureSpec, Section
 
 
@@ -96,8 +103,21 @@ def test_builder_and_errors(tmp_path, demo_table, demo_figure):
         write_docx(tmp_path / "x.docx", title="T", sections=[("a", (), (), (), 1, "extra")])
 
 
-def test_column_weights_follow_text_length(demo_table):
-    weights = column_weights(demo_table)
-    # longest first-column text "Total HRCT score" (16) + 2 per indent level; p column: header word "value" (5)
-    assert weights[0] == max(len("Total HRCT score") + 2, len("GGO") + 4, len("ESR, mm/h") + 2)
-    assert weights[3] == 6.0  # "<0.001" (6) beats "value" (5) and the floor of 4
+def test_column_extents_and_widths(demo_table):
+    ext = column_extents(demo_table)
+    # first column: longest line "Total HRCT score" (16) + 2 (indent 1); longest word "Laboratory" (10,
+    # a 4-cell section row at indent 0) beats "Variable" (8), "Total" + 2 (7) and "GGO" + 4 (7)
+    assert ext[0] == (10, 18)
+    assert ext[3] == (6, 6)  # "<0.001"; header words "p", "value" are shorter
+    natural = [max(w, n) * CHAR_WIDTH_IN + CELL_PADDING_IN for w, n in ext]
+    roomy = column_widths_in(demo_table, sum(natural) + 1.0)
+    assert sum(roomy) == pytest.approx(sum(natural) + 1.0)
+    assert all(r >= n for r, n in zip(roomy, natural, strict=True))
+    # tight: short columns keep their natural width, long ones are capped at a common width
+    tight = column_widths_in(demo_table, sum(natural) - 0.3)
+    assert sum(tight) == pytest.approx(sum(natural) - 0.3)
+    assert tight[3] == pytest.approx(natural[3])
+    # hopeless: even single words do not fit -> everything shrinks proportionally to its minimum
+    tiny = column_widths_in(demo_table, 1.0)
+    minimum = [w * CHAR_WIDTH_IN + CELL_PADDING_IN for w, _ in ext]
+    assert tiny == pytest.approx([m / sum(minimum) for m in minimum])

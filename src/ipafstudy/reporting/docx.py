@@ -80,16 +80,52 @@ def _add_page_number(paragraph) -> None:
     paragraph._p.append(field)
 
 
-def column_weights(spec: TableSpec) -> list[float]:
-    """Relative column widths from text lengths (layout only): longest cell line, header words wrap."""
-    weights = []
+#: Layout constants for column widths: average character width at 9 pt and Word's cell padding (inches).
+CHAR_WIDTH_IN = 0.068
+CELL_PADDING_IN = 0.2
+
+
+def column_extents(spec: TableSpec) -> list[tuple[int, int]]:
+    """Per column (longest unbreakable word, longest line) in characters; header labels may wrap.
+
+    Layout only: the first column counts 2 characters per indent level.
+    """
+    extents = []
     for c, col in enumerate(spec.columns):
-        header = max((len(w) for w in col.label.split()), default=1)
-        body = [len(line) + (2 * row.indent if c == 0 else 0)
-                for row in spec.rows if row.kind == "data" or len(row.cells) > 1
-                for line in spec.padded_cells(row)[c].split("\n")]
-        weights.append(float(min(max([header, *body, 4]), 40)))
-    return weights
+        words = [len(w) for w in col.label.split()]
+        lines = [max(words, default=1)]
+        for row in spec.rows:
+            if row.kind == "section" and len(row.cells) == 1:
+                continue
+            extra = 2 * row.indent if c == 0 else 0
+            for line in spec.padded_cells(row)[c].split("\n"):
+                lines.append(len(line) + extra)
+                words.append(max((len(w) for w in line.split()), default=0) + extra)
+        extents.append((max(max(words, default=1), 3), max(lines)))
+    return extents
+
+
+def column_widths_in(spec: TableSpec, available_in: float) -> list[float]:
+    """Column widths (inches) filling ``available_in``: short columns keep their natural width.
+
+    Water-filling: every column gets at least its longest word and at most its longest line,
+    under one common cap chosen so the table fills the width; spare width goes to the columns in
+    proportion to their natural width. If even the longest words do not fit, all shrink alike.
+    """
+    ext = column_extents(spec)
+    lo = [w * CHAR_WIDTH_IN + CELL_PADDING_IN for w, _ in ext]
+    hi = [max(n, w) * CHAR_WIDTH_IN + CELL_PADDING_IN for w, n in ext]
+    if sum(hi) <= available_in:
+        spare = available_in - sum(hi)
+        return [h + spare * h / sum(hi) for h in hi]
+    if sum(lo) >= available_in:
+        return [x * available_in / sum(lo) for x in lo]
+    low_cap, high_cap = 0.0, max(hi)
+    for _ in range(60):  # bisection on the common cap
+        cap = (low_cap + high_cap) / 2
+        total = sum(max(a, min(b, cap)) for a, b in zip(lo, hi, strict=True))
+        low_cap, high_cap = (cap, high_cap) if total < available_in else (low_cap, cap)
+    return [max(a, min(b, high_cap)) for a, b in zip(lo, hi, strict=True)]
 
 
 def _write_cell(cell, text: str, *, align: str, bold: bool, size: float, indent_pt: float = 0.0,
@@ -164,6 +200,11 @@ class DocxReport:
         section.page_width, section.page_height = (long_, short) if landscape else (short, long_)
         self._landscape = landscape
 
+    def _portrait_text_width_in(self) -> float:
+        section = self.doc.sections[-1]
+        short = min(section.page_width, section.page_height)
+        return (short - section.left_margin - section.right_margin) / 914400
+
     def _text_width_in(self) -> float:
         section = self.doc.sections[-1]
         return (section.page_width - section.left_margin - section.right_margin) / 914400
@@ -188,7 +229,9 @@ class DocxReport:
         """A TableSpec as a real Word table with caption above and footnotes below."""
         if not isinstance(spec, TableSpec):
             raise TypeError(f"add_table(): expected a TableSpec, got {type(spec).__name__}")
-        self._orient(len(spec.columns) >= self.landscape_min_columns)
+        portrait_width = self._portrait_text_width_in()
+        minimum = sum(w * CHAR_WIDTH_IN + CELL_PADDING_IN for w, _ in column_extents(spec))
+        self._orient(len(spec.columns) >= self.landscape_min_columns or minimum > portrait_width)
         caption = self.doc.add_paragraph()
         caption.paragraph_format.keep_with_next = True
         caption.paragraph_format.space_after = Pt(4)
@@ -200,8 +243,7 @@ class DocxReport:
         table = self.doc.add_table(rows=1 + len(spec.rows), cols=ncol)
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         table.autofit = False
-        weights = column_weights(spec)
-        widths = [Inches(self._text_width_in() * w / sum(weights)) for w in weights]
+        widths = [Inches(w) for w in column_widths_in(spec, self._text_width_in())]
         for col_obj, width in zip(table.columns, widths, strict=True):
             col_obj.width = width
             for cell in col_obj.cells:
