@@ -191,6 +191,9 @@ def test_unusable_paths_raise_clear_errors(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(IpafstudyError, match="no table files"):
         load_study(tmp_path / "empty")
+    (tmp_path / "broken.xlsx").write_bytes(b"not a zip file")
+    with pytest.raises(IpafstudyError, match="cannot open the workbook"):
+        load_study(tmp_path / "broken.xlsx")
     (tmp_path / "x.json").write_text("{}")
     with pytest.raises(IpafstudyError, match="not a folder"):
         load_study(tmp_path / "x.json")

@@ -131,7 +131,12 @@ def _read_xlsx(path: Path, reader: _Reader) -> None:
     reader.sources.append(source_file(path, "xlsx"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # openpyxl warns about unsupported extensions
-        workbook = openpyxl.load_workbook(path, read_only=False, data_only=True, keep_links=False)
+        try:
+            workbook = openpyxl.load_workbook(path, read_only=False, data_only=True, keep_links=False)
+        except Exception as err:  # openpyxl raises zipfile/KeyError/ValueError for damaged files
+            raise IpafstudyError(
+                f"{path.name}: cannot open the workbook ({type(err).__name__}: {err}); save it again as .xlsx"
+            ) from None
     try:
         sheets = {canonical_header(ws.title): ws for ws in workbook.worksheets}
         for key, ws in sheets.items():
