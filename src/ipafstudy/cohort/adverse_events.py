@@ -25,10 +25,9 @@ from typing import Any
 
 import pandas as pd
 
-from ipafstudy.cohort._common import as_date, by_patient, source_text, text_or_none
+from ipafstudy.cohort._common import as_date, source_text, text_or_none
 from ipafstudy.cohort.exposure import Exposure
 from ipafstudy.cohort.timepoints import Observation, TimepointValue, choose_baseline
-from ipafstudy.data.model import Study
 from ipafstudy.data.schema import ADVERSE_EVENTS
 from ipafstudy.rules.adverse_events import hypomagnesaemia_events, kdigo_aki_events
 from ipafstudy.settings import ClinicalSettings
@@ -161,11 +160,16 @@ def summarise(events: pd.DataFrame, analysed: Sequence[str]) -> pd.DataFrame:
 
 
 def adverse_event_tables(
-    study: Study, exposures: dict[str, Exposure], analysed: Sequence[str], settings: ClinicalSettings
+    recorded: dict[str, list[dict[str, Any]]],
+    meas: dict[str, list[dict[str, Any]]],
+    exposures: dict[str, Exposure],
+    analysed: Sequence[str],
+    settings: ClinicalSettings,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(on-treatment event rows, per-type summary, recorded rows outside exposure) of the analysed patients."""
-    recorded = by_patient(study.adverse_events)
-    meas = by_patient(study.measurements)
+    """(on-treatment event rows, per-type summary, recorded rows outside exposure) of the analysed patients.
+
+    ``recorded`` and ``meas`` are the adverse_events and measurements rows grouped by patient.
+    """
     rows: list[dict[str, Any]] = []
     for pid in analysed:
         exp = exposures[pid]

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ipafstudy.cohort._common import as_date, by_patient, iso, jsonable, text_or_none
 from ipafstudy.cohort.adverse_events import adverse_event_tables
+from ipafstudy.cohort.agreement import hrct_agreement
 from ipafstudy.cohort.exposure import Exposure, age_at_start, resolve_cutoff, tacrolimus_exposures
 from ipafstudy.cohort.hrct import HrctCohort, hrct_cohort
 from ipafstudy.cohort.screening import FlowStep, PatientScreen, build_flow
@@ -66,6 +67,7 @@ class Cohort:
     adverse_event_summary: pd.DataFrame
     adverse_events_outside: pd.DataFrame
     hrct: HrctCohort
+    agreement: pd.DataFrame
     exposures: dict[str, Exposure] = field(repr=False)
     antibody_groups: dict[str, AntibodyGroup] = field(repr=False)
     timepoint_values: pd.DataFrame = field(repr=False)
@@ -140,6 +142,7 @@ class Cohort:
             "adverse_event_summary": self.adverse_event_summary.to_dict("records"),
             "hrct_excluded_scans": self.hrct.excluded_scans.to_dict("records"),
             "hrct_open_flags": self.hrct.open_flags.to_dict("records"),
+            "agreement": self.agreement.to_dict("records"),
         })
 
 
@@ -157,9 +160,10 @@ def _antibody_tests(rows: Sequence[dict[str, Any]]) -> tuple[AntibodyTest, ...]:
     )
 
 
-def classify_patients(study: Study, settings: ClinicalSettings) -> dict[str, IpafClassification]:
+def classify_patients(
+    study: Study, settings: ClinicalSettings, tests: dict[str, list[dict[str, Any]]]
+) -> dict[str, IpafClassification]:
     """IPAF classification of every screened patient (every antibody test on record is used)."""
-    tests = by_patient(study.antibodies)
     out = {}
     for row in study.patients.to_dict("records"):
         pid = str(row["patient_id"])
@@ -168,9 +172,10 @@ def classify_patients(study: Study, settings: ClinicalSettings) -> dict[str, Ipa
     return out
 
 
-def group_patients(study: Study, settings: ClinicalSettings) -> dict[str, AntibodyGroup]:
+def group_patients(
+    study: Study, settings: ClinicalSettings, tests: dict[str, list[dict[str, Any]]]
+) -> dict[str, AntibodyGroup]:
     """MSA / MAA group from POSITIVE results only (borderline is not positive)."""
-    tests = by_patient(study.antibodies)
     return {
         pid: antibody_group(
             sorted({str(r["antibody"]) for r in tests.get(pid, []) if str(r.get("result")) == "positive"}), settings
@@ -205,9 +210,9 @@ def _covariates(
     groups: dict[str, AntibodyGroup],
     classes: dict[str, IpafClassification],
     exposures: dict[str, Exposure],
+    meas: dict[str, list[dict[str, Any]]],
 ) -> pd.DataFrame:
     patients = {str(r["patient_id"]): r for r in study.patients.to_dict("records")}
-    meas = by_patient(study.measurements)
     rows = []
     for pid in analysed:
         p = patients[pid]
@@ -238,6 +243,13 @@ def _covariates(
     return frame
 
 
+def _agreement(reads: pd.DataFrame, analysed: set[str]) -> pd.DataFrame:
+    """Reader agreement on every scan of the analysed patients (all their reads, not only the scans used)."""
+    if reads is None or len(reads) == 0:
+        return hrct_agreement(reads).to_frame()
+    return hrct_agreement(reads[reads["patient_id"].astype(str).isin(analysed)]).to_frame()
+
+
 def build_cohort(
     study: Study,
     settings: ClinicalSettings | None = None,
@@ -254,11 +266,13 @@ def build_cohort(
     outcome_list = check_outcomes(outcomes, primary_outcome)
     cutoff = resolve_cutoff(study, settings)
     exposures = tacrolimus_exposures(study, settings, cutoff)
-    classes = classify_patients(study, settings)
-    groups = group_patients(study, settings)
+    tests = by_patient(study.antibodies)
+    meas = by_patient(study.measurements)
+    classes = classify_patients(study, settings, tests)
+    groups = group_patients(study, settings, tests)
     hrct = hrct_cohort(study.hrct_reads, settings)
 
-    observations: dict[str, dict[str, list[Observation]]] = measurement_observations(study.measurements, outcome_list)
+    observations: dict[str, dict[str, list[Observation]]] = measurement_observations(meas, outcome_list)
     for pid, per in scan_observations(hrct.usable_scans, outcome_list).items():
         observations.setdefault(pid, {}).update(per)
 
@@ -267,9 +281,10 @@ def build_cohort(
     all_misses: list[TimepointMiss] = []
     screens = []
     ages: dict[str, float | None] = {}
+    age_sources: dict[str, str] = {}
     for pid in study.patient_ids:
         exp = exposures[pid]
-        age, _ = age_at_start(patients[pid], exp.start)
+        age, age_sources[pid] = age_at_start(patients[pid], exp.start)
         ages[pid] = age
         base_miss = fu_miss = None
         if exp.start is not None:
@@ -310,7 +325,7 @@ def build_cohort(
             "ongoing": exp.ongoing,
             "exposure_days": exp.exposure_days,
             "age_at_start": ages[pid],
-            "age_source": age_at_start(patients[pid], exp.start)[1],
+            "age_source": age_sources[pid],
             "antibody_group": groups[pid].group,
             "eligible": step is None,
             "exclusion_step": step,
@@ -322,7 +337,9 @@ def build_cohort(
     screening["exposure_days"] = screening["exposure_days"].astype("Int64")
 
     classification = pd.DataFrame([classes[pid].to_row() for pid in study.patient_ids])
-    ae, ae_summary, ae_outside = adverse_event_tables(study, exposures, analysed, settings)
+    ae, ae_summary, ae_outside = adverse_event_tables(
+        by_patient(study.adverse_events), meas, exposures, analysed, settings
+    )
     return Cohort(
         settings=settings,
         data_cutoff_date=cutoff,
@@ -335,11 +352,12 @@ def build_cohort(
         analysed_ids=analysed,
         values=values_all[values_all["patient_id"].isin(analysed_set)].reset_index(drop=True),
         outcome_exclusions=misses_all[misses_all["patient_id"].isin(analysed_set)].reset_index(drop=True),
-        covariates=_covariates(study, analysed, ages, groups, classes, exposures),
+        covariates=_covariates(study, analysed, ages, groups, classes, exposures, meas),
         adverse_events=ae,
         adverse_event_summary=ae_summary,
         adverse_events_outside=ae_outside,
         hrct=hrct,
+        agreement=_agreement(study.hrct_reads, analysed_set),
         exposures=exposures,
         antibody_groups=groups,
         timepoint_values=values_all,

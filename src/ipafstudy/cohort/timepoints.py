@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ipafstudy.cohort._common import as_date, by_patient, source_text
+from ipafstudy.cohort._common import as_date, source_text
 from ipafstudy.errors import InvalidOptionError
 from ipafstudy.settings import ClinicalSettings
 
@@ -92,12 +92,12 @@ def check_outcomes(outcomes: Sequence[str], primary_outcome: str) -> tuple[str, 
 
 
 def measurement_observations(
-    measurements: pd.DataFrame, outcomes: Iterable[str]
+    rows_by_patient: dict[str, list[dict[str, object]]], outcomes: Iterable[str]
 ) -> dict[str, dict[str, list[Observation]]]:
-    """patient -> outcome -> observations, from the long measurements table (canonical units)."""
+    """patient -> outcome -> observations, from measurement rows grouped by patient (canonical units)."""
     wanted = {o for o in outcomes if o in MEASUREMENT_OUTCOMES}
     out: dict[str, dict[str, list[Observation]]] = {}
-    for pid, rows in by_patient(measurements).items():
+    for pid, rows in rows_by_patient.items():
         for row in rows:
             var = str(row.get("variable"))
             day = as_date(row.get("date"))
