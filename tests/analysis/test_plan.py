@@ -101,3 +101,10 @@ def test_variable_labels():
     assert variable_label("hrct_consolidation_baseline", plan) == "Baseline consolidation"
     assert variable_label("hrct_total_change", plan) == "Δ Total HRCT score"
     assert variable_label("ever_smoker", plan).startswith("Smoking")
+
+
+def test_docs_show_the_current_default_plan():
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "analysis.md"
+    assert default_plan_yaml() in docs.read_text(encoding="utf-8"), "regenerate with `ipafstudy plan --default`"
