@@ -153,7 +153,7 @@ def test_heatmap_cells_show_given_rho_and_stars():
     rho, p = make_corr()
     fig = correlation_heatmap(rho, p, {"a": "Total HRCT"})
     assert by_gid(fig, "cell:a:b").get_text() == "0.49***"
-    assert by_gid(fig, "cell:c:a").get_text() == "-0.13*"  # -0.125 half-up away from zero
+    assert by_gid(fig, "cell:c:a").get_text() == "\u22120.13*"  # -0.125 half-up away from zero; typeset minus
     assert by_gid(fig, "cell:a:a").get_text() == "1.00"  # diagonal: no stars
     assert by_gid(fig, "cell:b:c").get_text() == "NA"
     image = fig.axes[0].images[0]
@@ -211,6 +211,12 @@ def test_flow_diagram_checks_arithmetic():
         flow_diagram([("Screened", -1)])
     with pytest.raises(ValueError, match="no steps"):
         flow_diagram([])
+
+
+def test_flow_diagram_keeps_long_words_whole():
+    word = "(follow_up_rule='latest_complete_visit')"
+    fig = flow_diagram([("All", 10), ("Analysed", 8, 2, f"no value after start {word}")])
+    assert word in by_gid(fig, "flow:excluded_text:1").get_text().splitlines()
 
 
 def test_save_figure_deterministic(tmp_path, paired):

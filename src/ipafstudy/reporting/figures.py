@@ -366,6 +366,7 @@ def correlation_heatmap(
         if len(names) != len(keys):
             raise ValueError(f"correlation_heatmap(): {len(names)} labels for {len(keys)} variables")
     places = st.corr_decimals if decimals is None else decimals
+    cell_style = st.with_options(unicode_minus=True)  # typeset minus, matching the colour bar's tick labels
     k = len(keys)
     shown = np.ones((k, k), dtype=bool) if triangle == "full" else np.tril(np.ones((k, k), dtype=bool))
     masked = np.ma.masked_array(values, mask=~shown | np.isnan(values))
@@ -384,7 +385,7 @@ def correlation_heatmap(
                 if not shown[i, j]:
                     continue
                 r = values[i, j]
-                text = fmt_number(r, places, style=st)
+                text = fmt_number(r, places, style=cell_style)
                 if stars and pv is not None and i != j:
                     text += significance_stars(pv[i, j], ns="")
                 colour = "white" if not math.isnan(r) and abs(r) >= 0.6 else "black"
@@ -470,7 +471,7 @@ def flow_diagram(
     def wrapped(text: str, width: int) -> list[str]:
         out: list[str] = []
         for para in str(text).split("\n"):
-            out.extend(textwrap.wrap(para, width=width, break_long_words=True) or [""])
+            out.extend(textwrap.wrap(para, width=width, break_long_words=False, break_on_hyphens=False) or [""])
         return out
 
     line_h = st.font_size / 72 * 1.35
@@ -481,6 +482,11 @@ def flow_diagram(
         ([f"{excluded_title} (n = {s.n_removed})", *wrapped(s.reason, wrap - 6)] if s.n_removed else None)
         for s in parsed
     ]
+    char_w = st.font_size / 72 * 0.58  # average DejaVu Sans advance; layout only
+    longest_side = max((len(line) for side in side_lines if side for line in side), default=0)
+    side_w = max(side_w, longest_side * char_w + 0.3)
+    longest_main = max(len(line) for lines in main_lines for line in lines)
+    main_w = max(main_w, longest_main * char_w + 0.3)
     main_h = [len(lines) * line_h + 2 * pad for lines in main_lines]
     gaps = [max(0.42, (len(side) * line_h + 2 * pad + 0.3) if side else 0.42) for side in side_lines[1:]]
     total_h = sum(main_h) + sum(gaps) + 0.2
