@@ -425,8 +425,10 @@ def _summaries(tables: dict[str, pd.DataFrame], truth: dict) -> dict[str, float]
             vals_f[var].append(float(last[var]))
         troughs += during[during.variable == "tacrolimus_trough"].value.tolist()
     for var in outcome_vars:
-        out[f"{names.get(var, var)}_base_median"] = _q(vals_b[var], 50)
-        out[f"{names.get(var, var)}_post_median"] = _q(vals_f[var], 50)
+        for when, vals in (("base", vals_b[var]), ("post", vals_f[var])):
+            out[f"{names.get(var, var)}_{when}_median"] = _q(vals, 50)
+            out[f"{names.get(var, var)}_{when}_q1"] = _q(vals, 25)
+            out[f"{names.get(var, var)}_{when}_q3"] = _q(vals, 75)
     out["trough_median"] = _q(troughs, 50)
     ae = tables["adverse_events"]
     ae = ae[ae.patient_id.isin(eligible)]

@@ -86,7 +86,10 @@ CALIBRATION_TARGETS: dict[str, dict[str, object]] = {
     "consolidation_base_q3": {"target": 7, "tolerance": 3, "source": "Table 2"},
     "consolidation_post_median": {"target": 1, "tolerance": 1.5, "source": "Table 2"},
     "mmrc_base_median": {"target": 3, "tolerance": 0.5, "source": "Table 2"},
+    "mmrc_base_q1": {"target": 2, "tolerance": 0.5, "source": "Table 2"},
+    "mmrc_base_q3": {"target": 3, "tolerance": 0.5, "source": "Table 2"},
     "mmrc_post_median": {"target": 1, "tolerance": 0.5, "source": "Table 2"},
+    "mmrc_post_q3": {"target": 1, "tolerance": 1, "source": "Table 2"},
     "esr_base_median": {"target": 23.5, "tolerance": 8, "source": "Table 2"},
     "esr_post_median": {"target": 11, "tolerance": 5, "source": "Table 2"},
     "crp_base_median": {"target": 5.32, "tolerance": 3, "source": "Table 2"},
@@ -227,7 +230,7 @@ SUGGESTIVE_BIOPSY = (
 
 # Per IPAF patient: probabilities of each clinical item (Table 1 style prevalences).
 P_CLINICAL = {
-    "mechanics_hands": 0.01, "digital_tip_ulceration": 0.0, "inflammatory_arthritis": 0.105,
+    "mechanics_hands": 0.005, "digital_tip_ulceration": 0.0, "inflammatory_arthritis": 0.105,
     "palmar_telangiectasia": 0.0, "raynaud": 0.075, "digital_oedema": 0.025, "gottron_sign": 0.025,
 }
 P_HRCT_PATTERN = {  # by antibody group; UIP more common without MSA (Graham et al. 2020)
@@ -416,8 +419,6 @@ def _sample_ipaf_candidate(rng: np.random.Generator, group: str, site: SiteProfi
     f.ana = _sample_ana(rng, rng.random() < P_ANA_ITEM[group])
     f.rf = _sample_rf(rng, rng.random() < P_RF_ITEM)
     f.clinical = {k: bool(rng.random() < p) for k, p in P_CLINICAL.items()}
-    if "gottron_sign" in f.clinical and group == "msa" and rng.random() < 0.02:
-        f.clinical["mechanics_hands"] = True
     pmix = dict(P_HRCT_PATTERN[group])
     pmix["uip"] = max(0.0, pmix["uip"] + site.uip_shift)
     f.hrct_pattern = _pick(rng, pmix)
@@ -548,7 +549,7 @@ def _post_pct(rng: np.random.Generator, base: np.ndarray, responder: float) -> t
 
 
 def _mmrc(rng: np.random.Generator, severity: float) -> int:
-    return int(np.clip(round(2.8 + 0.55 * severity + rng.normal(0, 0.55)), 1, 4))
+    return int(np.clip(round(2.75 + 0.45 * severity + rng.normal(0, 0.45)), 1, 4))
 
 
 # --------------------------------------------------------------------------- the generator
@@ -695,7 +696,7 @@ def _course(
     base_pct = _zone_pct(rng, f.hrct_pattern if f.hrct_pattern in EXTENT_BY_PATTERN else "other", severity)
     post_pct, hc_up = _post_pct(rng, base_pct, responder)
     mmrc_b = _mmrc(rng, severity)
-    mmrc_p = int(np.clip(round(1.0 + 0.3 * (mmrc_b - 2.5) - 0.25 * responder + rng.normal(0, 0.4)), 0, mmrc_b))
+    mmrc_p = int(np.clip(round(1.0 + 0.2 * (mmrc_b - 2.5) - 0.25 * responder + rng.normal(0, 0.4)), 0, mmrc_b))
     esr_b = float(np.clip(math.exp(rng.normal(math.log(24), 0.8) + 0.2 * severity), 3, 120))
     esr_p = float(np.clip(esr_b * math.exp(rng.normal(math.log(0.48), 0.5) - 0.2 * responder), 2, 120))
     crp_b = float(np.clip(math.exp(rng.normal(math.log(5.0), 1.5) + 0.3 * severity), 0.2, 150))
