@@ -204,3 +204,22 @@ def test_mean_sd_summary_is_labelled(dataset):
     age = next(r for r in res.baseline.rows if r.key == "age").value
     assert age.shown == "mean_sd"
     assert close(age.describe.mean, float(dataset["age_at_start"].mean()))
+
+
+@pytest.mark.parametrize("whiskers", ["minmax", "tukey"])
+def test_figure1_boxes_equal_stats_on_the_csv_pairs(dataset, whiskers):
+    plan = plan_from_dict({"statistics": {"bootstrap_resamples": 200}, "figures": {"whiskers": whiskers}})
+    res = analyse_dataset(dataset, plan)
+    csv = read_dataset(io.StringIO(dataset_csv(res)))
+    assert [p.code for p in res.box_plots] == list(plan.figures.box_plot_outcomes)
+    for panel in res.box_plots:
+        b, a = col(csv, f"{panel.code}_baseline"), col(csv, f"{panel.code}_follow_up")
+        both = b.notna() & a.notna()
+        assert panel.patient_ids == tuple(b.index[both])
+        ref = stats.boxplot_stats(b[both], method="spss", whisker=whiskers)
+        assert (panel.before_box.q1, panel.before_box.whisker_low, panel.before_box.whisker_high) == (
+            ref.q1, ref.whisker_low, ref.whisker_high)
+        assert panel.p == res.paired_for(panel.code).wilcoxon.p
+    if whiskers == "minmax":
+        crp = next(p for p in res.box_plots if p.code == "crp")
+        assert crp.after_box.whisker_high == max(crp.after)

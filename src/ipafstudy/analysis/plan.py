@@ -145,6 +145,9 @@ class FigureSpec(_Strict):
         description="Outcomes drawn in the before/after box plots (Figure 1), in panel order",
     )
     paired_lines: bool = Field(default=False, description="Draw a line per patient between the two boxes")
+    whiskers: Literal["minmax", "tukey"] = Field(
+        default="minmax", description="Box-plot whiskers: minmax (Prism default) or tukey (1.5 x IQR, outliers shown)"
+    )
     dpi: int = Field(default=300, ge=72, le=1200, description="Resolution of the PNG figures (journals ask 300+)")
 
 

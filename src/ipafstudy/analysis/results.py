@@ -150,10 +150,8 @@ class BoxPlotPanel(_ToDict):
     before: tuple[float, ...]
     after: tuple[float, ...]
     p: float | None
-    before_quartiles: Any = None
-    after_quartiles: Any = None
-    before_range: Any = None
-    after_range: Any = None
+    before_box: Any = None
+    after_box: Any = None
 
 
 @dataclass(frozen=True)

@@ -171,19 +171,21 @@ def paired_outcome(
 def _box_panel(
     data: pd.DataFrame, code: str, plan: AnalysisPlan, paired: PairedOutcome | None, notes: _Notes
 ) -> BoxPlotPanel:
-    """Figure 1 panel: the Table 2 pairs, their quartiles (same method as the table) and min/max whisker ends."""
+    """Figure 1 panel: the Table 2 pairs, with box and whiskers computed by the table's quartile method."""
     before = _values(data, f"{code}_baseline")
     after = _values(data, f"{code}_follow_up")
     keep = before.notna() & after.notna()
     p = None if paired is None or paired.wilcoxon is None else float(paired.wilcoxon.p)
     spec = plan.outcome(code)
-    ranges = [notes.call(f"Figure 1 {spec.label}", stats.describe_continuous, v[keep]) for v in (before, after)]
+    boxes = [
+        notes.call(f"Figure 1 {spec.label}", stats.boxplot_stats, v[keep], method=plan.statistics.quantile_method,
+                   whisker=plan.figures.whiskers) if keep.any() else None
+        for v in (before, after)
+    ]
     return BoxPlotPanel(
         code=code, label=spec.label, unit=spec.unit,
         patient_ids=tuple(before.index[keep]), before=tuple(before[keep]), after=tuple(after[keep]), p=p,
-        before_quartiles=None if paired is None else paired.baseline,
-        after_quartiles=None if paired is None else paired.follow_up,
-        before_range=ranges[0], after_range=ranges[1],
+        before_box=boxes[0], after_box=boxes[1],
     )
 
 

@@ -56,15 +56,15 @@ def dataset_csv(results: StudyResults) -> str:
 def _box_frames(results: StudyResults) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     data_rows, stat_rows, codes = [], [], []
     for panel in results.box_plots:
-        if panel.before_quartiles is None or panel.before_range is None or not panel.patient_ids:
+        if panel.before_box is None or panel.after_box is None or not panel.patient_ids:
             continue
         codes.append(panel.code)
-        for tp, values, q, rng in (("baseline", panel.before, panel.before_quartiles, panel.before_range),
-                                   ("follow_up", panel.after, panel.after_quartiles, panel.after_range)):
+        for tp, values, box in (("baseline", panel.before, panel.before_box),
+                                ("follow_up", panel.after, panel.after_box)):
             data_rows += [{"patient_id": pid, "outcome": panel.code, "timepoint": tp, "value": v}
                           for pid, v in zip(panel.patient_ids, values, strict=True)]
-            stat_rows.append({"outcome": panel.code, "timepoint": tp, "q1": q.q1, "median": q.median, "q3": q.q3,
-                              "whisker_low": rng.min, "whisker_high": rng.max})
+            stat_rows.append({"outcome": panel.code, "timepoint": tp, "q1": box.q1, "median": box.median,
+                              "q3": box.q3, "whisker_low": box.whisker_low, "whisker_high": box.whisker_high})
     return pd.DataFrame(data_rows, columns=list(figs.DATA_COLUMNS)), pd.DataFrame(stat_rows), codes
 
 
@@ -77,13 +77,13 @@ def make_figures(results: StudyResults, fig_dir: Path, style: JournalStyle) -> t
         panels = {p.code: p for p in results.box_plots}
         fig = figs.paired_boxplots(
             data, codes, labels={c: panels[c].label for c in codes}, p_values={c: panels[c].p for c in codes},
-            box_stats=box_stats, quartile_method=plan.statistics.quantile_method,
+            box_stats=box_stats, quartile_method=plan.statistics.quantile_method, whiskers=plan.figures.whiskers,
             paired_lines=plan.figures.paired_lines,
             ylabels={c: panels[c].unit or "score" for c in codes}, style=style,
         )
         png, svg = figs.save_figure(fig, fig_dir / "figure1_boxplots", dpi=plan.figures.dpi, style=style)
         caption = ("Outcomes at baseline (Pre) and last follow-up (Post) on tacrolimus. "
-                   + figs.box_caption(quartile_method=plan.statistics.quantile_method,
+                   + figs.box_caption(whiskers=plan.figures.whiskers, quartile_method=plan.statistics.quantile_method,
                                       paired_lines=plan.figures.paired_lines)
                    + " Stars: Wilcoxon signed-rank p of Table 2.")
         out.append(FigureSpec("figure1_boxplots", "Treatment response to tacrolimus.", caption, png, svg, number=1,

@@ -437,7 +437,10 @@ def table_agreement(results: StudyResults, style: JournalStyle) -> TableSpec | N
     for rec in frame.to_dict("records"):
         value = fmt_number(rec["value"], 3, style=style)
         if _ok(rec.get("ci_low")) and _ok(rec.get("ci_high")):
-            value += f" ({fmt_ci(rec['ci_low'], rec['ci_high'], 3, style=style)})"
+            low, high = float(rec["ci_low"]), float(rec["ci_high"])
+            if 0 < low - high < 1e-9:  # floating-point noise at ICC = 1 (bounds equal to 15 digits)
+                low = high
+            value += f" ({fmt_ci(low, high, 3, style=style)})"
         rows.append(Row((
             _PATTERN_LABEL.get(str(rec["measure"]), str(rec["measure"])),
             _AGREEMENT_STAT.get(str(rec["statistic"]), str(rec["statistic"])), value,
