@@ -467,3 +467,21 @@ def test_calibration_holds_for_other_seeds(seed: int, tmp_path: Path) -> None:
                  "mmrc_post_median", "esr_base_median", "esr_post_median", "mpred_base_median", "anti_synthetase"):
         spec = synth.CALIBRATION_TARGETS[name]
         assert abs(got[name] - float(spec["target"])) <= 2 * float(spec["tolerance"]), (name, got[name])
+
+
+def test_refresh_bundled_writes_the_default_cohort(cohort: synth.SynthCohort, tmp_path: Path) -> None:
+    (tmp_path / "stale.csv").write_text("old", encoding="utf-8")
+    synth.refresh_bundled(tmp_path)
+    written = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert written == synth.cohort_files(cohort)
+
+
+def test_screening_pipeline_recovers_the_intended_cohort(folder: Path, truth: dict) -> None:
+    """End to end: the cohort layer analyses exactly the patients the model intended, no more, no fewer."""
+    build = pytest.importorskip("ipafstudy.cohort.build")
+    result = build.build_cohort(load_study(folder))
+    intended = sorted(p for p, t in truth["patients"].items() if t["fate"] == "eligible")
+    assert sorted(result.analysed_ids) == intended
+    screening = result.screening.set_index("patient_id")
+    not_ipaf = sorted(p for p, t in truth["patients"].items() if t["fate"] == "not_ipaf")
+    assert sorted(screening.index[screening["exclusion_step"] == "not_ipaf"]) == not_ipaf
