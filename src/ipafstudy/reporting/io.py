@@ -37,7 +37,8 @@ def prepare_output_dir(path: str | os.PathLike[str], *, force: bool = False) -> 
         if entries and not force:
             shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
             raise OutputExistsError(
-                f"Output directory {out} already exists and is not empty ({len(entries)} entries: {shown}). "
+                f"Output directory {out} already exists and is not empty "
+                f"({len(entries)} {'entry' if len(entries) == 1 else 'entries'}: {shown}). "
                 "Choose a new --out directory, or pass --force to write into it (files with the same names are "
                 "replaced; nothing else is deleted)."
             )
