@@ -172,3 +172,15 @@ def test_explain(cohort):
     assert "ANALYSED" in text and "hrct_total [primary] baseline: 18" in text
     with pytest.raises(InvalidOptionError, match="ZZ"):
         explain_patient(cohort, "ZZ")
+
+
+def test_empty_study_and_all_unknown_patient():
+    c = build_cohort(make_study([]))
+    assert c.flow[0].n_after == 0 and c.analysis_frame().shape == (0, 3 + 5 * len(c.outcomes))
+    json.dumps(c.to_dict())
+    blank = {k: None for k in ("interstitial_pneumonia", "alternative_etiology_excluded", "defined_ctd",
+                               "inflammatory_arthritis", "hrct_pattern", "biopsy_pattern")}
+    c = build_cohort(make_study([patient("X", **blank)]))
+    row = c.screening.iloc[0]
+    assert row["ipaf_status"] == "indeterminate" and row["exclusion_step"] == "not_ipaf"
+    assert "indeterminate" in row["exclusion_reason"]

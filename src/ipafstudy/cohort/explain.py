@@ -63,8 +63,12 @@ def explain_patient(cohort: Cohort, patient_id: str) -> str:
     else:
         lines.append(f"Tacrolimus: none ({exp.note})")
     age = row["age_at_start"]
-    lines.append(f"Age at start: {'unknown' if age != age or age is None else f'{age:g}'} "
-                 f"(from {row['age_source']}; min_age={s.min_age:g})")
+    if not exp.exposed:
+        lines.append("Age at start: not applicable (no tacrolimus start)")
+    elif age is None or age != age:
+        lines.append("Age at start: unknown (no birth_date or age_at_index)")
+    else:
+        lines.append(f"Age at start: {age:g} (from {row['age_source']}; min_age={s.min_age:g})")
 
     vals = cohort.timepoint_values[cohort.timepoint_values["patient_id"] == pid]
     misses = cohort.timepoint_misses[cohort.timepoint_misses["patient_id"] == pid]
