@@ -150,8 +150,13 @@ def _write_cell(cell, text: str, *, align: str, bold: bool, size: float, indent_
 class DocxReport:
     """Build a Word report block by block, then :meth:`save` it atomically.
 
-    >>> rep = DocxReport(title="Tacrolimus in IPAF")  # doctest: +SKIP
-    >>> rep.add_heading("Results"); rep.add_table(spec); rep.add_figure(fig); rep.save("report.docx")
+    Example::
+
+        rep = DocxReport(title="Tacrolimus in IPAF")
+        rep.add_heading("Results")
+        rep.add_table(table_spec)
+        rep.add_figure(figure_spec)
+        rep.save("report.docx")
     """
 
     def __init__(self, *, title: str, subtitle: str | None = None, author: str = "ipafstudy",
