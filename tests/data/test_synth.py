@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from ipafstudy.cli import main as cli_main
+from ipafstudy.cohort.build import build_cohort
 from ipafstudy.data import synth
 from ipafstudy.data.loaders import load_study, validate_path
 from ipafstudy.data.schema import PATTERNS, TABLES
@@ -155,6 +156,18 @@ def test_several_spellings_per_antibody_are_emitted(tables: dict[str, pd.DataFra
     names = tables["antibodies"]["antibody"]
     jo1 = {a for a in names if normalise_antibody_name(a) == "Jo-1"}
     assert len(jo1) >= 2
+
+
+def test_serology_edge_cases_are_present(tables: dict[str, pd.DataFrame]) -> None:
+    ab = tables["antibodies"]
+    canon = ab.antibody.map(normalise_antibody_name)
+    rf = ab[canon == "RF"]
+    value, uln = rf.value.astype(float), rf.upper_limit_normal.astype(float)
+    assert (value == 2 * uln).any()  # exactly at the inclusive threshold
+    assert ((value > uln) & (value < 2 * uln) & (rf.result == "positive")).any()  # positive, not an item
+    ana = ab[canon == "ANA"]
+    assert ((ana.titre == "160") & (ana.pattern == "speckled") & (ana.result == "positive")).any()
+    assert (canon == "Ro52").any() and (canon == "TIF1-gamma").any()
 
 
 # --------------------------------------------------------------------------- intended fates
@@ -478,8 +491,7 @@ def test_refresh_bundled_writes_the_default_cohort(cohort: synth.SynthCohort, tm
 
 def test_screening_pipeline_recovers_the_intended_cohort(folder: Path, truth: dict) -> None:
     """End to end: the cohort layer analyses exactly the patients the model intended, no more, no fewer."""
-    build = pytest.importorskip("ipafstudy.cohort.build")
-    result = build.build_cohort(load_study(folder))
+    result = build_cohort(load_study(folder))
     intended = sorted(p for p, t in truth["patients"].items() if t["fate"] == "eligible")
     assert sorted(result.analysed_ids) == intended
     screening = result.screening.set_index("patient_id")
