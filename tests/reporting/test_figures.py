@@ -245,3 +245,12 @@ def test_save_figure_errors(tmp_path, paired):
         save_figure(fig, tmp_path / "missing" / "fig")
     with pytest.raises(InvalidOptionError, match="dpi"):
         save_figure(fig, tmp_path / "fig", dpi=10)
+
+
+def test_all_values_missing_still_draws_given_boxes(paired):
+    _, stats = paired
+    empty = pd.DataFrame({"patient_id": ["A", "A"], "outcome": ["ggo", "ggo"], "timepoint": ["baseline", "follow_up"],
+                          "value": [np.nan, np.nan]})
+    fig = paired_boxplots(empty, ["ggo"], None, {"ggo": 0.2}, box_stats=stats)
+    assert box_extent(by_gid(fig, "box:ggo:follow_up")) == (2.5, 5.0)
+    assert not [c for c in fig.axes[0].collections if len(c.get_offsets())]  # no dots
