@@ -80,3 +80,13 @@ def test_cli_round_trip_xlsx(tmp_path, monkeypatch):
     cons = scores[scores["reader"] == "consensus"]
     assert list(cons["total"].isna()) == [False, True]  # baseline scored; follow-up blocked by open flags
     assert cons["total"].iloc[0] == 18
+
+
+def test_cli_agreement_prints_table(monkeypatch, capsys):
+    import ipafstudy.cli.hrct as cli_hrct
+
+    study = merge(_parts())
+    monkeypatch.setattr(cli_hrct, "load_study", lambda _path: study)
+    assert main(["hrct", "agreement", "ANY"]) == 0
+    out = capsys.readouterr().out
+    assert "ICC(2,1)" in out and "kappa_quadratic" in out

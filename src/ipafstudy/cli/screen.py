@@ -83,11 +83,13 @@ def _settings_record(cohort: Cohort) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.settings)
-    out = prepare_output_dir(args.out, force=args.force)
+    if Path(args.out).exists():
+        prepare_output_dir(args.out, force=args.force)  # refuse a non-empty --out before the work
     study = load_study(args.data)
     cohort = build_cohort(study, settings)
     if args.patient:
         explain_patient(cohort, args.patient)  # fail on an unknown id before writing anything
+    out = prepare_output_dir(args.out, force=args.force)  # created only once there is something to write
     write_cohort(cohort, out)
     print(render_flow(cohort.flow))
     print(f"data cut-off used: {cohort.data_cutoff_date}; outputs written to {out}")
