@@ -8,6 +8,7 @@ can never disagree with the tables.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from ipafstudy.analysis.results import Continuous, Count, PairedOutcome, StudyResults
@@ -24,6 +25,27 @@ _CONSENSUS = {
     "adjudicator_else_reader1": "the third reader's grade where available, otherwise the first reader's",
     "mean": "the mean of the two readers' zone grades",
 }
+
+
+def _lc(label: str) -> str:
+    """Lower-case a label inside a sentence, keeping acronyms ("Total HRCT score" -> "total HRCT score", "GGO")."""
+    if not label or label[:2].isupper() or (len(label) > 1 and label[1].isupper()):
+        return label
+    return label[0].lower() + label[1:]
+
+
+def _and(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _var(label: str) -> str:
+    """'Δ Total HRCT score' -> 'the change in total HRCT score'; other labels lower-cased."""
+    if label.startswith("Δ "):
+        return "the change in " + _lc(label[2:])
+    return _lc(label)
 
 
 def _ok(x: Any) -> bool:
@@ -65,7 +87,8 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
               "bh": "with Benjamini-Hochberg-adjusted p values shown alongside"}[plan.correlation.adjust]
     r_n = {"pairs": "the number of pairs", "nonzero": "the number of non-zero differences",
            "observations": "twice the number of pairs"}[st.effect_size_n]
-    predictors = ", ".join(results.regression_labels.get(p, p) for p in plan.regression.predictors)
+    predictors = _and([_var(results.regression_labels.get(p, p)) for p in plan.regression.predictors])
+    reg_outcome = _var(results.regression_labels.get(plan.regression.outcome, plan.regression.outcome))
     conf = fmt_number(100 * st.confidence, 0, style=st_fmt)
     mw_p = "exact" if st.mann_whitney_method == "exact" else "normal approximation with tie correction"
     stats_text = (
@@ -77,14 +100,13 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
         f"{'normal approximation with tie-corrected variance' if st.wilcoxon_method == 'asymptotic' else 'exact p'}"
         f"; {'with' if st.continuity else 'no'} continuity correction), with effect size r = |z|/√N, N being "
         f"{r_n}. The median change is given with a {conf}% {st.bootstrap_ci_method} bootstrap confidence interval "
-        f"({st.bootstrap_resamples} resamples of patients, seed {st.seed}). Groups were compared with the "
+        f"({st.bootstrap_resamples:,} resamples of patients, seed {st.seed}). Groups were compared with the "
         f"Mann-Whitney U test ({mw_p}, {'with' if st.mann_whitney_continuity else 'no'} continuity correction) and "
-        "categorical "
-        "variables with Pearson's χ² test without continuity correction, or Fisher's exact test when an expected "
-        "count was below 5. Changes were correlated with Spearman's ρ (pairwise complete cases) "
-        f"{adjust}. {results.regression_labels.get(plan.regression.outcome, plan.regression.outcome)}"
-        f" was regressed on {predictors} by ordinary least squares (listwise deletion), with standardised "
-        "coefficients, variance inflation factors and residual checks (Shapiro-Wilk, Breusch-Pagan). A two-sided "
+        "categorical variables with Pearson's χ² test without continuity correction, or Fisher's exact test when "
+        "an expected count was below 5. Changes were correlated with Spearman's ρ (pairwise complete cases) "
+        f"{adjust}. {reg_outcome[:1].upper() + reg_outcome[1:]} was regressed on {predictors} by ordinary least "
+        "squares (listwise deletion), with standardised coefficients, variance inflation factors and residual "
+        "checks (Shapiro-Wilk, Breusch-Pagan). A two-sided "
         f"p < {fmt_number(st.alpha, 2, style=st_fmt)} was considered significant."
     )
     versions = ", ".join(f"{k} {v}" for k, v in sorted(results.versions.items()) if k != "ipafstudy")
@@ -125,19 +147,21 @@ def summary_sentences(results: StudyResults, style: str | JournalStyle | None = 
     if age is not None and isinstance(age.value, Continuous):
         if age.value.shown == "mean_sd" and age.value.describe is not None:
             d = age.value.describe
-            parts.append(f"mean age {fmt_number(d.mean, style=st)} years (SD {fmt_number(d.sd, style=st)})")
+            parts.append(f"the mean age at tacrolimus start was {fmt_number(d.mean, style=st)} years (SD "
+                         f"{fmt_number(d.sd, style=st)})")
         elif age.value.quantiles is not None:
             q = age.value.quantiles
-            parts.append(f"median age {fmt_number(q.median, style=st)} years (Q1-Q3 {fmt_number(q.q1, style=st)}-"
-                         f"{fmt_number(q.q3, style=st)})")
+            parts.append(f"the median age at tacrolimus start was {fmt_number(q.median, style=st)} years (Q1–Q3 "
+                         f"{fmt_number(q.q1, style=st)}–{fmt_number(q.q3, style=st)})")
     female = rows.get("female")
     if female is not None and isinstance(female.value, Count):
-        parts.append(f"{fmt_n_pct(female.value.n, female.value.denominator, style=st)} women")
+        parts.append(f"{fmt_n_pct(female.value.n, female.value.denominator, style=st)} were women")
     smoke = rows.get("smoking")
     if smoke is not None and isinstance(smoke.value, Count):
-        parts.append(f"{smoke.value.n} with a smoking history")
+        parts.append(f"{fmt_n_pct(smoke.value.n, smoke.value.denominator, style=st)} had a smoking history")
     if parts:
-        out.append("The analysed patients had " + ", ".join(parts) + " (Table 1).")
+        text = _and(parts)
+        out.append(text[:1].upper() + text[1:] + " (Table 1).")
     primary = next((p for p in results.paired if p.code == results.plan.primary_outcome), None)
     if primary is not None:
         out.append(
@@ -146,24 +170,25 @@ def summary_sentences(results: StudyResults, style: str | JournalStyle | None = 
     sig = [p for p in results.paired if p is not primary and p.wilcoxon is not None and p.wilcoxon.p < alpha]
     nonsig = [p for p in results.paired if p is not primary and p.wilcoxon is not None and p.wilcoxon.p >= alpha]
     if sig:
-        out.append("Changes with p < " + fmt_number(alpha, 2, style=st) + ": " + "; ".join(
-            f"{p.label} ({_change_phrase(p, st)})" for p in sig) + ".")
+        out.append("Significant changes (p < " + fmt_number(alpha, 2, style=st) + ") were seen in " + "; ".join(
+            f"{_lc(p.label)} ({_change_phrase(p, st)})" for p in sig) + ".")
     if nonsig:
-        out.append("No significant change: " + "; ".join(
-            f"{p.label} ({_change_phrase(p, st)})" for p in nonsig) + ".")
+        out.append("No significant change was seen in " + "; ".join(
+            f"{_lc(p.label)} ({_change_phrase(p, st)})" for p in nonsig) + ".")
     for p in results.paired:
         w = p.wilcoxon
         if w is not None and p.code == "hrct_honeycombing" and w.n_increased:
-            out.append(f"{p.label} increased in {fmt_n_pct(w.n_increased, p.n_pairs, show_denom=True, style=st)} "
-                       "patients.")
+            out.append(f"The {_lc(p.label)} score increased in "
+                       f"{fmt_n_pct(w.n_increased, p.n_pairs, show_denom=True, style=st)} patients.")
     out.extend(_correlation_sentence(results, st))
     out.extend(_regression_sentence(results, st))
     out.extend(_subgroup_sentences(results, st))
     ae = sorted((r for r in results.adverse_events if r.patients.n), key=lambda r: (-r.patients.n, r.event))
     if ae:
-        out.append("The most frequent adverse events were " + ", ".join(
-            f"{r.label.lower()} ({fmt_n_pct(r.patients.n, r.patients.denominator, style=st)})" for r in ae[:3]
-        ) + " (Table 6).")
+        out.append("The most frequent adverse events were " + _and([
+            f"{r.label.lower()} in {fmt_n_pct(r.patients.n, r.patients.denominator, show_denom=True, style=st)}"
+            for r in ae[:3]
+        ]) + " patients (Table 6).")
     return out
 
 
@@ -182,12 +207,12 @@ def _correlation_sentence(results: StudyResults, st: JournalStyle) -> list[str]:
         and float(corr.p.loc[primary_label, b]) < alpha
     ]
     if not hits:
-        return [f"The change in {primary_label} was not significantly correlated with the change in any other "
+        return [f"The change in {_lc(primary_label)} was not significantly correlated with the change in any other "
                 "outcome (Figure 2)."]
     hits.sort(key=lambda h: h[2])
-    return [f"The change in {primary_label} correlated with the changes in " + ", ".join(
-        f"{b} (ρ = {fmt_number(r, st.corr_decimals + 1, style=st)}, {_p_text(p, st)})" for b, r, p in hits
-    ) + " (Figure 2)."]
+    return [f"The change in {_lc(primary_label)} correlated with the changes in " + _and([
+        f"{_lc(b)} (ρ = {fmt_number(r, st.corr_decimals + 1, style=st)}, {_p_text(p, st)})" for b, r, p in hits
+    ]) + " (Figure 2)."]
 
 
 def _regression_sentence(results: StudyResults, st: JournalStyle) -> list[str]:
@@ -205,12 +230,14 @@ def _regression_sentence(results: StudyResults, st: JournalStyle) -> list[str]:
     for name in sig:
         t = terms.loc[name]
         parts.append(
-            f"{results.regression_labels.get(name, name)} (B = {fmt_number(t['b'], 3, style=st)}, 95% CI "
+            f"{_var(results.regression_labels.get(name, name))} (B = {fmt_number(t['b'], 3, style=st)}, 95% CI "
             f"{_ci_text(t['ci_low'], t['ci_high'], 3, st)}, β = {fmt_number(t['beta'], 3, style=st)}, "
             f"{_p_text(float(t['p']), st)})"
         )
     outcome = results.regression_labels.get(results.plan.regression.outcome, results.plan.regression.outcome)
-    return [f"In the regression of {outcome}, " + "; ".join(parts) + f" remained associated ({fit}; Table 3)."]
+    verb = "was" if len(parts) == 1 else "were"
+    return [f"In the multiple regression of {_var(outcome)}, " + _and(parts)
+            + f" {verb} independently associated with it ({fit}; Table 3)."]
 
 
 def _subgroup_sentences(results: StudyResults, st: JournalStyle) -> list[str]:
@@ -224,12 +251,12 @@ def _subgroup_sentences(results: StudyResults, st: JournalStyle) -> list[str]:
         sig = [r.label for r in results.subgroup_response
                if r.within.get(g) is not None and r.within[g].wilcoxon is not None and r.within[g].wilcoxon.p < alpha]
         out.append(f"Within the {lab[g]} group, significant changes were seen in "
-                   f"{', '.join(sig) if sig else 'no outcome'} (Table 5).")
+                   f"{_and([_lc(x) for x in sig]) if sig else 'no outcome'} (Table 5).")
     between = [(r.label, r.between.p) for r in results.subgroup_response if r.between is not None and
                r.between.p < alpha]
     if between:
-        out.append("The changes differed between the groups for " + ", ".join(
-            f"{label} ({_p_text(p, st)})" for label, p in between) + ".")
+        out.append("The changes differed between the groups for " + _and([
+            f"{_lc(label)} ({_p_text(p, st)})" for label, p in between]) + " (Table 5).")
     else:
         out.append("No change differed significantly between the groups (Mann-Whitney U on the changes, Table 5).")
     return out

@@ -155,7 +155,7 @@ def table2(results: StudyResults, style: JournalStyle) -> TableSpec:
         f"Wilcoxon signed-rank test, two-sided, {ws[st.zero_method]}, average ranks for ties, "
         f"{'normal approximation with tie-corrected variance' if st.wilcoxon_method == 'asymptotic' else 'exact p'}, "
         f"{'with' if st.continuity else 'no'} continuity correction. r = |z|/√N with N = {r_n[st.effect_size_n]}.",
-        f"Bootstrap CI: {st.bootstrap_resamples} resamples of patients, {st.bootstrap_ci_method} interval, seed "
+        f"Bootstrap CI: {st.bootstrap_resamples:,} resamples of patients, {st.bootstrap_ci_method} interval, seed "
         f"{st.seed}.",
         _quartile_note(results),
         ABBREVIATIONS,
