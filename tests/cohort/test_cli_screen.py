@@ -30,3 +30,14 @@ def test_unknown_setting_is_named(tmp_path):
     worse.write_text("- 1\n- 2\n")
     with pytest.raises(InvalidOptionError, match="mapping"):
         load_settings(str(worse))
+
+
+def test_plan_outcomes_are_used(tmp_path):
+    from ipafstudy.cli.screen import load_outcomes
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("outcomes:\n  - code: crp\n    label: CRP\n  - code: hrct_total\nprimary_outcome: crp\n"
+                    "min_age: 21\n")
+    assert load_outcomes(str(plan)) == {"outcomes": ["crp", "hrct_total"], "primary_outcome": "crp"}
+    assert load_settings(str(plan)).min_age == 21
+    assert load_outcomes(None) == {}

@@ -33,23 +33,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output folder (must be new or empty unless --force)")
     parser.add_argument(
         "--settings", metavar="SETTINGS.yaml",
-        help="clinical settings (YAML mapping, or an analysis plan with a 'clinical:' section)",
+        help="clinical settings (YAML mapping, or an analysis plan: its 'clinical:' section, outcomes and "
+        "primary_outcome are used)",
     )
     parser.add_argument("--patient", metavar="ID", help="also print why this patient is in or out")
     parser.add_argument("--force", action="store_true", help="write into a non-empty --out (same names replaced)")
     parser.set_defaults(handler=run)
 
 
-def load_settings(path: str | None) -> ClinicalSettings:
-    """ClinicalSettings from a YAML file: the mapping itself or its 'clinical' section."""
-    if not path:
-        return ClinicalSettings()
+def _read_yaml(path: str) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
         data = yaml.safe_load(handle) or {}
     if not isinstance(data, dict):
         raise InvalidOptionError(f"{path}: expected a mapping of clinical settings, got {type(data).__name__}")
-    section = data.get("clinical", data) if isinstance(data.get("clinical"), dict) else data
+    return data
+
+
+def load_settings(path: str | None) -> ClinicalSettings:
+    """ClinicalSettings from a YAML file: the mapping itself or its 'clinical' section (an analysis plan)."""
+    if not path:
+        return ClinicalSettings()
+    data = _read_yaml(path)
+    section = data["clinical"] if isinstance(data.get("clinical"), dict) else data
+    if section is data:
+        section = {k: v for k, v in data.items() if k not in ("outcomes", "primary_outcome")}
     return ClinicalSettings.from_dict(section)
+
+
+def load_outcomes(path: str | None) -> dict[str, Any]:
+    """``outcomes``/``primary_outcome`` from the same YAML (plan style: items with ``code``), when given."""
+    if not path:
+        return {}
+    data = _read_yaml(path)
+    out: dict[str, Any] = {}
+    if isinstance(data.get("outcomes"), list):
+        out["outcomes"] = [o["code"] if isinstance(o, dict) else str(o) for o in data["outcomes"]]
+    if data.get("primary_outcome"):
+        out["primary_outcome"] = str(data["primary_outcome"])
+    return out
 
 
 def _csv(frame: pd.DataFrame) -> str:
@@ -86,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if Path(args.out).exists():
         prepare_output_dir(args.out, force=args.force)  # refuse a non-empty --out before the work
     study = load_study(args.data)
-    cohort = build_cohort(study, settings)
+    cohort = build_cohort(study, settings, **load_outcomes(args.settings))
     if args.patient:
         explain_patient(cohort, args.patient)  # fail on an unknown id before writing anything
     out = prepare_output_dir(args.out, force=args.force)  # created only once there is something to write
