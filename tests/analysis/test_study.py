@@ -223,3 +223,16 @@ def test_figure1_boxes_equal_stats_on_the_csv_pairs(dataset, whiskers):
     if whiskers == "minmax":
         crp = next(p for p in res.box_plots if p.code == "crp")
         assert crp.after_box.whisker_high == max(crp.after)
+
+
+def test_mmrc_grade_distribution_counts(results, csv):
+    rows = {r.key: r for r in results.subgroup_baseline}
+    for g in ("MSA", "MAA"):
+        grades = csv.loc[csv["antibody_group"] == g, "mmrc_baseline"].dropna()
+        for k in range(5):
+            assert rows[f"mmrc_grade_{k}"].groups[g].n == int((grades == k).sum())
+        assert rows["mmrc_grades"].groups[g].n == len(grades)
+    observed = [k for k in range(5) if (csv.loc[csv["antibody_group"].isin(["MSA", "MAA"]), "mmrc_baseline"] == k).any()]
+    table = [[int((csv.loc[csv["antibody_group"] == g, "mmrc_baseline"] == k).sum()) for k in observed]
+             for g in ("MSA", "MAA")]
+    assert rows["mmrc_grades"].test.p == stats.compare_categorical(np.array(table)).p

@@ -256,7 +256,7 @@ def subgroup_baseline(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> 
 
 
 def _mmrc_levels(parts: Mapping[str, pd.DataFrame], plan: AnalysisPlan, notes: _Notes) -> list[GroupComparisonRow]:
-    """mMRC grade distribution per group; the grade-by-group table is tested once (named on the first row)."""
+    """mMRC grade distribution per group: one test of the grade-by-group table, then a row per grade."""
     grades = range(5)
     counts: dict[str, dict[int, Count]] = {}
     for g, part in parts.items():
@@ -267,15 +267,15 @@ def _mmrc_levels(parts: Mapping[str, pd.DataFrame], plan: AnalysisPlan, notes: _
     test = None
     if table.shape[1] >= 2:
         test = notes.call("Table 4 mMRC grade distribution", stats.compare_categorical, table)
-    rows = []
-    for k in grades:
-        first = k == 0
-        rows.append(
-            GroupComparisonRow(
-                f"mmrc_grade_{k}", f"mMRC grade {k}", "level", {g: counts[g][k] for g in parts},
-                getattr(test, "test", None) if first else None, test if first else None,
-            )
-        )
+    rows = [
+        GroupComparisonRow("mmrc_grades", "mMRC grade distribution", "distribution",
+                           {g: Count(n=counts[g][0].denominator, denominator=counts[g][0].denominator) for g in parts},
+                           getattr(test, "test", None), test),
+    ]
+    rows += [
+        GroupComparisonRow(f"mmrc_grade_{k}", f"Grade {k}", "level", {g: counts[g][k] for g in parts}, None, None)
+        for k in grades
+    ]
     return rows
 
 

@@ -270,14 +270,16 @@ def table4(results: StudyResults, style: JournalStyle) -> TableSpec:
         cells = []
         for g, n in ((g1, n1), (g2, n2)):
             v = r.groups.get(g)
-            if isinstance(v, Count):
+            if r.kind == "distribution":
+                cells.append(f"n = {v.n}" if isinstance(v, Count) and v.n != n else "")
+            elif isinstance(v, Count):
                 cells.append(_count(v, n, style))
             elif v is None:
                 cells.append(style.missing)
             else:
                 text = _q(v, r.key.removesuffix("_baseline"), style)
                 cells.append(text + (f" [n = {v.n}]" if v.n != n else ""))
-        label = f"{r.label}, n (%)" if r.kind in ("categorical", "level") else r.label
+        label = f"{r.label}, n (%)" if r.kind in ("categorical", "distribution") else r.label
         p = fmt_p(r.test.p, style=style) if r.test is not None else ""
         rows.append(Row((label, *cells, _test_stat(r, style), p, _test_name(r)),
                         indent=1 if r.kind == "level" else 0))
@@ -285,7 +287,7 @@ def table4(results: StudyResults, style: JournalStyle) -> TableSpec:
         "Continuous variables: median (Q1, Q3), Mann-Whitney U (U = min(U1, U2)), normal approximation with tie "
         "correction. Categorical variables: Pearson χ² without continuity correction, or Fisher's exact test when "
         "an expected count is below 5; the test is named per row. mMRC grades: one test of the grade-by-group "
-        "table, shown on the first grade row.",
+        "table (grades observed in either group).",
         _quartile_note(results),
         ABBREVIATIONS,
     )
