@@ -232,7 +232,8 @@ def test_mmrc_grade_distribution_counts(results, csv):
         for k in range(5):
             assert rows[f"mmrc_grade_{k}"].groups[g].n == int((grades == k).sum())
         assert rows["mmrc_grades"].groups[g].n == len(grades)
-    observed = [k for k in range(5) if (csv.loc[csv["antibody_group"].isin(["MSA", "MAA"]), "mmrc_baseline"] == k).any()]
+    in_groups = csv.loc[csv["antibody_group"].isin(["MSA", "MAA"]), "mmrc_baseline"]
+    observed = [k for k in range(5) if (in_groups == k).any()]
     table = [[int((csv.loc[csv["antibody_group"] == g, "mmrc_baseline"] == k).sum()) for k in observed]
              for g in ("MSA", "MAA")]
     assert rows["mmrc_grades"].test.p == stats.compare_categorical(np.array(table)).p
