@@ -11,9 +11,7 @@ scan names the excluded ones.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
@@ -23,14 +21,6 @@ from ipafstudy.rules.hrct import PATTERNS, HrctConsensus, consensus, discordance
 from ipafstudy.settings import ClinicalSettings
 
 EXCLUDED_COLUMNS = ("patient_id", "scan_date", "n_open_flags", "reason")
-
-
-def as_frame(value: Any) -> pd.DataFrame:
-    """A DataFrame from a frame or a sequence of dataclass records."""
-    if isinstance(value, pd.DataFrame):
-        return value
-    rows = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else dict(v) for v in (value or ())]
-    return pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)
@@ -62,8 +52,8 @@ def hrct_cohort(reads: pd.DataFrame, settings: ClinicalSettings) -> HrctCohort:
     if reads is None or len(reads) == 0:
         return HrctCohort(None, empty, pd.DataFrame(columns=list(EXCLUDED_COLUMNS)), pd.DataFrame())
     cons = consensus(reads, settings)
-    scans = as_frame(cons.scans).copy()
-    flags = as_frame(cons.open_flags).copy()
+    scans = cons.scans.copy()
+    flags = cons.open_flags.copy()
     if len(scans):
         scans["patient_id"] = scans["patient_id"].astype(str)
         scans["scan_date"] = [as_date(d) for d in scans["scan_date"]]
