@@ -44,6 +44,12 @@ def _ok(x: Any) -> bool:
     return x is not None and not (isinstance(x, float) and math.isnan(x))
 
 
+def _p_eq(p: Any, style: JournalStyle) -> str:
+    """'p = 0.012' or 'p < 0.001' (never 'p = <0.001')."""
+    text = fmt_p(p, style=style)
+    return f"p {text[0]} {text[1:]}" if text.startswith(("<", ">")) else f"p = {text}"
+
+
 def _q(q: Any, key: str, style: JournalStyle) -> str:
     if q is None:
         return style.missing
@@ -215,7 +221,7 @@ def table3(results: StudyResults, style: JournalStyle) -> TableSpec:
     fit = (
         f"n = {reg.n} ({reg.n_dropped} dropped for a missing value); R² = {fmt_number(reg.r2, 3, style=style)}, "
         f"adjusted R² = {fmt_number(reg.adj_r2, 3, style=style)}; F = {fmt_number(reg.f, 2, style=style)}, "
-        f"p = {fmt_p(reg.f_p, style=style)}."
+        f"{_p_eq(reg.f_p, style)}."
     )
     notes = [f"Dependent variable: {outcome} (follow-up minus baseline). Ordinary least squares.", fit,
              "β: standardised coefficient (B × SD of the predictor / SD of the outcome, on the model's cases). "
@@ -235,7 +241,7 @@ def _residual_checks(reg: Any, style: JournalStyle) -> str:
         res = getattr(reg, attr, None)
         p = getattr(res, "p", None) if res is not None and not isinstance(res, dict) else (res or {}).get("p")
         if p is not None and _ok(p):
-            parts.append(f"{name} p = {fmt_p(p, style=style)}")
+            parts.append(f"{name} {_p_eq(p, style)}")
     return ("Residual checks: " + "; ".join(parts) + ".") if parts else ""
 
 
