@@ -204,7 +204,7 @@ def _trough_median(rows: Sequence[dict[str, Any]], exp: Exposure) -> float:
 
 
 def _covariates(
-    study: Study,
+    patients: dict[str, dict[str, Any]],
     analysed: Sequence[str],
     ages: dict[str, float | None],
     groups: dict[str, AntibodyGroup],
@@ -212,7 +212,6 @@ def _covariates(
     exposures: dict[str, Exposure],
     meas: dict[str, list[dict[str, Any]]],
 ) -> pd.DataFrame:
-    patients = {str(r["patient_id"]): r for r in study.patients.to_dict("records")}
     rows = []
     for pid in analysed:
         p = patients[pid]
@@ -245,9 +244,9 @@ def _covariates(
 
 def _agreement(reads: pd.DataFrame, analysed: set[str]) -> pd.DataFrame:
     """Reader agreement on every scan of the analysed patients (all their reads, not only the scans used)."""
-    if reads is None or len(reads) == 0:
-        return hrct_agreement(reads).to_frame()
-    return hrct_agreement(reads[reads["patient_id"].astype(str).isin(analysed)]).to_frame()
+    if reads is not None and len(reads):
+        reads = reads[reads["patient_id"].astype(str).isin(analysed)]
+    return hrct_agreement(reads).to_frame()
 
 
 def build_cohort(
@@ -352,7 +351,7 @@ def build_cohort(
         analysed_ids=analysed,
         values=values_all[values_all["patient_id"].isin(analysed_set)].reset_index(drop=True),
         outcome_exclusions=misses_all[misses_all["patient_id"].isin(analysed_set)].reset_index(drop=True),
-        covariates=_covariates(study, analysed, ages, groups, classes, exposures, meas),
+        covariates=_covariates(patients, analysed, ages, groups, classes, exposures, meas),
         adverse_events=ae,
         adverse_event_summary=ae_summary,
         adverse_events_outside=ae_outside,
