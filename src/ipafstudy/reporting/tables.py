@@ -362,10 +362,12 @@ def table_adverse_events(results: StudyResults, style: JournalStyle) -> TableSpe
         key="table6_adverse_events", number=6, title=f"Adverse events during tacrolimus treatment (n = {n})",
         columns=(Column("event", "Event"), Column("patients", "Patients, n (%)", "right"),
                  Column("episodes", "Episodes", "right"), Column("serious", "Serious", "right"),
-                 Column("discontinuation", "Led to discontinuation", "right"),
-                 Column("dose_change", "Led to dose change", "right")),
+                 Column("discontinuation", "Discontinued", "right"),
+                 Column("dose_change", "Dose changed", "right")),
         rows=tuple(rows),
-        footnotes=("A patient counts once per event type; percentages of the analysed cohort. Lab-defined events "
+        footnotes=("A patient counts once per event type; percentages of the analysed cohort. Serious, "
+                   "Discontinued (tacrolimus stopped) and Dose changed (tacrolimus dose changed): patients with at "
+                   "least one such episode. Lab-defined events "
                    f"use the clinical settings (hypomagnesaemia: Mg < {results.settings.hypomagnesemia_mmol_l} "
                    f"mmol/L; renal rule: {results.settings.renal_rule}).",),
     )
@@ -381,8 +383,8 @@ def table_flow(results: StudyResults, style: JournalStyle) -> TableSpec:
         rows = [Row(("No screening flow recorded", "", "", "", ""))]
     return TableSpec(
         key="tableS2_flow", title="Supplementary Table S2. Screening flow (STROBE)",
-        columns=(Column("step", "Step"), Column("before", "n before", "right"), Column("removed", "Removed", "right"),
-                 Column("after", "n after", "right"), Column("reason", "Reason")),
+        columns=(Column("step", "Step"), Column("before", "Before", "right"), Column("removed", "Excluded", "right"),
+                 Column("after", "After", "right"), Column("reason", "Reason")),
         rows=tuple(rows),
     )
 
@@ -396,7 +398,7 @@ def table_missing(results: StudyResults, style: JournalStyle) -> TableSpec:
     return TableSpec(
         key="tableS3_missing", title="Supplementary Table S3. Missing data by outcome and time point",
         columns=(Column("outcome", "Outcome"), Column("timepoint", "Time point"),
-                 Column("analysed", "Analysed", "right"), Column("available", "Value available", "right"),
+                 Column("analysed", "Analysed", "right"), Column("available", "Available", "right"),
                  Column("missing", "Missing", "right"), Column("reasons", "Reasons (patients)")),
         rows=tuple(rows),
         footnotes=("Patients without a value at a time point are left out of that outcome's paired comparison; "
