@@ -60,6 +60,19 @@ def test_icc_degenerate():
     assert perfect.value == 1.0 and perfect.band == "excellent"
 
 
+def test_icc_constant_offset_between_readers_is_not_perfect_absolute_agreement():
+    # Reader 2 scores every scan one point higher. Worked by hand: grand mean 12.5,
+    # MSR = 2 * (6^2 + 0 + 6^2) / 2 = 72, MSC = 3 * (0.5^2 + 0.5^2) / 1 = 1.5, MSE = 0.
+    # ICC(A,1) = MSR / (MSR + k * MSC / n) = 72 / (72 + 2 * 1.5 / 3) = 72 / 73.
+    offset = pd.DataFrame({"r1": [6.0, 12.0, 18.0], "r2": [7.0, 13.0, 19.0]})
+    absolute = icc(offset, model="ICC2_1")
+    assert absolute.value == pytest.approx(72 / 73)
+    assert "offset" in absolute.reason
+    assert icc(offset, model="ICC2_k").value == pytest.approx(72 / (72 + 1.5 / 3))
+    # Consistency (ICC3) ignores a constant offset: perfect.
+    assert icc(offset, model="ICC3_1").value == 1.0
+
+
 KAPPA_DATA = {
     name: (part["a"].to_numpy(dtype=float), part["b"].to_numpy(dtype=float))
     for name, part in read_ref("kappa_data.csv").groupby("dataset")

@@ -113,14 +113,22 @@ def icc(ratings: Any, *, model: IccModel = "ICC2_1", confidence: float = 0.95) -
     mse = ss_err / ((n - 1) * (k - 1))
     alpha = 1.0 - conf
     q = 1.0 - alpha / 2.0
-    if msw == 0 or mse == 0:
-        if msb > 0:
-            # Perfect agreement: every interval collapses to 1 (psych prints 1 with NaN bounds).
-            return IccResult(1.0, math.nan, math.nan, model, n, k, n_excluded, math.inf, n - 1,
-                             n * (k - 1) if model.startswith("ICC1") else (n - 1) * (k - 1), 0.0, conf,
-                             koo_li_band(1.0), reason="perfect agreement: no within-subject variance, CI undefined")
-        raise InsufficientDataError(f"{caller}(): all ratings are identical; the ICC is undefined")
     family, _, size = model.partition("_")
+    error_ms = msw if family == "ICC1" else mse
+    if msb == 0 and error_ms == 0:
+        raise InsufficientDataError(f"{caller}(): all ratings are identical; the ICC is undefined")
+    if error_ms == 0:
+        df_err = n * (k - 1) if family == "ICC1" else (n - 1) * (k - 1)
+        if family == "ICC2" and msc > 0:
+            # No residual noise but a constant offset between raters: absolute agreement is below 1.
+            value = msb / (msb + k * msc / n) if size == "1" else msb / (msb + msc / n)
+            reason = "no residual variance (raters differ by a constant offset): CI undefined"
+        else:
+            # Perfect agreement: every interval collapses to 1 (psych prints 1 with NaN bounds).
+            value = 1.0
+            reason = "perfect agreement: no within-subject variance, CI undefined"
+        return IccResult(float(value), math.nan, math.nan, model, n, k, n_excluded, math.inf, n - 1, df_err,
+                         0.0, conf, koo_li_band(float(value)), reason=reason)
     if family == "ICC1":
         f_stat, df1, df2 = msb / msw, n - 1, n * (k - 1)
         f_low = f_stat / sps.f.ppf(q, df1, df2)
