@@ -25,6 +25,13 @@ def test_format_p_digits():
     assert format_p(0.04, digits=2) == "0.04"
 
 
+@pytest.mark.parametrize(("p", "text"), [(0.0045, "0.005"), (0.0125, "0.013"), (0.0135, "0.014"), (0.9995, "1.000")])
+def test_format_p_rounds_half_up_on_the_printed_digits(p, text):
+    # 0.0045 is stored as 0.00449999...; binary rounding would print 0.004, a journal rounds the
+    # written number half up. Expectations worked by hand.
+    assert format_p(p) == text
+
+
 @pytest.mark.parametrize("bad", [0, 11, 2.5, True])
 def test_format_p_bad_digits(bad):
     with pytest.raises(InvalidOptionError, match="digits"):

@@ -7,6 +7,7 @@ Adjusted p-values are shown beside the raw ones, never instead of them (statisti
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 import numpy as np
@@ -86,7 +87,9 @@ def format_p(p: float, *, digits: int = 3) -> str:
     threshold = 10.0 ** (-digits)
     if value < threshold:
         return f"<{threshold:.{digits}f}"
-    return f"{value:.{digits}f}"
+    # Half-up on the decimal digits as printed (repr), like every other number in our tables.
+    quantum = Decimal(1).scaleb(-digits)
+    return str(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 def significance_stars(p: float) -> str:
