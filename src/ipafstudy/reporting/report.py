@@ -68,6 +68,33 @@ def _box_frames(results: StudyResults) -> tuple[pd.DataFrame, pd.DataFrame, list
     return pd.DataFrame(data_rows, columns=list(figs.DATA_COLUMNS)), pd.DataFrame(stat_rows), codes
 
 
+def _flow_boxes(results: StudyResults) -> list[figs.FlowStep]:
+    """Flow steps as STROBE boxes: each box names who REMAINS; its side box says who left and why."""
+    s, primary = results.settings, results.plan.outcome(results.plan.primary_outcome).label
+    remaining = {
+        "screened": "Patients screened",
+        "not_ipaf": "IPAF (ERS/ATS 2015)",
+        "no_tacrolimus": "Treated with tacrolimus",
+        "under_age": f"Aged ≥{s.min_age:g} years at tacrolimus start",
+        "short_exposure": f"Tacrolimus for ≥{s.min_exposure_days} days",
+        "no_baseline": f"Baseline {_lower(primary)} available",
+        "no_follow_up": f"Follow-up {_lower(primary)} available",
+    }
+    excluded = {"no_baseline": f"No baseline {_lower(primary)}", "no_follow_up": f"No follow-up {_lower(primary)}"}
+    flow = [step for step in results.flow if step.key != "analysed"] or list(results.flow)
+    boxes = []
+    for i, step in enumerate(flow):
+        label = "Analysed" if i == len(flow) - 1 and i > 0 else remaining.get(step.key, step.label)
+        parts = [f"{b.label} (n = {b.n})" for b in getattr(step, "breakdown", ()) if b.n]
+        reason = "\n".join(parts) if len(parts) > 1 else excluded.get(step.key, step.label)
+        boxes.append(figs.FlowStep(label, int(step.n_after), int(step.n_removed), reason))
+    return boxes
+
+
+def _lower(label: str) -> str:
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
 def make_figures(results: StudyResults, fig_dir: Path, style: JournalStyle) -> tuple[FigureSpec, ...]:
     """Figure 1 (box plots), Figure 2 (Spearman heatmap) and the flow diagram, saved as PNG + SVG."""
     out: list[FigureSpec] = []
@@ -101,12 +128,11 @@ def make_figures(results: StudyResults, fig_dir: Path, style: JournalStyle) -> t
         out.append(FigureSpec("figure2_correlation", "Correlations among the changes in outcomes.", caption, png, svg,
                               number=2, alt_text="Heatmap of Spearman correlation coefficients"))
     if results.flow:
-        steps = [figs.FlowStep(s.label, int(s.n_after), int(s.n_removed), str(s.reason or ""))
-                 for s in results.flow]
-        fig = figs.flow_diagram(steps, style=style)
+        fig = figs.flow_diagram(_flow_boxes(results), style=style)
         png, svg = figs.save_figure(fig, fig_dir / "figure3_flow", dpi=plan.figures.dpi, style=style)
-        out.append(FigureSpec("figure3_flow", "Patient flow.", "Screening flow from all screened patients to the "
-                              "analysed cohort (STROBE).", png, svg, number=3, alt_text="Flow diagram"))
+        out.append(FigureSpec("figure3_flow", "Patient flow.", "Boxes: patients remaining after each eligibility "
+                              "step; side boxes: patients excluded at that step (reasons in Supplementary Table S2).",
+                              png, svg, number=3, alt_text="Flow diagram"))
     return tuple(out)
 
 
