@@ -55,6 +55,9 @@ def test_default_plan_is_the_reference_analysis():
         ({"figures": {"box_plot_outcomes": ["fev1"]}}, ["figures.box_plot_outcomes", "fev1"]),
         ({"outcomes": [{"code": "fev1", "label": "FEV1"}]}, ["outcomes.0.code", "'fev1'", "'hrct_total'"]),
         ({"subgroup": {"groups": ["MSA", "MSA"]}}, ["subgroup", "differ"]),
+        ({"outcomes": [{"code": "esr", "label": "X"}, {"code": "crp", "label": "X"}], "primary_outcome": "esr",
+          "correlation": {"outcomes": ["esr", "crp"]}, "figures": {"box_plot_outcomes": ["esr"]},
+          "regression": {"outcome": "esr_change", "predictors": ["crp_baseline"]}}, ["labels must differ"]),
     ],
 )
 def test_bad_plan_entries_name_the_key_and_what_is_allowed(data, fragments):

@@ -192,6 +192,9 @@ class AnalysisPlan(_Strict):
             raise ValueError("outcomes: at least one outcome is needed")
         if len(set(codes)) != len(codes):
             raise ValueError(f"outcomes: codes are repeated: {codes}")
+        labels = [o.label for o in self.outcomes]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"outcomes: labels must differ (they name table rows and figure panels): {labels}")
         if self.primary_outcome not in codes:
             raise ValueError(f"primary_outcome: {self.primary_outcome!r} is not one of the plan's outcomes {codes}")
         for key, values in (
