@@ -106,3 +106,14 @@ def test_text_numbers_come_from_the_results(results):
     methods = " ".join(methods_paragraphs(results))
     assert "seed 20250101" in methods and "200 resamples" in methods
     assert f"≥{results.settings.min_exposure_days} days" in methods
+
+
+def test_flow_diagram_boxes_add_up(results):
+    from ipafstudy.reporting.report import _flow_boxes
+
+    boxes = _flow_boxes(results)
+    assert boxes[0].n_remaining == results.flow[0].n_before
+    assert boxes[-1].label == "Analysed" and boxes[-1].n_remaining == results.n_analysed
+    assert sum(b.n_removed for b in boxes) == results.flow[0].n_before - results.n_analysed
+    for prev, cur in zip(boxes, boxes[1:], strict=False):
+        assert prev.n_remaining - cur.n_removed == cur.n_remaining

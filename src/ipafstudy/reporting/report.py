@@ -68,26 +68,44 @@ def _box_frames(results: StudyResults) -> tuple[pd.DataFrame, pd.DataFrame, list
     return pd.DataFrame(data_rows, columns=list(figs.DATA_COLUMNS)), pd.DataFrame(stat_rows), codes
 
 
+_FLOW_STAGES: tuple[tuple[str, ...], ...] = (
+    ("not_ipaf",),
+    ("no_tacrolimus", "under_age", "short_exposure"),
+    ("no_baseline", "no_follow_up"),
+)
+
+
 def _flow_boxes(results: StudyResults) -> list[figs.FlowStep]:
-    """Flow steps as STROBE boxes: each box names who REMAINS; its side box says who left and why."""
-    s, primary = results.settings, results.plan.outcome(results.plan.primary_outcome).label
-    remaining = {
-        "screened": "Patients screened",
-        "not_ipaf": "IPAF (ERS/ATS 2015)",
-        "no_tacrolimus": "Treated with tacrolimus",
-        "under_age": f"Aged ≥{s.min_age:g} years at tacrolimus start",
-        "short_exposure": f"Tacrolimus for ≥{s.min_exposure_days} days",
-        "no_baseline": f"Baseline {_lower(primary)} available",
-        "no_follow_up": f"Follow-up {_lower(primary)} available",
-    }
-    excluded = {"no_baseline": f"No baseline {_lower(primary)}", "no_follow_up": f"No follow-up {_lower(primary)}"}
-    flow = [step for step in results.flow if step.key != "analysed"] or list(results.flow)
-    boxes = []
-    for i, step in enumerate(flow):
-        label = "Analysed" if i == len(flow) - 1 and i > 0 else remaining.get(step.key, step.label)
-        parts = [f"{b.label} (n = {b.n})" for b in getattr(step, "breakdown", ()) if b.n]
-        reason = "\n".join(parts) if len(parts) > 1 else excluded.get(step.key, step.label)
-        boxes.append(figs.FlowStep(label, int(step.n_after), int(step.n_removed), reason))
+    """STROBE boxes: screened, IPAF, eligible, analysed; each side box lists who left at that stage and why.
+
+    Consecutive eligibility steps are drawn as one stage (the per-step counts stay in Supplementary
+    Table S2), which keeps the diagram to a page.
+    """
+    s, primary = results.settings, _lower(results.plan.outcome(results.plan.primary_outcome).label)
+    excluded = {"no_baseline": f"No baseline {primary}", "no_follow_up": f"No follow-up {primary}",
+                "no_tacrolimus": "No tacrolimus recorded"}
+    stage_labels = ("IPAF (ERS/ATS 2015)",
+                    f"Eligible: tacrolimus for ≥{s.min_exposure_days} days, aged ≥{s.min_age:g} years", "Analysed")
+    steps = {step.key: step for step in results.flow}
+    first = results.flow[0]
+    boxes = [figs.FlowStep("Patients screened", int(first.n_after), 0, "")]
+    stages = [list(keys) for keys in _FLOW_STAGES]
+    known = {k for keys in _FLOW_STAGES for k in keys} | {first.key, "analysed"}
+    stages += [[step.key] for step in results.flow if step.key not in known]
+    for i, keys in enumerate(stages):
+        members = [steps[k] for k in keys if k in steps]
+        if not members:
+            continue
+        lines = []
+        for step in members:
+            parts = [f"{b.label} (n\u00a0=\u00a0{b.n})" for b in getattr(step, "breakdown", ()) if b.n]
+            if len(parts) > 1:
+                lines += parts
+            elif step.n_removed:
+                lines.append(f"{excluded.get(step.key, step.label)} (n\u00a0=\u00a0{step.n_removed})")
+        label = stage_labels[i] if i < len(stage_labels) else members[-1].label
+        boxes.append(figs.FlowStep(label, int(members[-1].n_after), sum(int(m.n_removed) for m in members),
+                                   "\n".join(lines)))
     return boxes
 
 
