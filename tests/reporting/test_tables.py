@@ -6,6 +6,8 @@ functions from the numbers in the results (and counts re-counted from the datase
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from ipafstudy.analysis.plan import plan_from_dict
@@ -115,5 +117,5 @@ def test_flow_diagram_boxes_add_up(results):
     assert boxes[0].n_remaining == results.flow[0].n_before
     assert boxes[-1].label == "Analysed" and boxes[-1].n_remaining == results.n_analysed
     assert sum(b.n_removed for b in boxes) == results.flow[0].n_before - results.n_analysed
-    for prev, cur in zip(boxes, boxes[1:], strict=False):
+    for prev, cur in itertools.pairwise(boxes):
         assert prev.n_remaining - cur.n_removed == cur.n_remaining
