@@ -17,8 +17,9 @@ demo: $(STAMP)
 	mkdir -p out
 	$(BIN)/ipafstudy synth --bundled --out out/demo-data
 	$(BIN)/ipafstudy validate out/demo-data
+	$(BIN)/ipafstudy analyze out/demo-data --out out/demo
 	$(BIN)/ipafstudy screen out/demo-data --out out/demo/screen
-	$(BIN)/ipafstudy analyze out/demo-data --out out/demo --force
+	@echo "Report: out/demo/report.docx, out/demo/report.html (tables in out/demo/tables.xlsx)"
 
 test: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q
