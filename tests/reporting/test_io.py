@@ -1,55 +1,14 @@
-"""Output directories, atomic writes, checksums and zip normalisation."""
+"""Zip normalisation and table CSVs (atomic writes and checksums are tested in tests/test_fileio.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
 import zipfile
 
 import pytest
 
-from ipafstudy.errors import OutputExistsError
 from ipafstudy.reporting import io as rio
 from ipafstudy.reporting.tablespec import Column, Row, TableSpec
-
-
-def test_prepare_output_dir(tmp_path):
-    new = rio.prepare_output_dir(tmp_path / "a" / "b")
-    assert new.is_dir()
-    assert rio.prepare_output_dir(new) == new  # empty: fine
-    (new / "old.txt").write_text("keep me")
-    with pytest.raises(OutputExistsError, match="--force"):
-        rio.prepare_output_dir(new)
-    assert rio.prepare_output_dir(new, force=True) == new
-    assert (new / "old.txt").read_text() == "keep me"  # force never deletes
-    with pytest.raises(OutputExistsError, match="is a file"):
-        rio.prepare_output_dir(new / "old.txt", force=True)
-
-
-def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
-    target = tmp_path / "x.bin"
-    rio.atomic_write_bytes(target, b"one")
-    rio.atomic_write_bytes(target, b"two")
-    assert target.read_bytes() == b"two"
-    assert sorted(os.listdir(tmp_path)) == ["x.bin"]
-    rio.atomic_write_text(tmp_path / "t.txt", "é\n")
-    assert (tmp_path / "t.txt").read_bytes() == "é\n".encode()
-
-
-def test_atomic_write_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        rio.atomic_write_bytes(tmp_path / "missing" / "x", b"")
-    with pytest.raises(TypeError, match="bytes"):
-        rio.atomic_write_bytes(tmp_path / "x", "text")
-    with pytest.raises(IsADirectoryError):
-        rio.atomic_write_bytes(tmp_path, b"")
-
-
-def test_sha256_matches_hashlib(tmp_path):
-    data = bytes(range(256)) * 5000
-    (tmp_path / "f").write_bytes(data)
-    assert rio.sha256_file(tmp_path / "f", chunk_size=1000) == hashlib.sha256(data).hexdigest()
 
 
 def test_normalize_zip_fixes_dates_and_rewrites(tmp_path):

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from ipafstudy.analysis.plan import AnalysisPlan, load_plan
 from ipafstudy.analysis.study import run_study
 from ipafstudy.data.loaders import load_study
+from ipafstudy.fileio import prepare_output_dir
 from ipafstudy.reporting.format import get_style
-from ipafstudy.reporting.io import prepare_output_dir
 from ipafstudy.reporting.report import write_report
 
 STEPS = ("Load", "Cohort", "HRCT reader agreement", "Table 1", "Table 2", "Figure 2", "Table 3", "Tables 4 and 5",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ipafstudy.analysis.explain import trace_from_dir
 from ipafstudy.errors import OutputExistsError
-from ipafstudy.reporting.io import atomic_write_text
+from ipafstudy.fileio import atomic_write_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

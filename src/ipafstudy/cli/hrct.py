@@ -19,8 +19,8 @@ import pandas as pd
 from ipafstudy.cohort.agreement import hrct_agreement
 from ipafstudy.cohort.hrct import adjudication_worklist, adjudicator_rows
 from ipafstudy.data.loaders import load_study
-from ipafstudy.data.sources import atomic_write
 from ipafstudy.errors import InvalidOptionError
+from ipafstudy.fileio import write_output_file
 from ipafstudy.rules.hrct import consensus, reader_scores
 from ipafstudy.settings import ClinicalSettings
 
@@ -83,7 +83,7 @@ def _write(path: str, frame: pd.DataFrame, force: bool, sheet: str) -> None:
         data = buffer.getvalue()
     else:
         raise InvalidOptionError(f"--out {path!r}: use a .csv or .xlsx file name")
-    atomic_write(path, data, force=force)
+    write_output_file(path, data, force=force)
 
 
 def run_worklist(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from ipafstudy.cohort.explain import explain_patient
 from ipafstudy.cohort.screening import render_flow
 from ipafstudy.data.loaders import load_study
 from ipafstudy.errors import InvalidOptionError
-from ipafstudy.reporting.io import atomic_write_text, prepare_output_dir
+from ipafstudy.fileio import atomic_write_text, prepare_output_dir
 from ipafstudy.settings import ClinicalSettings
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ipafstudy.data.loaders import read_antibody_aliases, validate_path
-from ipafstudy.data.sources import atomic_write
+from ipafstudy.fileio import write_output_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +36,6 @@ def run(args: argparse.Namespace) -> int:
         args.path, mapping=args.mapping, redcap_dictionary=args.redcap_dictionary, antibody_aliases=aliases
     )
     if args.json:
-        atomic_write(args.json, (report.to_json() + "\n").encode("utf-8"), force=args.force)
+        write_output_file(args.json, (report.to_json() + "\n").encode("utf-8"), force=args.force)
     print(report.to_text())
     return 1 if report.has_errors else 0

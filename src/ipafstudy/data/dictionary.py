@@ -12,9 +12,9 @@ from pathlib import Path
 
 from ipafstudy.data.redcap import dictionary_csv_text, field_name
 from ipafstudy.data.schema import TABLES, Column, Table
-from ipafstudy.data.sources import atomic_write
 from ipafstudy.data.spellings import BLANK_TOKENS, accepted_spellings
 from ipafstudy.errors import OutputExistsError
+from ipafstudy.fileio import write_output_file
 from ipafstudy.rules.antibodies import CANONICAL_ANTIBODIES
 from ipafstudy.rules.units import MEASUREMENT_VARIABLES, STEROID_EQUIVALENT_MPRED, accepted_units
 
@@ -160,4 +160,4 @@ def write_dictionary(out_dir: str | Path, *, force: bool = False, redcap_only: b
     existing = [name for name in contents if (folder / name).exists()]
     if existing and not force:
         raise OutputExistsError(f"{folder}: {existing} already exist; pass --force (force=True) to replace them")
-    return [atomic_write(folder / name, text.encode("utf-8"), force=force) for name, text in contents.items()]
+    return [write_output_file(folder / name, text.encode("utf-8"), force=force) for name, text in contents.items()]

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ipafstudy.data.model import SourceFile
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file, read in chunks (inputs are opened read-only)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from ipafstudy.fileio import sha256_file
 
 
 def source_file(path: str | Path, kind: str) -> SourceFile:
@@ -48,31 +39,3 @@ class RawTable:
     headers: dict[str, str] = field(default_factory=dict)
     header_row: int = 1
     header_known: bool = True
-
-
-def atomic_write(path: str | Path, data: bytes, *, force: bool = False) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``.
-
-    Refuses to replace an existing file unless ``force``: outputs are never overwritten silently.
-    """
-    import os
-    import tempfile
-
-    from ipafstudy.errors import OutputExistsError
-
-    target = Path(path)
-    if target.exists() and not force:
-        raise OutputExistsError(f"{target} already exists; pass --force (force=True) to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are ordinary shareable files
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target

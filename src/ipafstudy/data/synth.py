@@ -21,9 +21,7 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -33,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from ipafstudy.data.schema import PATTERNS, TABLES, ZONES
-from ipafstudy.errors import InvalidOptionError, OutputExistsError
+from ipafstudy.errors import InvalidOptionError
+from ipafstudy.fileio import atomic_write_bytes, prepare_output_dir
 
 GENERATOR_VERSION = "1.0.0"
 DEFAULT_SEED = 20250101
@@ -1056,27 +1055,6 @@ def cohort_files(cohort: SynthCohort) -> dict[str, bytes]:
     return files
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the cohort is ordinary shareable data
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _prepare_dir(out_dir: Path, force: bool) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputExistsError(f"{out_dir} exists and is not a folder; choose another --out")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
-        raise OutputExistsError(f"{out_dir} is not empty; pass force=True (--force) to overwrite the cohort files")
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-
 def write_cohort(cohort: SynthCohort, out_dir: str | Path, *, force: bool = False) -> list[Path]:
     """Write the six CSV tables and ``generator_truth.json``; each file is written atomically.
 
@@ -1084,11 +1062,11 @@ def write_cohort(cohort: SynthCohort, out_dir: str | Path, *, force: bool = Fals
     replaced (other files in the folder are left alone). Returns the paths written.
     """
     out = Path(out_dir)
-    _prepare_dir(out, force)
+    prepare_output_dir(out, force=force)
     written = []
     for name, data in cohort_files(cohort).items():
         path = out / name
-        _atomic_write_bytes(path, data)
+        atomic_write_bytes(path, data)
         written.append(path)
     return written
 
@@ -1110,10 +1088,10 @@ def copy_bundled(out_dir: str | Path, *, force: bool = False) -> list[Path]:
     """Copy the bundled example cohort into ``out_dir`` (same overwrite rules as write_cohort)."""
     out = Path(out_dir)
     files = bundled_files()
-    _prepare_dir(out, force)
+    prepare_output_dir(out, force=force)
     written = []
     for name, data in files.items():
-        _atomic_write_bytes(out / name, data)
+        atomic_write_bytes(out / name, data)
         written.append(out / name)
     return written
 
@@ -1127,7 +1105,7 @@ def refresh_bundled(target: str | Path | None = None) -> Path:
         if stale.suffix in (".csv", ".json") and stale.name not in files:
             stale.unlink()
     for name, data in files.items():
-        _atomic_write_bytes(path / name, data)
+        atomic_write_bytes(path / name, data)
     return path
 
 

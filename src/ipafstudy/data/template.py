@@ -14,9 +14,8 @@ from pathlib import Path
 
 from ipafstudy.data.dictionary import allowed_values, measurement_variable_codes
 from ipafstudy.data.schema import TABLES, Column, Table
-from ipafstudy.data.sources import atomic_write
 from ipafstudy.data.spellings import accepted_spellings
-from ipafstudy.errors import OutputExistsError
+from ipafstudy.fileio import write_output_file
 from ipafstudy.rules.units import accepted_units
 
 TEMPLATE_ROWS = 500  # rows that get drop-downs, range checks and date formats
@@ -167,6 +166,4 @@ def write_template(path: str | Path, *, force: bool = False) -> Path:
         from ipafstudy.errors import InvalidOptionError
 
         raise InvalidOptionError(f"write_template(): {target.name} must end in .xlsx")
-    if target.exists() and not force:
-        raise OutputExistsError(f"{target} already exists; pass --force (force=True) to replace it")
-    return atomic_write(target, build_template(), force=force)
+    return write_output_file(target, build_template(), force=force)

@@ -32,8 +32,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 from ipafstudy.errors import InvalidOptionError, check_option
+from ipafstudy.fileio import atomic_write_bytes
 from ipafstudy.reporting.format import JournalStyle, fmt_number, fmt_p, get_style, is_missing, significance_stars
-from ipafstudy.reporting.io import atomic_write_bytes
 
 Whiskers = Literal["minmax", "tukey"]
 BOX_STAT_COLUMNS: tuple[str, ...] = ("outcome", "timepoint", "q1", "median", "q3", "whisker_low", "whisker_high")

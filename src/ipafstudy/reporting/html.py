@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from ipafstudy.errors import check_option
-from ipafstudy.reporting.io import atomic_write_text
+from ipafstudy.fileio import atomic_write_text
 from ipafstudy.reporting.tablespec import FigureSpec, Section, TableSpec
 
 CSS = """

@@ -1,96 +1,35 @@
-"""Safe, deterministic file output: output directories, atomic writes, checksums, stable zips.
+"""Deterministic report output: stable zips (DOCX/XLSX) and table CSVs.
 
-Every report file goes through :func:`atomic_write_bytes`, so a crash or Ctrl-C never leaves a
-half-written report beside a complete one, and an existing file is only ever replaced whole.
+Every report file goes through :func:`ipafstudy.fileio.atomic_write_bytes`, so a crash or Ctrl-C never
+leaves a half-written report beside a complete one, and an existing file is only ever replaced whole.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import io
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ipafstudy.errors import OutputExistsError
+# The generic writers live in ipafstudy.fileio (shared by every layer); re-exported here because
+# report.py, docx.py and docs/reporting.md import them from this module.
+from ipafstudy.fileio import atomic_write_bytes, atomic_write_text, prepare_output_dir, sha256_file
+
+__all__ = [
+    "ZIP_EPOCH",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "normalize_zip",
+    "pin_core_dates",
+    "prepare_output_dir",
+    "sha256_file",
+    "write_table_csv",
+]
 
 #: Timestamp written into every zip entry (DOCX/XLSX): the earliest date a zip can hold.
 ZIP_EPOCH: tuple[int, int, int, int, int, int] = (1980, 1, 1, 0, 0, 0)
-
-
-def prepare_output_dir(path: str | os.PathLike[str], *, force: bool = False) -> Path:
-    """Create ``path`` (and parents) or accept it if empty; a non-empty directory needs ``force``.
-
-    ``force=True`` deletes nothing: files the run writes replace same-named files atomically and
-    any other files already there are left alone (so ``--out`` pointing at a folder that also holds
-    other results never loses them).
-    """
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"Output path {out} exists and is a file, not a directory; choose another --out")
-    if out.is_dir():
-        entries = sorted(p.name for p in out.iterdir())
-        if entries and not force:
-            shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
-            raise OutputExistsError(
-                f"Output directory {out} already exists and is not empty "
-                f"({len(entries)} {'entry' if len(entries) == 1 else 'entries'}: {shown}). "
-                "Choose a new --out directory, or pass --force to write into it (files with the same names are "
-                "replaced; nothing else is deleted)."
-            )
-        return out
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to a temp file in the same directory, fsync, then ``os.replace`` onto ``path``."""
-    target = Path(path)
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise TypeError(f"atomic_write_bytes(): data must be bytes, got {type(data).__name__}")
-    if not target.parent.is_dir():
-        raise FileNotFoundError(f"Cannot write {target}: directory {target.parent} does not exist")
-    if target.is_dir():
-        raise IsADirectoryError(f"Cannot write {target}: it is a directory")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o666 & ~_current_umask())  # mkstemp makes 0600; give normal file permissions
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    return target
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> Path:
-    """Text version of :func:`atomic_write_bytes`; newlines are written exactly as given ("\\n")."""
-    if not isinstance(text, str):
-        raise TypeError(f"atomic_write_text(): text must be str, got {type(text).__name__}")
-    return atomic_write_bytes(path, text.encode(encoding))
-
-
-def sha256_file(path: str | os.PathLike[str], *, chunk_size: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in chunks (for the reproducibility record)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk_size), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def normalize_zip(data: bytes, *, rewrite: Mapping[str, Callable[[bytes], bytes]] | None = None) -> bytes:

@@ -1,0 +1,104 @@
+"""Safe file output shared by every layer: output folders, atomic writes, checksums.
+
+One implementation so that every file the package writes (cohort CSVs, templates, screening
+outputs, reports) gets the same guarantees: a crash or Ctrl-C never leaves a half-written file,
+an existing file is only ever replaced whole, and nothing is overwritten without ``force``.
+A leaf module: imports nothing of ours except :mod:`ipafstudy.errors`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from ipafstudy.errors import OutputExistsError
+
+
+def sha256_file(path: str | os.PathLike[str], *, chunk_size: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks (for provenance and run records; opened read-only)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def prepare_output_dir(path: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """Create ``path`` (and parents) or accept it if empty; a non-empty directory needs ``force``.
+
+    ``force=True`` deletes nothing: files the run writes replace same-named files atomically and
+    any other files already there are left alone (so ``--out`` pointing at a folder that also holds
+    other results never loses them).
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"Output path {out} exists and is a file, not a folder; choose another --out")
+    if out.is_dir():
+        entries = sorted(p.name for p in out.iterdir())
+        if entries and not force:
+            shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+            raise OutputExistsError(
+                f"Output directory {out} already exists and is not empty "
+                f"({len(entries)} {'entry' if len(entries) == 1 else 'entries'}: {shown}). "
+                "Choose a new --out directory, or pass --force to write into it (files with the same names are "
+                "replaced; nothing else is deleted)."
+            )
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to a temp file in the same directory, fsync, then ``os.replace`` onto ``path``.
+
+    The folder must exist (see :func:`prepare_output_dir`); a same-named file is replaced whole.
+    Use :func:`write_output_file` for a single file the user named, which must not be overwritten.
+    """
+    target = Path(path)
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"atomic_write_bytes(): data must be bytes, got {type(data).__name__}")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"Cannot write {target}: directory {target.parent} does not exist")
+    if target.is_dir():
+        raise IsADirectoryError(f"Cannot write {target}: it is a directory")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o666 & ~_current_umask())  # mkstemp makes 0600; give normal file permissions
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    return target
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> Path:
+    """Text version of :func:`atomic_write_bytes`; newlines are written exactly as given ("\\n")."""
+    if not isinstance(text, str):
+        raise TypeError(f"atomic_write_text(): text must be str, got {type(text).__name__}")
+    return atomic_write_bytes(path, text.encode(encoding))
+
+
+def write_output_file(path: str | os.PathLike[str], data: bytes, *, force: bool = False) -> Path:
+    """Write one user-named output file atomically, creating its folder; never overwrites silently.
+
+    Refuses to replace an existing file unless ``force`` (then the old file is replaced whole).
+    """
+    target = Path(path)
+    if target.exists() and not force:
+        raise OutputExistsError(f"{target} already exists; pass --force (force=True) to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write_bytes(target, data)

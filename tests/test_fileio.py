@@ -1,0 +1,107 @@
+"""Shared file output (ipafstudy.fileio): output folders, atomic writes, overwrite guard, checksums."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+
+import pytest
+
+from ipafstudy import fileio
+from ipafstudy.errors import OutputExistsError
+
+
+def test_prepare_output_dir(tmp_path):
+    new = fileio.prepare_output_dir(tmp_path / "a" / "b")
+    assert new.is_dir()
+    assert fileio.prepare_output_dir(new) == new  # empty: fine
+    (new / "old.txt").write_text("keep me")
+    with pytest.raises(OutputExistsError, match="--force"):
+        fileio.prepare_output_dir(new)
+    assert fileio.prepare_output_dir(new, force=True) == new
+    assert (new / "old.txt").read_text() == "keep me"  # force never deletes
+    with pytest.raises(OutputExistsError, match="is a file"):
+        fileio.prepare_output_dir(new / "old.txt", force=True)
+
+
+def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "x.bin"
+    fileio.atomic_write_bytes(target, b"one")
+    fileio.atomic_write_bytes(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert sorted(os.listdir(tmp_path)) == ["x.bin"]
+    fileio.atomic_write_text(tmp_path / "t.txt", "é\n")
+    assert (tmp_path / "t.txt").read_bytes() == "é\n".encode()
+
+
+def test_atomic_write_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        fileio.atomic_write_bytes(tmp_path / "missing" / "x", b"")
+    with pytest.raises(TypeError, match="bytes"):
+        fileio.atomic_write_bytes(tmp_path / "x", "text")
+    with pytest.raises(IsADirectoryError):
+        fileio.atomic_write_bytes(tmp_path, b"")
+
+
+def test_sha256_matches_hashlib(tmp_path):
+    data = bytes(range(256)) * 5000
+    (tmp_path / "f").write_bytes(data)
+    assert fileio.sha256_file(tmp_path / "f", chunk_size=1000) == hashlib.sha256(data).hexdigest()
+
+
+def test_write_output_file_refuses_existing_without_force(tmp_path):
+    target = tmp_path / "new" / "sub" / "out.json"
+    assert fileio.write_output_file(target, b"first") == target  # parent folders are created
+    with pytest.raises(OutputExistsError, match="already exists"):
+        fileio.write_output_file(target, b"second")
+    assert target.read_bytes() == b"first"  # refused: the old file is untouched
+    fileio.write_output_file(target, b"second", force=True)
+    assert target.read_bytes() == b"second"
+    assert sorted(os.listdir(target.parent)) == ["out.json"]  # no temp file left behind
+
+
+def test_write_output_file_rejects_a_directory_and_text(tmp_path):
+    with pytest.raises(IsADirectoryError):
+        fileio.write_output_file(tmp_path, b"", force=True)
+    with pytest.raises(TypeError, match="bytes"):
+        fileio.write_output_file(tmp_path / "x", "text")  # type: ignore[arg-type]
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o002, 0o077])
+def test_written_files_get_normal_permissions(tmp_path, mask):
+    old = os.umask(mask)
+    try:
+        fileio.atomic_write_bytes(tmp_path / "a", b"x")
+        fileio.write_output_file(tmp_path / "b", b"x")
+    finally:
+        os.umask(old)
+    for name in ("a", "b"):  # what open() would give, not mkstemp's 0600
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~mask
+
+
+def test_failed_replace_keeps_old_file_and_removes_temp(tmp_path, monkeypatch):
+    target = tmp_path / "keep.txt"
+    target.write_bytes(b"old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(fileio.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        fileio.atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["keep.txt"]
+
+
+def test_sha256_of_an_empty_file(tmp_path):
+    (tmp_path / "empty").write_bytes(b"")
+    assert fileio.sha256_file(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()
+
+
+def test_reporting_io_re_exports_the_same_functions():
+    from ipafstudy.reporting import io as rio
+
+    for name in ("atomic_write_bytes", "atomic_write_text", "prepare_output_dir", "sha256_file"):
+        assert getattr(rio, name) is getattr(fileio, name)
