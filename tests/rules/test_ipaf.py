@@ -12,6 +12,7 @@ from ipafstudy.data import schema
 from ipafstudy.rules.common import RuleInputError
 from ipafstudy.rules.ipaf import (
     ANA_PATTERNS,
+    ANTIBODY_RESULTS,
     BIOPSY_PATTERNS,
     CLINICAL_FIELDS,
     HRCT_PATTERNS,
@@ -449,9 +450,11 @@ def test_deterministic():
 
 
 def test_value_sets_match_schema():
-    assert HRCT_PATTERNS == schema.HRCT_PATTERNS
-    assert BIOPSY_PATTERNS == schema.BIOPSY_PATTERNS
-    assert schema.ANTIBODIES.column("pattern").allowed == ANA_PATTERNS
+    # The data model uses the rules' own value sets (one definition, so they cannot drift apart).
+    assert schema.PATIENTS.column("hrct_pattern").allowed is HRCT_PATTERNS
+    assert schema.PATIENTS.column("biopsy_pattern").allowed is BIOPSY_PATTERNS
+    assert schema.ANTIBODIES.column("pattern").allowed is ANA_PATTERNS
+    assert schema.ANTIBODIES.column("result").allowed is ANTIBODY_RESULTS
     assert set(IpafInput.field_names()) <= set(schema.PATIENTS.column_names)
 
 

@@ -11,23 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+# The clinical value sets are defined once, beside the rules that interpret them (data may import rules).
+from ipafstudy.rules.ipaf import ANA_PATTERNS, ANTIBODY_RESULTS, BIOPSY_PATTERNS, HRCT_PATTERNS
+
 ColumnKind = Literal["string", "integer", "number", "date", "category"]
 
 YES_NO_UNKNOWN = ("yes", "no", "unknown")
 ZONES = ("RU", "RM", "RL", "LU", "LM", "LL")
 PATTERNS = ("ggo", "fibrosis", "honeycombing", "consolidation")
-HRCT_PATTERNS = ("uip", "nsip", "op", "nsip_op", "lip", "other")
-BIOPSY_PATTERNS = (
-    "nsip",
-    "op",
-    "nsip_op",
-    "lip",
-    "lymphoid_aggregates_germinal_centres",
-    "lymphoplasmacytic_infiltration",
-    "uip",
-    "other",
-    "not_done",
-)
 READER_ROLES = ("reader1", "reader2", "adjudicator")
 
 # Columns each loader adds so any value can be traced to the cell it came from.
@@ -136,14 +127,14 @@ ANTIBODIES = Table(
             "category",
             "Qualitative result.",
             True,
-            allowed=("positive", "negative", "borderline"),
+            allowed=ANTIBODY_RESULTS,
         ),
         Column("titre", "integer", "ANA titre denominator (320 for 1:320); '1:320' is accepted.", minimum=1),
         Column(
             "pattern",
             "category",
             "ANA immunofluorescence pattern.",
-            allowed=("homogeneous", "speckled", "diffuse", "nucleolar", "centromere", "other"),
+            allowed=ANA_PATTERNS,
         ),
         Column("value", "number", "Quantitative value (for RF: the measured level).", minimum=0),
         Column(

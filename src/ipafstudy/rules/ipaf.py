@@ -19,7 +19,7 @@ from ipafstudy.rules.antibodies import ANTI_SYNTHETASE_ANTIBODIES, CANONICAL_ANT
 from ipafstudy.rules.common import RuleInputError, TriState, as_tristate, is_missing
 from ipafstudy.settings import ClinicalSettings
 
-# Value sets; equal to those in data/schema.py (a test checks), repeated because rules sit below data.
+# Value sets; data/schema.py imports them from here, so the data model and the rules share one definition.
 ANTIBODY_RESULTS = ("positive", "negative", "borderline")
 ANA_PATTERNS = ("homogeneous", "speckled", "diffuse", "nucleolar", "centromere", "other")
 HRCT_PATTERNS = ("uip", "nsip", "op", "nsip_op", "lip", "other")
