@@ -46,16 +46,21 @@ predictors <- c("hrct_consolidation_baseline", "hrct_ggo_baseline", "ever_smoker
 
 # The dataset's change column must be exactly follow-up minus baseline as R computes it: the tables use the
 # change column for Mann-Whitney and Spearman, and R's wilcox.test forms the differences itself.
-for (o in outcomes) {
-  change <- d[[paste0(o, "_follow_up")]] - d[[paste0(o, "_baseline")]]
-  stopifnot(identical(is.na(change), is.na(d[[paste0(o, "_change")]])),
-            all(change == d[[paste0(o, "_change")]], na.rm = TRUE))
+check_changes <- function(d) {
+  for (o in outcomes) {
+    change <- d[[paste0(o, "_follow_up")]] - d[[paste0(o, "_baseline")]]
+    stopifnot(identical(is.na(change), is.na(d[[paste0(o, "_change")]])),
+              all(change == d[[paste0(o, "_change")]], na.rm = TRUE))
+  }
 }
 
 q6 <- function(x) unname(quantile(x, c(0.25, 0.5, 0.75), type = 6, names = FALSE))
+# sum(t^3 - t) over groups of EQUAL doubles, as rank() and wilcox.test (digits.rank = Inf) see them. Not
+# table(x): it groups by as.character(x), 15 significant digits, and so merges e.g. the CRP changes
+# 0.94000000000000006 and 0.93999999999999995 (two decimal 0.94 that differ in the last bit).
 tie_term <- function(x) {
-  t <- table(x)
-  sum(as.numeric(t)^3 - as.numeric(t))
+  t <- rle(sort(x))$lengths
+  sum(t^3 - t)
 }
 na_on_error <- function(expr) tryCatch(suppressWarnings(expr), error = function(e) NULL)
 
@@ -85,6 +90,9 @@ paired_row <- function(sub, o, group) {
     w_plus = if (is.null(res)) NA else unname(res$statistic), w_minus = sum(ranks[nz < 0]),
     z = z, z_coin = if (is.null(cres)) NA else unname(statistic(cres, type = "standardized")[1]),
     p = if (is.null(res)) NA else res$p.value, p_coin = if (is.null(cres)) NA else as.numeric(pvalue(cres)),
+    # not a reference for ipafstudy: the p when differences equal to 7 significant digits count as ties
+    p_digits_rank7 = if (is.null(res)) NA else na_on_error(wilcox.test(a, b, paired = TRUE, exact = FALSE,
+                                                                       correct = FALSE, digits.rank = 7))$p.value,
     r = abs(z) / sqrt(length(dd)),
     baseline_q1 = qb[1], baseline_median = qb[2], baseline_q3 = qb[3],
     follow_up_q1 = qa[1], follow_up_median = qa[2], follow_up_q3 = qa[3],
@@ -96,16 +104,18 @@ paired_row <- function(sub, o, group) {
   }
   out
 }
-in_group <- function(g) d[!is.na(d$antibody_group) & d$antibody_group == g, ]
-paired <- list()
-for (o in outcomes) paired[[length(paired) + 1]] <- paired_row(d, o, "all")
-for (g in groups) for (o in outcomes) paired[[length(paired) + 1]] <- paired_row(in_group(g), o, g)
-write_study(do.call(rbind, paired), "study_r_paired.csv")
+in_group <- function(d, g) d[!is.na(d$antibody_group) & d$antibody_group == g, ]
+paired_table <- function(d) {
+  rows <- list()
+  for (o in outcomes) rows[[length(rows) + 1]] <- paired_row(d, o, "all")
+  for (g in groups) for (o in outcomes) rows[[length(rows) + 1]] <- paired_row(in_group(d, g), o, g)
+  do.call(rbind, rows)
+}
 
 # ---- Table 4 (baseline, continuous) and Table 5 P3 (changes): Mann-Whitney MSA vs MAA ---------------
-mw_row <- function(table, column) {
-  x <- in_group(groups[1])[[column]]
-  y <- in_group(groups[2])[[column]]
+mw_row <- function(d, table, column) {
+  x <- in_group(d, groups[1])[[column]]
+  y <- in_group(d, groups[2])[[column]]
   x <- x[!is.na(x)]
   y <- y[!is.na(y)]
   n1 <- length(x); n2 <- length(y); big_n <- n1 + n2
@@ -121,10 +131,12 @@ mw_row <- function(table, column) {
              p_coin = as.numeric(pvalue(cres)), r = abs(z) / sqrt(big_n),
              g1_q1 = qx[1], g1_median = qx[2], g1_q3 = qx[3], g2_q1 = qy[1], g2_median = qy[2], g2_q3 = qy[3])
 }
-mw <- list(mw_row("table4", "age_at_start"))
-for (o in outcomes) mw[[length(mw) + 1]] <- mw_row("table4", paste0(o, "_baseline"))
-for (o in outcomes) mw[[length(mw) + 1]] <- mw_row("table5", paste0(o, "_change"))
-write_study(do.call(rbind, mw), "study_r_mann_whitney.csv")
+mw_table <- function(d) {
+  rows <- list(mw_row(d, "table4", "age_at_start"))
+  for (o in outcomes) rows[[length(rows) + 1]] <- mw_row(d, "table4", paste0(o, "_baseline"))
+  for (o in outcomes) rows[[length(rows) + 1]] <- mw_row(d, "table5", paste0(o, "_change"))
+  do.call(rbind, rows)
+}
 
 # ---- Table 4 categorical rows: 2 x 2 (yes/no by group) and the mMRC grade-by-group table ------------
 cat_row <- function(key, tab) {
@@ -135,57 +147,99 @@ cat_row <- function(key, tab) {
              chi2 = unname(chi$statistic), dof = unname(chi$parameter), chi2_p = chi$p.value,
              min_expected = min(chi$expected), fisher_p = fi$p.value)
 }
-yes_no <- function(column) {
+yes_no <- function(d, column) {
   t(sapply(groups, function(g) {
-    v <- in_group(g)[[column]]
+    v <- in_group(d, g)[[column]]
     v <- v[!is.na(v)]
     c(yes = sum(v == 1), no = sum(v != 1))
   }))
 }
-mmrc <- t(sapply(groups, function(g) {
-  v <- in_group(g)$mmrc_baseline
-  v <- v[!is.na(v)]
-  sapply(0:4, function(k) sum(v == k))
-}))
-write_study(rbind(cat_row("male", yes_no("sex_male")), cat_row("smoking", yes_no("ever_smoker")),
-                  cat_row("mmrc_grades", mmrc)), "study_r_categorical.csv")
+categorical_table <- function(d) {
+  mmrc <- t(sapply(groups, function(g) {
+    v <- in_group(d, g)$mmrc_baseline
+    v <- v[!is.na(v)]
+    sapply(0:4, function(k) sum(v == k))
+  }))
+  rbind(cat_row("male", yes_no(d, "sex_male")), cat_row("smoking", yes_no(d, "ever_smoker")),
+        cat_row("mmrc_grades", mmrc))
+}
 
 # ---- Figure 2: Spearman matrix of the changes (pairwise complete), Holm over the distinct pairs -------
-sp <- list()
-for (i in seq_along(corr_outcomes)) {
-  for (j in seq_along(corr_outcomes)) {
-    if (j <= i) next
-    x <- d[[paste0(corr_outcomes[i], "_change")]]
-    y <- d[[paste0(corr_outcomes[j], "_change")]]
-    ok <- !is.na(x) & !is.na(y)
-    res <- cor.test(x[ok], y[ok], method = "spearman", exact = FALSE, alternative = "two.sided")
-    sp[[length(sp) + 1]] <- data.frame(var1 = corr_outcomes[i], var2 = corr_outcomes[j], n = sum(ok),
-                                       rho = unname(res$estimate), p = res$p.value)
+spearman_table <- function(d) {
+  rows <- list()
+  for (i in seq_along(corr_outcomes)) {
+    for (j in seq_along(corr_outcomes)) {
+      if (j <= i) next
+      x <- d[[paste0(corr_outcomes[i], "_change")]]
+      y <- d[[paste0(corr_outcomes[j], "_change")]]
+      ok <- !is.na(x) & !is.na(y)
+      res <- cor.test(x[ok], y[ok], method = "spearman", exact = FALSE, alternative = "two.sided")
+      rows[[length(rows) + 1]] <- data.frame(var1 = corr_outcomes[i], var2 = corr_outcomes[j], n = sum(ok),
+                                             rho = unname(res$estimate), p = res$p.value)
+    }
   }
+  sp <- do.call(rbind, rows)
+  sp$p_holm <- p.adjust(sp$p, method = "holm")
+  sp
 }
-sp <- do.call(rbind, sp)
-sp$p_holm <- p.adjust(sp$p, method = "holm")
-write_study(sp, "study_r_spearman.csv")
 
 # ---- Table 3: OLS of the change in total HRCT score on the planned baseline predictors ----------------
-frame <- d[, c("hrct_total_change", predictors)]
-fit <- lm(hrct_total_change ~ hrct_consolidation_baseline + hrct_ggo_baseline + ever_smoker + hrct_total_baseline,
-          data = frame, na.action = na.omit)
-mf <- model.frame(fit)
-co <- summary(fit)$coefficients
-ci <- confint(fit, level = 0.95)
-sd_y <- sd(mf$hrct_total_change)
-beta <- sapply(predictors, function(p) co[p, 1] * sd(mf[[p]]) / sd_y)
-terms <- data.frame(term = c("Intercept", predictors), b = co[, 1], se = co[, 2], ci_low = ci[, 1], ci_high = ci[, 2],
-                    beta = c(NA, unname(beta)), t = co[, 3], p = co[, 4], vif = c(NA, unname(vif(fit))))
-write_study(terms, "study_r_regression_terms.csv")
-s <- summary(fit)
-bp <- bptest(fit, studentize = TRUE)
-sw <- shapiro.test(residuals(fit))
-write_study(data.frame(n = nrow(mf), n_dropped = nrow(frame) - nrow(mf), r2 = s$r.squared, adj_r2 = s$adj.r.squared,
-                       f = unname(s$fstatistic[1]), df_model = unname(s$fstatistic[2]),
-                       df_resid = unname(s$fstatistic[3]),
-                       f_p = unname(pf(s$fstatistic[1], s$fstatistic[2], s$fstatistic[3], lower.tail = FALSE)),
-                       residual_sd = s$sigma, bp_lm = unname(bp$statistic), bp_p = bp$p.value,
-                       shapiro_w = unname(sw$statistic), shapiro_p = sw$p.value),
-            "study_r_regression_fit.csv")
+regression_tables <- function(d) {
+  frame <- d[, c("hrct_total_change", predictors)]
+  fit <- lm(hrct_total_change ~ hrct_consolidation_baseline + hrct_ggo_baseline + ever_smoker + hrct_total_baseline,
+            data = frame, na.action = na.omit)
+  mf <- model.frame(fit)
+  co <- summary(fit)$coefficients
+  ci <- confint(fit, level = 0.95)
+  sd_y <- sd(mf$hrct_total_change)
+  beta <- sapply(predictors, function(p) co[p, 1] * sd(mf[[p]]) / sd_y)
+  terms <- data.frame(term = c("Intercept", predictors), b = co[, 1], se = co[, 2], ci_low = ci[, 1],
+                      ci_high = ci[, 2], beta = c(NA, unname(beta)), t = co[, 3], p = co[, 4],
+                      vif = c(NA, unname(vif(fit))))
+  s <- summary(fit)
+  bp <- bptest(fit, studentize = TRUE)
+  sw <- shapiro.test(residuals(fit))
+  fit_row <- data.frame(n = nrow(mf), n_dropped = nrow(frame) - nrow(mf), r2 = s$r.squared,
+                        adj_r2 = s$adj.r.squared, f = unname(s$fstatistic[1]), df_model = unname(s$fstatistic[2]),
+                        df_resid = unname(s$fstatistic[3]),
+                        f_p = unname(pf(s$fstatistic[1], s$fstatistic[2], s$fstatistic[3], lower.tail = FALSE)),
+                        residual_sd = s$sigma, bp_lm = unname(bp$statistic), bp_p = bp$p.value,
+                        shapiro_w = unname(sw$statistic), shapiro_p = sw$p.value)
+  list(terms = terms, fit = fit_row)
+}
+
+# ---- Two variants of the dataset ----------------------------------------------------------------------
+# "bundled": the dataset as written. "with_missing": the same file with the cells listed in
+# study_missing_cells.csv blanked (a blanked baseline or follow-up also blanks that outcome's change), so
+# pairing by patient id, listwise deletion in the regression, pairwise-complete Spearman cells and patients
+# without an antibody group are checked too (the bundled cohort has no missing outcome values). The cells
+# are chosen by position in the sorted patient ids and written out, so both sides blank the same cells.
+ids <- d$patient_id
+missing_cells <- data.frame(
+  patient_id = ids[c(2, 3, 5, 7, 9, 11, 13, 17)],
+  column = c("age_at_start", "esr_follow_up", "crp_baseline", "hrct_ggo_baseline", "antibody_group", "ever_smoker",
+             "mmrc_follow_up", "hrct_total_follow_up")
+)
+blank_cells <- function(d, cells) {
+  for (k in seq_len(nrow(cells))) {
+    row <- d$patient_id == cells$patient_id[k]
+    column <- cells$column[k]
+    d[row, column] <- NA
+    code <- sub("_(baseline|follow_up)$", "", column)
+    if (code != column) d[row, paste0(code, "_change")] <- NA
+  }
+  d
+}
+variants <- list(bundled = d, with_missing = blank_cells(d, missing_cells))
+tables <- list(paired = list(), mann_whitney = list(), categorical = list(), spearman = list(),
+               regression_terms = list(), regression_fit = list())
+for (v in names(variants)) {
+  dv <- variants[[v]]
+  check_changes(dv)
+  reg <- regression_tables(dv)
+  parts <- list(paired = paired_table(dv), mann_whitney = mw_table(dv), categorical = categorical_table(dv),
+                spearman = spearman_table(dv), regression_terms = reg$terms, regression_fit = reg$fit)
+  for (nm in names(parts)) tables[[nm]][[v]] <- cbind(dataset = v, parts[[nm]])
+}
+write_study(missing_cells, "study_missing_cells.csv")
+for (nm in names(tables)) write_study(do.call(rbind, unname(tables[[nm]])), paste0("study_r_", nm, ".csv"))
