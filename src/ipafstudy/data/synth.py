@@ -33,6 +33,7 @@ import pandas as pd
 from ipafstudy.data.schema import PATTERNS, TABLES, ZONES
 from ipafstudy.errors import InvalidOptionError
 from ipafstudy.fileio import atomic_write_bytes, prepare_output_dir
+from ipafstudy.rules.ipaf import CLINICAL_FIELDS, COMPARTMENT_FIELDS
 
 GENERATOR_VERSION = "1.0.0"
 DEFAULT_SEED = 20250101
@@ -210,16 +211,9 @@ MSA_KEYS = ("jo1", "pl7", "pl12", "ej", "oj", "mi2", "mda5", "tif1g", "nxp2", "s
 MAA_KEYS = ("ro60", "ro52", "rnp", "ku", "pmscl")
 SEROLOGIC_ITEM_KEYS = ("ccp", "dsdna", "ro60", "la", "rnp", "sm", "scl70", *ANTI_SYNTHETASE, "pmscl", "mda5")
 
-CLINICAL_ITEMS = (
-    "mechanics_hands",
-    "digital_tip_ulceration",
-    "inflammatory_arthritis",
-    "palmar_telangiectasia",
-    "raynaud",
-    "digital_oedema",
-    "gottron_sign",
-)
-MC_ITEMS = ("pleural_involvement", "pericardial_involvement", "airways_disease", "pulmonary_vasculopathy")
+# The clinical and compartment item columns are rules.ipaf's CLINICAL_FIELDS / COMPARTMENT_FIELDS. The
+# generator's own IPAF model (these suggestive patterns, the ANA/RF thresholds in Features) stays separate
+# on purpose: tests/cohort/test_synth_truth.py checks the rules' classification against it.
 SUGGESTIVE_HRCT = ("nsip", "op", "nsip_op", "lip")
 SUGGESTIVE_BIOPSY = (
     "nsip", "op", "nsip_op", "lip", "lymphoid_aggregates_germinal_centres", "lymphoplasmacytic_infiltration",
@@ -927,7 +921,7 @@ def generate_cohort(
                       end_date=stop if stopped else None, dose=None, dose_unit=None)
         birth = _day(index_date, -round(age * 365.25))
         pirf = bool(t.pop("pirfenidone_course", False))
-        mc = {k: f.mc.get(k, False) for k in MC_ITEMS}
+        mc = {k: f.mc.get(k, False) for k in COMPARTMENT_FIELDS}
         patient: dict[str, object] = {
             "patient_id": pid, "site": site.name, "sex": "female" if female else "male",
             "birth_date": None if site.age_only else birth,
@@ -935,7 +929,7 @@ def generate_cohort(
             "smoking": smoking,
             "interstitial_pneumonia": _yn(f.ip), "alternative_etiology_excluded": _yn(f.alt_excluded),
             "defined_ctd": _yn(f.defined_ctd),
-            **{k: _yn(f.clinical.get(k, False)) for k in CLINICAL_ITEMS},
+            **{k: _yn(f.clinical.get(k, False)) for k in CLINICAL_FIELDS},
             "hrct_pattern": f.hrct_pattern, "biopsy_pattern": f.biopsy_pattern,
             **{k: _yn(v) for k, v in mc.items()},
             "pirfenidone": _yn(pirf), "nintedanib": "no",
