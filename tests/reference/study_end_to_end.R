@@ -18,6 +18,9 @@
 #   Spearman: cor.test(method = "spearman", exact = FALSE) (t approximation), Holm over the distinct pairs;
 #   categorical: chisq.test(correct = FALSE) and fisher.test; regression: lm, confint, car::vif,
 #   lmtest::bptest (Koenker), shapiro.test of the residuals.
+# Ties are equal DOUBLES (R's default digits.rank = Inf, and ipafstudy): two CRP changes that are both
+# -0.94 in decimal differ in the last bit and are not tied. The p_digits_rank7 columns are NOT references
+# for ipafstudy; they show what ranking values rounded to 7 significant digits (decimal ties) would give.
 suppressMessages({library(coin); library(car); library(lmtest)})
 args <- commandArgs(trailingOnly = FALSE)
 source(file.path(dirname(normalizePath(sub("--file=", "", args[grep("--file=", args)]))), "_common.R"))
@@ -129,6 +132,8 @@ mw_row <- function(d, table, column) {
   data.frame(table = table, column = column, n1 = n1, n2 = n2, u1 = w, u = min(w, n1 * n2 - w), z = z,
              z_coin_abs = abs(unname(statistic(cres, type = "standardized")[1])), p = res$p.value,
              p_coin = as.numeric(pvalue(cres)), r = abs(z) / sqrt(big_n),
+             p_digits_rank7 = wilcox.test(x, y, paired = FALSE, exact = FALSE, correct = FALSE,
+                                          alternative = "two.sided", digits.rank = 7)$p.value,
              g1_q1 = qx[1], g1_median = qx[2], g1_q3 = qx[3], g2_q1 = qy[1], g2_median = qy[2], g2_q3 = qy[3])
 }
 mw_table <- function(d) {
@@ -174,8 +179,11 @@ spearman_table <- function(d) {
       y <- d[[paste0(corr_outcomes[j], "_change")]]
       ok <- !is.na(x) & !is.na(y)
       res <- cor.test(x[ok], y[ok], method = "spearman", exact = FALSE, alternative = "two.sided")
+      res7 <- cor.test(signif(x[ok], 7), signif(y[ok], 7), method = "spearman", exact = FALSE,
+                       alternative = "two.sided")
       rows[[length(rows) + 1]] <- data.frame(var1 = corr_outcomes[i], var2 = corr_outcomes[j], n = sum(ok),
-                                             rho = unname(res$estimate), p = res$p.value)
+                                             rho = unname(res$estimate), p = res$p.value,
+                                             p_digits_rank7 = res7$p.value)
     }
   }
   sp <- do.call(rbind, rows)
