@@ -4,8 +4,9 @@
 Table 3 regression from ``tests/reference/study_analysis_dataset.csv`` (the ``analysis_dataset.csv`` that
 ``ipafstudy analyze`` writes for the bundled cohort) with base R, coin, car and lmtest; here
 ``analyse_dataset`` runs on the same file with the default plan and every number is compared with R's
-(relative 1e-6 or absolute 1e-9; p-values relative only). A second variant blanks a few cells (``study_missing_cells.csv``) and
-shuffles the rows, so pairing by patient id and the handling of missing values are checked as well.
+(relative 1e-6 or absolute 1e-9; p-values relative only). A second variant blanks a few cells
+(``study_missing_cells.csv``) and shuffles the rows, so pairing by patient id and the handling of missing
+values are checked as well.
 """
 
 from __future__ import annotations
