@@ -5,21 +5,28 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import docx
+import matplotlib
 import pytest
 from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image as PILImage
+from PIL import ImageFont
 
 from ipafstudy.reporting.docx import (
     CELL_PADDING_IN,
-    CHAR_WIDTH_IN,
     DocxReport,
     column_extents,
     column_widths_in,
+    text_width_in,
     write_docx,
 )
-from ipafstudy.reporting.tablespec import FigureSpec, Section
+from ipafstudy.reporting.figures import save_figure
+from ipafstudy.reporting.tablespec import Column, FigureSpec, Row, Section, TableSpec
 
 
 def build(tmp_path, demo_table, demo_wide_table, demo_figure, name="r.docx", **kw):
@@ -103,21 +110,135 @@ def test_builder_and_errors(tmp_path, demo_table, demo_figure):
         write_docx(tmp_path / "x.docx", title="T", sections=[("a", (), (), (), 1, "extra")])
 
 
-def test_column_extents_and_widths(demo_table):
+def _pil_width_in(text: str, size_pt: float = 9.0, bold: bool = False) -> float:
+    """Independent reference: Pillow's advance width of the same DejaVu font (at 100x size, then scaled)."""
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    font = ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name), int(size_pt * 100))
+    return font.getlength(text) / 100 / 72
+
+
+@pytest.mark.parametrize(("text", "bold"), [("Before", True), ("Total HRCT score", False),
+                                            ("\u22122.0 (\u22123.3, \u22121.5)", False), ("Spearman ρ", True)])
+def test_text_width_matches_an_independent_measure(text, bold):
+    assert text_width_in(text, 9.0, bold=bold) == pytest.approx(_pil_width_in(text, 9.0, bold), abs=0.01)
+    assert text_width_in(text, 18.0, bold=bold) == pytest.approx(2 * text_width_in(text, 9.0, bold=bold), rel=0.02)
+
+
+def test_text_width_edge_cases():
+    assert text_width_in("", 9.0) == 0.0
+    assert text_width_in("Excluded", 9.0, bold=True) > text_width_in("Excluded", 9.0)
+
+
+def test_column_extents(demo_table):
     ext = column_extents(demo_table)
-    # first column: longest line "Total HRCT score" (16) + 2 (indent 1); longest word "Laboratory" (10,
-    # a 4-cell section row at indent 0) beats "Variable" (8), "Total" + 2 (7) and "GGO" + 4 (7)
-    assert ext[0] == (10, 18)
-    assert ext[3] == (6, 6)  # "<0.001"; header words "p", "value" are shorter
-    natural = [max(w, n) * CHAR_WIDTH_IN + CELL_PADDING_IN for w, n in ext]
-    roomy = column_widths_in(demo_table, sum(natural) + 1.0)
-    assert sum(roomy) == pytest.approx(sum(natural) + 1.0)
-    assert all(r >= n for r, n in zip(roomy, natural, strict=True))
-    # tight: short columns keep their natural width, long ones are capped at a common width
-    tight = column_widths_in(demo_table, sum(natural) - 0.3)
-    assert sum(tight) == pytest.approx(sum(natural) - 0.3)
-    assert tight[3] == pytest.approx(natural[3])
-    # hopeless: even single words do not fit -> everything shrinks proportionally to its minimum
-    tiny = column_widths_in(demo_table, 1.0)
-    minimum = [w * CHAR_WIDTH_IN + CELL_PADDING_IN for w, _ in ext]
-    assert tiny == pytest.approx([m / sum(minimum) for m in minimum])
+    w = _pil_width_in
+    indent = 6.0 / 72  # inches per indent level (6 pt)
+    # first column: header "Variable" (bold); widest word is "Laboratory" in bold (first cell of a 4-cell
+    # section row), wider than "Total" + 1 indent or "GGO" (bold) + 2 indents; widest line "Total HRCT score"
+    assert ext[0].header_word == pytest.approx(w("Variable", bold=True), abs=0.01)
+    assert ext[0].word == pytest.approx(w("Laboratory", bold=True), abs=0.01)
+    assert ext[0].line == pytest.approx(w("Total HRCT score") + indent, abs=0.01)
+    # p column: header words "p", "value"; the widest body word is "<0.001"
+    assert ext[3].header_word == pytest.approx(w("value", bold=True), abs=0.01)
+    assert ext[3].word == pytest.approx(max(w("<0.001"), w("value", bold=True)), abs=0.01)
+    assert ext[3].header_line == pytest.approx(w("p value", bold=True), abs=0.01)
+
+
+def test_column_widths_prefer_whole_lines_then_wrap_long_ones(demo_table):
+    ext = column_extents(demo_table)
+    full = [max(e.line, e.word, e.header_line) + CELL_PADDING_IN for e in ext]
+    roomy = column_widths_in(demo_table, sum(full) + 1.0)
+    assert sum(roomy) == pytest.approx(sum(full) + 1.0)
+    assert all(r >= f for r, f in zip(roomy, full, strict=True))
+    # tight: short columns keep their full width, the widest ones share one cap
+    tight = column_widths_in(demo_table, sum(full) - 0.3)
+    assert sum(tight) == pytest.approx(sum(full) - 0.3)
+    assert tight[3] == pytest.approx(full[3])
+    assert all(t >= e.word + CELL_PADDING_IN - 1e-9 for t, e in zip(tight, ext, strict=True))
+
+
+def _long_word_table() -> TableSpec:
+    cols = (Column("step", "Step"), Column("before", "Before", "right"), Column("removed", "Excluded", "right"),
+            Column("dose", "Dose changed", "right"), Column("reason", "Reason"))
+    return TableSpec("flow", "Flow", cols, (Row(("Not IPAF", "271", "175", "0",
+                                                 "(follow_up_rule='latest_complete_visit_with_every_outcome')")),))
+
+
+def test_header_words_never_break_when_a_body_word_is_too_long():
+    spec = _long_word_table()
+    ext = column_extents(spec)
+    assert sum(e.word + CELL_PADDING_IN for e in ext) > 4.0  # the long body word cannot fit
+    widths = column_widths_in(spec, 4.0)
+    assert sum(widths) == pytest.approx(4.0)
+    for width, col in zip(widths, spec.columns, strict=True):
+        widest = max(_pil_width_in(word, bold=True) for word in col.label.split())
+        assert width >= widest + CELL_PADDING_IN - 0.01, col.label
+    # hopeless: even the header words do not fit -> all shrink alike, in proportion to their header words
+    tiny = column_widths_in(spec, 1.0)
+    hard = [e.header_word + CELL_PADDING_IN for e in ext]
+    assert tiny == pytest.approx([h / sum(hard) for h in hard])
+
+
+def _section_index_of(doc, text: str) -> int:
+    """Index of the document section holding the first paragraph with ``text`` (a sectPr in a paragraph ends one)."""
+    index = 0
+    for el in doc.element.body:
+        if el.tag == qn("w:p"):
+            if "".join(t.text or "" for t in el.iter(qn("w:t"))) == text:
+                return index
+            if el.find(f"{qn('w:pPr')}/{qn('w:sectPr')}") is not None:
+                index += 1
+    raise AssertionError(f"{text!r} not found")
+
+
+def test_heading_moves_onto_the_landscape_page_of_its_table(tmp_path, demo_table, demo_wide_table):
+    sections = [Section("Portrait part", ("Text.",), (demo_table,)),
+                Section("Wide results", (), (demo_wide_table,), level=2)]
+    doc = docx.Document(str(write_docx(tmp_path / "w.docx", title="T", sections=sections)))
+    heading_section = doc.sections[_section_index_of(doc, "Wide results")]
+    assert heading_section.orientation == WD_ORIENT.LANDSCAPE
+    assert _section_index_of(doc, "Wide results") == _section_index_of(doc, "Table 3. A wide table")
+    heading = next(p for p in doc.paragraphs if p.text == "Wide results")
+    caption = next(p for p in doc.paragraphs if p.text == "Table 3. A wide table")
+    assert heading.paragraph_format.keep_with_next and caption.paragraph_format.keep_with_next
+    # the section break rides on the footnote paragraph: no empty paragraph that could print a blank page
+    for el in doc.element.body:
+        if el.tag == qn("w:p") and el.find(f"{qn('w:pPr')}/{qn('w:sectPr')}") is not None:
+            assert "".join(t.text or "" for t in el.iter(qn("w:t")))
+
+
+def test_footnotes_stay_with_the_last_row(tmp_path, demo_table):
+    rep = DocxReport(title="T", keep_together_rows=0)
+    rep.add_table(demo_table)
+    table = rep.doc.tables[0]
+    assert all(p.paragraph_format.keep_with_next for c in table.rows[-1].cells for p in c.paragraphs)
+    assert not any(p.paragraph_format.keep_with_next for c in table.rows[2].cells for p in c.paragraphs)
+    notes = [p for p in rep.doc.paragraphs if p.text in demo_table.footnotes]
+    assert [bool(p.paragraph_format.keep_with_next) for p in notes] == [True, False]
+
+
+def test_tall_figure_is_scaled_to_the_page_height(tmp_path):
+    fig = Figure(figsize=(2, 12))
+    FigureCanvasAgg(fig)
+    fig.add_subplot(1, 1, 1).plot([0, 1], [1, 0])
+    png, _ = save_figure(fig, tmp_path / "tall", dpi=72)
+    spec = FigureSpec("tall", "Tall", "A caption.", png, number=1)
+    rep = DocxReport(title="T")
+    rep.add_figure(spec)
+    shape = rep.doc.inline_shapes[0]
+    text_height = (11.0 - 2.0)  # US Letter with 1-inch margins
+    assert shape.height / 914400 < text_height - 0.5  # room left for the caption
+    with PILImage.open(png) as im:
+        px_w, px_h = im.size
+    assert px_h / px_w > 3  # really taller than the page allows at full width
+    assert shape.height / shape.width == pytest.approx(px_h / px_w, rel=0.01)  # aspect ratio kept
+    wide = FigureSpec("wide", "Wide", "", _wide_png(tmp_path), number=2)
+    rep.add_figure(wide)
+    assert rep.doc.inline_shapes[1].width / 914400 == pytest.approx(6.5)
+
+
+def _wide_png(tmp_path) -> Path:
+    fig = Figure(figsize=(8, 2))
+    FigureCanvasAgg(fig)
+    fig.add_subplot(1, 1, 1).plot([0, 1], [0, 1])
+    return save_figure(fig, tmp_path / "wide", dpi=72)[0]
