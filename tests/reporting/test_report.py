@@ -9,15 +9,18 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from docx import Document
+from docx.oxml.ns import qn
 
 from ipafstudy import stats
 from ipafstudy.cli import main
 from ipafstudy.data.synth import generate_cohort, write_cohort
+from ipafstudy.reporting.docx import text_width_in
 from ipafstudy.reporting.format import fmt_p
 
 COMPARED = ("results.json", "analysis_dataset.csv", "report.docx", "report.html", "tables.xlsx")
@@ -46,8 +49,8 @@ def _files(d: Path) -> list[str]:
 
 def test_every_output_is_written(runs):
     files = _files(runs["first"])
-    for name in (*COMPARED, "run-record.json", "tables/table2_paired.csv", "figures/figure1_boxplots.png",
-                 "figures/figure1_boxplots.svg", "figures/figure2_correlation.png"):
+    for name in (*COMPARED, "run-record.json", "tables/table2_paired.csv", "figures/figure1_flow.png",
+                 "figures/figure2_boxplots.png", "figures/figure2_boxplots.svg", "figures/figure3_correlation.png"):
         assert name in files
     assert len([f for f in files if f.startswith("tables/")]) >= 9
 
@@ -104,6 +107,68 @@ def test_docx_opens_and_holds_every_table(runs):
     for heading in ("Results summary", "Methods", "Table 1.", "Table 5.", "Figure 1."):
         assert heading in text
     assert doc.core_properties.created.year == 2000  # fixed, so reruns give identical bytes
+
+
+def _docx_rows(table) -> list[tuple[str, ...]]:
+    return [tuple(c.text for c in row.cells) for row in table.rows[1:]]
+
+
+def test_docx_tables_are_the_csv_typeset(runs):
+    """The Word tables hold the CSV cells with the true minus sign and an em dash for a missing value;
+    the CSV keeps ASCII hyphen-minus and "NA" so R and pandas read it."""
+    out = runs["first"]
+    doc = Document(str(out / "report.docx"))
+    by_header = {tuple(c.text for c in t.rows[0].cells): t for t in doc.tables}
+    seen_minus = False
+    for path in sorted((out / "tables").glob("*.csv")):
+        raw = path.read_text(encoding="utf-8")
+        assert "\u2212" not in raw and "\u2014" not in raw, path.name
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        table = by_header[tuple(frame.columns)]
+        for csv_row, doc_row in zip(frame.itertuples(index=False), _docx_rows(table), strict=True):
+            if len(set(doc_row)) == 1 and len(doc_row) > 1:  # a section row merged across the table
+                doc_row = (doc_row[0],) + ("",) * (len(doc_row) - 1)
+            seen_minus |= any("\u2212" in c for c in doc_row)
+            assert tuple(c.replace("\u2212", "-").replace("\u2014", "NA") for c in doc_row) == tuple(csv_row)
+    assert seen_minus  # the cohort has negative changes, so the typeset minus must appear
+
+
+def test_figures_numbered_in_order_of_appearance(runs):
+    doc = Document(str(runs["first"] / "report.docx"))
+    texts = [p.text for p in doc.paragraphs]
+    captions = [t for t in texts if re.match(r"Figure \d+\. ", t)]
+    assert [c.split(".")[0] for c in captions] == ["Figure 1", "Figure 2", "Figure 3"]
+    assert captions[0].startswith("Figure 1. Patient flow")
+    assert texts.index(captions[0]) < texts.index(next(t for t in texts if t.startswith("Table 1.")))
+    assert captions[2].startswith("Figure 3. Correlations")
+    summary = "\n".join(texts[:texts.index("Methods")])
+    assert "(Figure 3)" in summary and "(Figure 1;" in summary and "(Figure 2)" not in summary
+    s4 = next(t for t in texts if t.startswith("Supplementary Table S4"))
+    assert "(Figure 3)" in s4
+
+
+def test_reader_facing_text_names_no_options(runs):
+    """Option names (snake_case = value) appear only in the settings appendix, never in text or tables."""
+    doc = Document(str(runs["first"] / "report.docx"))
+    texts = [p.text for p in doc.paragraphs]
+    body = texts[:texts.index("Analysis settings")]
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    option = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b|`")
+    for text in body + cells:
+        assert not option.search(text), text
+    appendix = "\n".join(texts[texts.index("Analysis settings"):])
+    assert "follow_up_rule = 'latest_complete_visit'" in appendix
+
+
+def test_no_header_word_is_split(runs):
+    """Every header word, in bold at the table's size, fits its column with the cell padding."""
+    doc = Document(str(runs["first"] / "report.docx"))
+    for table in doc.tables:
+        grid = table._tbl.tblGrid.findall(qn("w:gridCol"))
+        widths = [int(g.get(qn("w:w"))) / 1440 for g in grid]
+        for cell, width in zip(table.rows[0].cells, widths, strict=True):
+            for word in cell.text.split():
+                assert text_width_in(word, 9.0, bold=True) + 0.15 <= width, (cell.text, word, width)
 
 
 def test_html_is_self_contained(runs):

@@ -9,7 +9,8 @@ Rules, chosen because journals and SPSS output are read by humans who round by h
   zero for negatives too (-2.5 -> "-3").
 * A value that rounds to zero never prints a sign: "-0.0" becomes "0.0".
 * Missing values (``None``, NaN, ``pd.NA``) print as ``style.missing`` ("NA" by default; the
-  presets keep "NA" so CSV readers in R/pandas see a missing value; use ``missing="—"`` for print).
+  presets keep "NA" so CSV readers in R/pandas see a missing value). :func:`print_style` gives the
+  document variant: "—" for a missing value and the true minus sign U+2212 for negative numbers.
 * Infinite values print as "Inf" / "-Inf" (as R does) rather than failing.
 * p-values are printed by ``ipafstudy.stats.format_p`` (one code path for the package): below
   0.001 -> "<0.001", otherwise 3 decimals (SPSS-like default). That function rounds the binary
@@ -115,6 +116,23 @@ def get_style(style: str | JournalStyle | None = None) -> JournalStyle:
         return style
     check_option("get_style", "style", style, STYLES)
     return STYLES[style]
+
+
+#: Printed for a missing value in typeset documents (DOCX/HTML/XLSX); CSV and JSON keep ``style.missing``.
+PRINT_MISSING = "\u2014"
+
+
+def print_style(style: str | JournalStyle | None = None) -> JournalStyle:
+    """The style for typeset documents: true minus sign (U+2212) and an em dash for a missing value.
+
+    The one place where document and machine output differ: ``tables/*.csv`` and ``results.json``
+    are written with the style as given (ASCII hyphen-minus, "NA") so R, pandas and Excel read the
+    numbers; the Word, HTML and Excel report tables are built with this style, as journals typeset.
+
+    >>> fmt_number(-1.25, 1, style=print_style()), fmt_number(None, style=print_style())
+    ('\u22121.3', '\u2014')
+    """
+    return get_style(style).with_options(unicode_minus=True, missing=PRINT_MISSING)
 
 
 def is_missing(value: object) -> bool:

@@ -7,6 +7,8 @@ can never disagree with the tables.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +21,12 @@ _FOLLOW_UP = {
     "latest_complete_visit": "the latest visit during treatment at which every measured outcome was recorded",
     "latest_per_measure": "the latest value of each measure during treatment",
 }
+_BLANK_FEATURE = {
+    "unknown": "a clinical feature left blank in the records was treated as unknown, not as absent,",
+    "absent": "a clinical feature left blank in the records was treated as absent,",
+}
+#: Figure number of the Spearman heatmap (the flow diagram is Figure 1, the box plots Figure 2).
+CORRELATION_FIGURE = 3
 _CONSENSUS = {
     "mean_then_adjudicator": "the mean of the two readers' zone grades, or the third reader's grade where the "
     "pair was flagged",
@@ -69,7 +77,7 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
     start_day = "including" if s.baseline_includes_start_day else "excluding"
     design = (
         "Patients were classified as interstitial pneumonia with autoimmune features (IPAF) by the ERS/ATS "
-        f"research statement (Fischer et al. 2015); blank clinical features were read as '{s.missing_feature_means}'"
+        f"research statement (Fischer et al. 2015); {_BLANK_FEATURE[s.missing_feature_means]}"
         f" and isolated anti-Ro52 {'did' if s.ro52_alone_counts_as_ssa else 'did not'} count as anti-Ro (SS-A). "
         f"Eligible patients were aged ≥{fmt_number(s.min_age, 0, style=st_fmt)} years at tacrolimus start and "
         f"received tacrolimus for ≥{s.min_exposure_days} days; ongoing treatment was censored at {cutoff}. "
@@ -120,7 +128,7 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
 def _change_phrase(p: PairedOutcome, style: JournalStyle) -> str:
     mc = p.median_change
     dec = DECIMALS.get(p.code, style.decimals)
-    text = f"median change {fmt_number(mc.estimate, dec, style=style)}" if mc is not None else "median change NA"
+    text = f"median change {fmt_number(mc.estimate if mc is not None else None, dec, style=style)}"
     if mc is not None and _ok(mc.ci_low) and _ok(mc.ci_high):
         conf = fmt_number(100 * mc.confidence, 0, style=style)
         text += f", {conf}% CI {_ci_text(mc.ci_low, mc.ci_high, dec, style)}"
@@ -138,7 +146,7 @@ def summary_sentences(results: StudyResults, style: str | JournalStyle | None = 
     if results.flow:
         first = results.flow[0]
         out.append(f"Of {first.n_before} screened patients, {n} met the eligibility criteria and were analysed "
-                   "(Supplementary Table S2).")
+                   "(Figure 1; Supplementary Table S2).")
     else:
         out.append(f"{n} patients were analysed.")
     rows = {r.key: r for r in results.baseline.rows}
@@ -208,11 +216,11 @@ def _correlation_sentence(results: StudyResults, st: JournalStyle) -> list[str]:
     ]
     if not hits:
         return [f"The change in {_lc(primary_label)} was not significantly correlated with the change in any other "
-                "outcome (Figure 2)."]
+                f"outcome (Figure {CORRELATION_FIGURE})."]
     hits.sort(key=lambda h: h[2])
     return [f"The change in {_lc(primary_label)} correlated with the changes in " + _and([
         f"{_lc(b)} (ρ = {fmt_number(r, st.corr_decimals + 1, style=st)}, {_p_text(p, st)})" for b, r, p in hits
-    ]) + " (Figure 2)."]
+    ]) + f" (Figure {CORRELATION_FIGURE})."]
 
 
 def _regression_sentence(results: StudyResults, st: JournalStyle) -> list[str]:
@@ -260,3 +268,22 @@ def _subgroup_sentences(results: StudyResults, st: JournalStyle) -> list[str]:
     else:
         out.append("No change differed significantly between the groups (Mann-Whitney U on the changes, Table 5).")
     return out
+
+
+def settings_paragraphs(results: StudyResults) -> list[str]:
+    """The settings appendix: each clinical option by its name, with its value and meaning.
+
+    The report text says what was done in clinical words; this appendix gives the option names a
+    reader needs to rerun the analysis with other choices (the full plan is in run-record.json).
+    """
+    lines = []
+    for f in dataclasses.fields(results.settings):
+        value = getattr(results.settings, f.name)
+        shown = "the latest date in the records" if value is None and f.name == "data_cutoff_date" else repr(value)
+        if isinstance(value, dt.date):
+            shown = value.isoformat()
+        doc = f.metadata.get("doc", "")
+        lines.append(f"{f.name} = {shown}" + (f": {doc}" if doc else ""))
+    intro = ("Clinical settings used for this report (option = value: meaning). Change them in the analysis plan "
+             "to rerun with other choices; the complete plan, seed and software versions are in run-record.json.")
+    return [intro, "\n".join(lines)]

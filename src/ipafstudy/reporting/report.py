@@ -21,9 +21,9 @@ import pandas as pd
 
 from ipafstudy.analysis.results import StudyResults, jsonable
 from ipafstudy.reporting import figures as figs
-from ipafstudy.reporting.format import JournalStyle, get_style
+from ipafstudy.reporting.format import JournalStyle, get_style, print_style
 from ipafstudy.reporting.io import atomic_write_text, prepare_output_dir, sha256_file, write_table_csv
-from ipafstudy.reporting.methods import methods_paragraphs, summary_sentences
+from ipafstudy.reporting.methods import methods_paragraphs, settings_paragraphs, summary_sentences
 from ipafstudy.reporting.tables import build_tables
 from ipafstudy.reporting.tablespec import FigureSpec, Section, TableSpec
 
@@ -41,6 +41,10 @@ class Report:
     tables: tuple[TableSpec, ...]
     figures: tuple[FigureSpec, ...]
     notes: tuple[str, ...]
+    #: The same tables in the machine style (ASCII minus, "NA"), written to ``tables/*.csv``.
+    data_tables: tuple[TableSpec, ...] = ()
+    #: The settings appendix: option names and values, for readers who rerun the analysis.
+    settings: tuple[str, ...] = ()
 
 
 def dumps_json(obj: Any) -> str:
@@ -113,10 +117,24 @@ def _lower(label: str) -> str:
     return label if label[:2].isupper() else label[:1].lower() + label[1:]
 
 
+#: File stem of each figure, numbered in order of appearance in the report (flow first, as journals print it).
+FIGURE_KEYS = ("figure1_flow", "figure2_boxplots", "figure3_correlation")
+
+
 def make_figures(results: StudyResults, fig_dir: Path, style: JournalStyle) -> tuple[FigureSpec, ...]:
-    """Figure 1 (box plots), Figure 2 (Spearman heatmap) and the flow diagram, saved as PNG + SVG."""
+    """Figure 1 (patient flow), Figure 2 (box plots) and Figure 3 (Spearman heatmap), saved as PNG + SVG.
+
+    Numbered in the order the report shows them: the flow diagram opens the Results.
+    """
     out: list[FigureSpec] = []
     plan = results.plan
+    flow_key, box_key, corr_key = FIGURE_KEYS
+    if results.flow:
+        fig = figs.flow_diagram(_flow_boxes(results), style=style)
+        png, svg = figs.save_figure(fig, fig_dir / flow_key, dpi=plan.figures.dpi, style=style)
+        out.append(FigureSpec(flow_key, "Patient flow.", "Boxes: patients remaining after each eligibility "
+                              "step; side boxes: patients excluded at that step (reasons in Supplementary Table S2).",
+                              png, svg, number=1, alt_text="Flow diagram of screened, eligible and analysed patients"))
     data, box_stats, codes = _box_frames(results)
     if codes:
         panels = {p.code: p for p in results.box_plots}
@@ -126,67 +144,69 @@ def make_figures(results: StudyResults, fig_dir: Path, style: JournalStyle) -> t
             paired_lines=plan.figures.paired_lines,
             ylabels={c: panels[c].unit or "score" for c in codes}, style=style,
         )
-        png, svg = figs.save_figure(fig, fig_dir / "figure1_boxplots", dpi=plan.figures.dpi, style=style)
+        png, svg = figs.save_figure(fig, fig_dir / box_key, dpi=plan.figures.dpi, style=style)
         caption = ("Outcomes at baseline (Pre) and last follow-up (Post) on tacrolimus. "
                    + figs.box_caption(whiskers=plan.figures.whiskers, quartile_method=plan.statistics.quantile_method,
                                       paired_lines=plan.figures.paired_lines)
                    + " Stars: Wilcoxon signed-rank p of Table 2.")
-        out.append(FigureSpec("figure1_boxplots", "Treatment response to tacrolimus.", caption, png, svg, number=1,
+        out.append(FigureSpec(box_key, "Treatment response to tacrolimus.", caption, png, svg, number=len(out) + 1,
                               alt_text="Box plots of each outcome before and after tacrolimus"))
     corr = results.correlation
     if corr is not None:
         fig = figs.correlation_heatmap(corr.rho, corr.p, [f"Δ {label}" for label in results.correlation_labels],
                                        style=style)
-        png, svg = figs.save_figure(fig, fig_dir / "figure2_correlation", dpi=plan.figures.dpi, style=style)
+        png, svg = figs.save_figure(fig, fig_dir / corr_key, dpi=plan.figures.dpi, style=style)
         adjust = plan.correlation.adjust
         caption = ("Spearman correlations among the changes (follow-up minus baseline), pairwise complete cases; ρ "
                    "in each cell. Stars use the unadjusted p: * p < 0.05; ** p < 0.01; *** p < 0.001."
                    + (f" {'Holm' if adjust == 'holm' else 'Benjamini-Hochberg'}-adjusted p values are in "
                       "Supplementary Table S4." if adjust != "none" else ""))
-        out.append(FigureSpec("figure2_correlation", "Correlations among the changes in outcomes.", caption, png, svg,
-                              number=2, alt_text="Heatmap of Spearman correlation coefficients"))
-    if results.flow:
-        fig = figs.flow_diagram(_flow_boxes(results), style=style)
-        png, svg = figs.save_figure(fig, fig_dir / "figure3_flow", dpi=plan.figures.dpi, style=style)
-        out.append(FigureSpec("figure3_flow", "Patient flow.", "Boxes: patients remaining after each eligibility "
-                              "step; side boxes: patients excluded at that step (reasons in Supplementary Table S2).",
-                              png, svg, number=3, alt_text="Flow diagram"))
+        out.append(FigureSpec(corr_key, "Correlations among the changes in outcomes.", caption, png, svg,
+                              number=len(out) + 1, alt_text="Heatmap of Spearman correlation coefficients"))
     return tuple(out)
 
 
 def build_report(results: StudyResults, figures: Sequence[FigureSpec], style: JournalStyle) -> Report:
+    """Tables and text typeset for print (:func:`print_style`); ``data_tables`` keep the machine style for CSV."""
+    typeset = print_style(style)
     return Report(
         title=results.plan.title,
-        summary=tuple(summary_sentences(results, style)),
-        methods=tuple(methods_paragraphs(results, style)),
-        tables=build_tables(results, style),
+        summary=tuple(summary_sentences(results, typeset)),
+        methods=tuple(methods_paragraphs(results, typeset)),
+        tables=build_tables(results, typeset),
         figures=tuple(figures),
         notes=tuple(results.notes),
+        data_tables=build_tables(results, style),
+        settings=tuple(settings_paragraphs(results)),
     )
 
 
 def report_sections(report: Report) -> list[Section]:
-    """The document in journal order: summary, methods, results (tables with their figures), supplement, notes."""
+    """The document in journal order: summary, methods, results (flow first; tables with their figures),
+    supplement, analysis settings, notes."""
     t = {spec.key: spec for spec in report.tables}
     f = {spec.key: spec for spec in report.figures}
 
     def pick(keys: Sequence[str], pool: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(pool[k] for k in keys if k in pool)
 
+    flow_key, box_key, corr_key = FIGURE_KEYS
     sections = [
         Section("Results summary", report.summary),
         Section("Methods", report.methods),
         Section("Results", level=1),
-        Section("Patients and baseline characteristics", (), pick(["table1_baseline"], t), level=2),
-        Section("Outcomes before and after tacrolimus", (), pick(["table2_paired"], t),
-                pick(["figure1_boxplots"], f), level=2),
-        Section("Correlations among the changes", (), (), pick(["figure2_correlation"], f), level=2),
+        Section("Patients and baseline characteristics", (), (), pick([flow_key], f), level=2),
+        Section("Baseline characteristics", (), pick(["table1_baseline"], t), level=3),
+        Section("Outcomes before and after tacrolimus", (), pick(["table2_paired"], t), pick([box_key], f), level=2),
+        Section("Correlations among the changes", (), (), pick([corr_key], f), level=2),
         Section("Predictors of the change in the primary outcome", (), pick(["table3_regression"], t), level=2),
         Section("Antibody groups", (), pick(["table4_subgroup_baseline", "table5_subgroup_response"], t), level=2),
         Section("Adverse events", (), pick(["table6_adverse_events"], t), level=2),
     ]
     supplement = tuple(spec for key, spec in t.items() if key.startswith("tableS"))
-    sections.append(Section("Supplementary material", (), supplement, pick(["figure3_flow"], f), level=1))
+    sections.append(Section("Supplementary material", (), supplement, level=1))
+    if report.settings:
+        sections.append(Section("Analysis settings", report.settings, level=1))
     if report.notes:
         sections.append(Section("Analysis notes", tuple(report.notes), level=1))
     return sections
@@ -243,7 +263,7 @@ def write_report(
             written[f"figures/{f.svg_path.name}"] = f.svg_path
     report = build_report(results, figures, st)
     step("Tables")
-    for t in report.tables:
+    for t in report.data_tables or report.tables:
         written[f"tables/{t.key}.csv"] = write_table_csv(out / "tables" / f"{t.key}.csv", t)
     written["tables.xlsx"] = xlsx_out.write_xlsx(out / "tables.xlsx", report.tables)
     step("Documents")

@@ -106,11 +106,10 @@ def table1(results: StudyResults, style: JournalStyle) -> TableSpec:
         "Items of the IPAF classification (Fischer et al. 2015); a patient may meet several items in a domain.",
     ]
     if results.n_antibody_both:
-        precedence = results.settings.antibody_group_precedence
-        notes.append(
-            f"{results.n_antibody_both} patient(s) had both an MSA and an MAA; antibody_group_precedence = "
-            f"{precedence!r}."
-        )
+        both = results.n_antibody_both
+        where = ("were assigned to the MSA group" if results.settings.antibody_group_precedence == "msa"
+                 else "were left out of both antibody groups")
+        notes.append(f"{both} {'patient' if both == 1 else 'patients'} had both an MSA and an MAA and {where}.")
     return TableSpec(
         key="table1_baseline", number=1, title="Baseline characteristics of the analysed patients",
         columns=(Column("variable", "Characteristic"), Column("all", f"All patients (n = {n})", "right")),
@@ -368,17 +367,45 @@ def table_adverse_events(results: StudyResults, style: JournalStyle) -> TableSpe
         footnotes=("A patient counts once per event type; percentages of the analysed cohort. Serious, "
                    "Discontinued (tacrolimus stopped) and Dose changed (tacrolimus dose changed): patients with at "
                    "least one such episode. Lab-defined events "
-                   f"use the clinical settings (hypomagnesaemia: Mg < {results.settings.hypomagnesemia_mmol_l} "
-                   f"mmol/L; renal rule: {results.settings.renal_rule}).",),
+                   f"are included: hypomagnesaemia, serum magnesium < "
+                   f"{fmt_number(results.settings.hypomagnesemia_mmol_l, 2, style=style)} mmol/L"
+                   + ("; renal insufficiency, the KDIGO creatinine criterion for acute kidney injury."
+                      if results.settings.renal_rule == "kdigo" else "."),),
     )
 
 
+def _flow_words(results: StudyResults) -> dict[str, tuple[str, str]]:
+    """(step, reason) in clinical words for the known flow steps; the option names stay in the settings appendix."""
+    s = results.settings
+    primary = results.plan.outcome(results.plan.primary_outcome).label
+    primary = primary if primary[:2].isupper() else primary[:1].lower() + primary[1:]
+    age = f"{s.min_age:g}"
+    follow_up = {"latest_complete_visit": "No visit during treatment at which every outcome was recorded",
+                 "latest_per_measure": f"No {primary} after tacrolimus start during treatment"}
+    blank = "unknown" if s.missing_feature_means == "unknown" else "absent"
+    return {
+        "screened": ("Screened", "All patients in the records"),
+        "not_ipaf": ("Not IPAF", "ERS/ATS 2015 IPAF criteria not met, or not assessable (a blank clinical feature "
+                     f"counted as {blank})"),
+        "no_tacrolimus": ("No tacrolimus", "No tacrolimus course recorded up to the data cut-off"),
+        "under_age": (f"Age < {age} years", f"Younger than {age} years at tacrolimus start, or age unknown"),
+        "short_exposure": (f"Tacrolimus < {s.min_exposure_days} days",
+                           f"Tacrolimus for fewer than {s.min_exposure_days} days (first and last day counted)"),
+        "no_baseline": (f"No baseline {primary}",
+                        f"No {primary} in the {s.baseline_window_days} days before tacrolimus start"),
+        "no_follow_up": (f"No follow-up {primary}", follow_up.get(s.follow_up_rule, f"No follow-up {primary}")),
+        "analysed": ("Analysed", f"Eligible, with a baseline and a follow-up {primary}"),
+    }
+
+
 def table_flow(results: StudyResults, style: JournalStyle) -> TableSpec:
-    rows = [
-        Row((str(getattr(s, "label", s)), fmt_int(s.n_before, style=style), fmt_int(s.n_removed, style=style),
-             fmt_int(s.n_after, style=style), str(getattr(s, "reason", "") or "")))
-        for s in results.flow
-    ]
+    words = _flow_words(results)
+    rows = []
+    for s in results.flow:
+        label, reason = words.get(getattr(s, "key", ""), (str(getattr(s, "label", s)),
+                                                          str(getattr(s, "reason", "") or "")))
+        rows.append(Row((label, fmt_int(s.n_before, style=style), fmt_int(s.n_removed, style=style),
+                         fmt_int(s.n_after, style=style), reason)))
     if not rows:
         rows = [Row(("No screening flow recorded", "", "", "", ""))]
     return TableSpec(
@@ -402,7 +429,7 @@ def table_missing(results: StudyResults, style: JournalStyle) -> TableSpec:
                  Column("missing", "Missing", "right"), Column("reasons", "Reasons (patients)")),
         rows=tuple(rows),
         footnotes=("Patients without a value at a time point are left out of that outcome's paired comparison; "
-                   "`ipafstudy explain OUT OUTCOME` lists them by patient.",),
+                   "the ipafstudy explain command lists them by patient.",),
     )
 
 
@@ -426,9 +453,9 @@ def table_correlation(results: StudyResults, style: JournalStyle) -> TableSpec:
     if adjusted is not None:
         cols.append(Column("p_adj", f"p ({'Holm' if method == 'holm' else 'Benjamini-Hochberg'})", "right"))
     return TableSpec(
-        key="tableS4_correlation", title="Supplementary Table S4. Spearman correlations among the changes (Figure 2)",
+        key="tableS4_correlation", title="Supplementary Table S4. Spearman correlations among the changes (Figure 3)",
         columns=tuple(cols), rows=tuple(rows),
-        footnotes=("Pairwise complete cases; two-sided p from the t approximation with n - 2 df (as SPSS). "
+        footnotes=("Pairwise complete cases; two-sided p from the t approximation with n \u2212 2 df (as SPSS). "
                    "Adjusted p values are shown alongside the raw p, which the figure's stars use.",),
     )
 
