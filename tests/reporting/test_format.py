@@ -19,6 +19,7 @@ from ipafstudy.reporting.format import (
     fmt_number,
     fmt_p,
     get_style,
+    print_style,
     significance_stars,
 )
 
@@ -66,6 +67,22 @@ def test_infinite_and_bad_input():
 
 def test_unicode_minus():
     assert fmt_number(-1.25, 1, style=JournalStyle(unicode_minus=True)) == "\u22121.3"
+
+
+def test_print_style_typesets_minus_and_missing_only():
+    typeset = print_style()
+    assert fmt_number(-1.25, 1, style=typeset) == "\u22121.3"
+    assert fmt_number(-0.04, 1, style=typeset) == "0.0"  # rounds to zero: no sign at all
+    assert fmt_number(float("-inf"), 1, style=typeset) == "\u2212Inf"
+    assert fmt_number(None, style=typeset) == "\u2014"
+    assert fmt_ci(-3.0, -1.0, 1, style=typeset) == "\u22123.0, \u22121.0"
+    # a dash separator with a negative bound switches to " to " whichever minus is printed
+    assert fmt_median_iqr(-3, -2, -1, 0, style=print_style("nejm")) == "\u22122 (\u22123 to \u22121)"
+    assert fmt_p(0.0004, style=typeset) == "<0.001" and fmt_n_pct(3, 4, style=typeset) == "3 (75.0%)"
+    # the machine style is untouched: ASCII hyphen-minus and "NA" for CSV/JSON
+    assert fmt_number(-1.25, 1) == "-1.3" and fmt_number(None) == "NA"
+    # everything else of the journal style is kept
+    assert print_style("jama").p_leading_zero is False and print_style("jama").name == "jama"
 
 
 def test_fmt_int():

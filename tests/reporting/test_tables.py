@@ -7,6 +7,7 @@ functions from the numbers in the results (and counts re-counted from the datase
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 
@@ -14,7 +15,7 @@ from ipafstudy.analysis.plan import plan_from_dict
 from ipafstudy.analysis.study import run_study
 from ipafstudy.data.loaders import load_study
 from ipafstudy.data.synth import generate_cohort, write_cohort
-from ipafstudy.reporting.format import fmt_median_iqr, fmt_n_pct, fmt_p
+from ipafstudy.reporting.format import fmt_median_iqr, fmt_n_pct, fmt_p, print_style
 from ipafstudy.reporting.methods import methods_paragraphs, summary_sentences
 from ipafstudy.reporting.tables import build_tables
 
@@ -119,3 +120,32 @@ def test_flow_diagram_boxes_add_up(results):
     assert sum(b.n_removed for b in boxes) == results.flow[0].n_before - results.n_analysed
     for prev, cur in itertools.pairwise(boxes):
         assert prev.n_remaining - cur.n_removed == cur.n_remaining
+
+
+def test_flow_table_speaks_clinically_with_the_settings_values(results, tables):
+    spec = tables["tableS2_flow"]
+    assert spec.rows[0].cells[0] == "Screened" and spec.rows[-1].cells[0] == "Analysed"
+    text = " ".join(c for r in spec.rows for c in r.cells)
+    s = results.settings
+    assert f"fewer than {s.min_exposure_days} days" in text
+    assert f"in the {s.baseline_window_days} days before tacrolimus start" in text
+    assert "_" not in text and "=" not in text  # no option names such as follow_up_rule='...'
+    counts = [(int(r.cells[1]), int(r.cells[2]), int(r.cells[3])) for r in spec.rows]
+    assert all(before - removed == after for before, removed, after in counts)
+
+
+def test_footnotes_name_no_options(tables):
+    for spec in tables.values():
+        for note in spec.footnotes:
+            assert not re.search(r"\b[a-z]+(?:_[a-z]+)+\b|`", note), (spec.key, note)
+
+
+def test_missing_cells_print_as_dash_only_in_the_print_style(results):
+    machine = {t.key: t for t in build_tables(results)}["table3_regression"]
+    typeset = {t.key: t for t in build_tables(results, print_style())}["table3_regression"]
+    beta = [c.key for c in machine.columns].index("beta")
+    assert machine.rows[0].cells[0] == "Constant"
+    assert machine.rows[0].cells[beta] == "NA" and typeset.rows[0].cells[beta] == "\u2014"
+    b = [c.key for c in machine.columns].index("b")
+    for m, t in zip(machine.rows, typeset.rows, strict=True):
+        assert t.cells[b] == m.cells[b].replace("-", "\u2212")
