@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ipafstudy.errors import DataValidationError
+from ipafstudy.errors import DataValidationError, InvalidOptionError
 
 
 def to_jsonable(value: Any) -> Any:
@@ -54,6 +54,28 @@ class ResultMixin:
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python dict of every field (floats, ints, strings, lists, dicts; NaN allowed)."""
         return to_jsonable(self)
+
+
+def check_confidence(caller: str, confidence: float) -> float:
+    """The confidence level as a float strictly between 0 and 1, else one uniformly worded error."""
+    try:
+        value = float(confidence)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0 < value < 1:
+        raise InvalidOptionError(f"{caller}(): confidence={confidence!r} is not valid; expected a number in (0, 1)")
+    return value
+
+
+def check_integer(caller: str, name: str, value: Any, *, low: int, high: int | None = None, expected: str) -> None:
+    """Raise unless ``value`` is a true integer (not bool, not float) in ``[low, high]``; ``expected`` words it."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value < low
+        or (high is not None and value > high)
+    ):
+        raise InvalidOptionError(f"{caller}(): {name}={value!r} is not valid; expected {expected}")
 
 
 def _bad_value_message(caller: str, name: str, raw: Sequence[Any] | pd.Series) -> str:

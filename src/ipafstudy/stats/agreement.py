@@ -16,8 +16,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from ipafstudy.errors import DataValidationError, InsufficientDataError, check_option
-from ipafstudy.stats._base import ResultMixin, as_float_array, pair_values
-from ipafstudy.stats.paired import _check_confidence
+from ipafstudy.stats._base import ResultMixin, as_float_array, check_confidence, pair_values
 
 IccModel = Literal["ICC1_1", "ICC2_1", "ICC3_1", "ICC1_k", "ICC2_k", "ICC3_k"]
 ICC_MODELS = ("ICC1_1", "ICC2_1", "ICC3_1", "ICC1_k", "ICC2_k", "ICC3_k")
@@ -88,7 +87,7 @@ def icc(ratings: Any, *, model: IccModel = "ICC2_1", confidence: float = 0.95) -
     """
     caller = "icc"
     check_option(caller, "model", model, ICC_MODELS)
-    conf = _check_confidence(caller, confidence)
+    conf = check_confidence(caller, confidence)
     frame = ratings if isinstance(ratings, pd.DataFrame) else pd.DataFrame(np.asarray(ratings, dtype=object))
     data = np.column_stack(
         [as_float_array(frame[c], caller=caller, name=f"rater column {c!r}") for c in frame.columns]

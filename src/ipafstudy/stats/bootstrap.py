@@ -14,9 +14,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats as sps
 
-from ipafstudy.errors import InsufficientDataError, InvalidOptionError, StatisticalWarning, check_option
-from ipafstudy.stats._base import ResultMixin, pair_values
-from ipafstudy.stats.paired import _check_confidence
+from ipafstudy.errors import InsufficientDataError, StatisticalWarning, check_option
+from ipafstudy.stats._base import ResultMixin, check_confidence, check_integer, pair_values
 
 CiMethod = Literal["percentile", "bca"]
 CI_METHODS = ("percentile", "bca")
@@ -102,11 +101,9 @@ def median_change(
     """
     caller = "median_change"
     check_option(caller, "ci_method", ci_method, CI_METHODS)
-    conf = _check_confidence(caller, confidence)
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 100:
-        raise InvalidOptionError(f"{caller}(): n_resamples={n_resamples!r} is not valid; expected an integer >= 100")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidOptionError(f"{caller}(): seed={seed!r} is not valid; expected a non-negative integer")
+    conf = check_confidence(caller, confidence)
+    check_integer(caller, "n_resamples", n_resamples, low=100, expected="an integer >= 100")
+    check_integer(caller, "seed", seed, low=0, expected="a non-negative integer")
     b, a, n_excluded = pair_values(before, after, caller=caller)
     d = a - b
     n = int(d.size)

@@ -14,8 +14,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats as sps
 
-from ipafstudy.errors import InsufficientDataError, InvalidOptionError, check_option
-from ipafstudy.stats._base import ResultMixin, pair_values
+from ipafstudy.errors import InsufficientDataError, check_option
+from ipafstudy.stats._base import ResultMixin, check_confidence, pair_values
 from ipafstudy.stats._exact import signed_rank_pmf, two_sided_p
 
 ZeroMethod = Literal["wilcox", "pratt"]
@@ -67,16 +67,6 @@ class WilcoxonResult(ResultMixin):
     rank_biserial: float
     settings: WilcoxonSettings
     reason: str = ""
-
-
-def _check_confidence(caller: str, confidence: float) -> float:
-    try:
-        value = float(confidence)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not 0 < value < 1:
-        raise InvalidOptionError(f"{caller}(): confidence={confidence!r} is not valid; expected a number in (0, 1)")
-    return value
 
 
 def wilcoxon_signed_rank(
@@ -195,7 +185,7 @@ def hodges_lehmann(before: Any, after: Any, confidence: float = 0.95) -> HodgesL
     2.25
     """
     caller = "hodges_lehmann"
-    conf = _check_confidence(caller, confidence)
+    conf = check_confidence(caller, confidence)
     b, a, n_excluded = pair_values(before, after, caller=caller)
     d = np.sort(a - b)
     n = int(d.size)

@@ -13,7 +13,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ipafstudy.errors import DataValidationError, InvalidOptionError, check_option
+from ipafstudy.errors import DataValidationError, check_option
+from ipafstudy.stats._base import check_integer
 
 AdjustMethod = Literal["holm", "bh"]
 ADJUST_METHODS = ("holm", "bh")
@@ -79,8 +80,7 @@ def format_p(p: float, *, digits: int = 3) -> str:
     >>> format_p(0.0004), format_p(0.0123), format_p(1.0)
     ('<0.001', '0.012', '1.000')
     """
-    if not isinstance(digits, (int, np.integer)) or isinstance(digits, bool) or not 1 <= digits <= 10:
-        raise InvalidOptionError(f"format_p(): digits={digits!r} is not valid; expected an integer from 1 to 10")
+    check_integer("format_p", "digits", digits, low=1, high=10, expected="an integer from 1 to 10")
     value = _as_probability(p, "format_p")
     if math.isnan(value):
         return "NA"

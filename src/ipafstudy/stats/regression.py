@@ -17,9 +17,8 @@ import statsmodels.api as sm
 from statsmodels.stats.diagnostic import het_breuschpagan
 
 from ipafstudy.errors import DataValidationError, InsufficientDataError, InvalidOptionError, check_option
-from ipafstudy.stats._base import ResultMixin, as_float_series
+from ipafstudy.stats._base import ResultMixin, as_float_series, check_confidence
 from ipafstudy.stats.normality import ShapiroResult, shapiro_wilk
-from ipafstudy.stats.paired import _check_confidence
 
 INTERCEPT = "Intercept"
 
@@ -105,7 +104,7 @@ def linear_regression(
     0.8
     """
     caller = "linear_regression"
-    conf = _check_confidence(caller, confidence)
+    conf = check_confidence(caller, confidence)
     if not isinstance(frame, pd.DataFrame):
         raise DataValidationError(None, f"{caller}(): frame must be a pandas DataFrame")
     if isinstance(predictors, str):
