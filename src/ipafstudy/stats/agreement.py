@@ -113,11 +113,12 @@ def icc(ratings: Any, *, model: IccModel = "ICC2_1", confidence: float = 0.95) -
     alpha = 1.0 - conf
     q = 1.0 - alpha / 2.0
     family, _, size = model.partition("_")
+    # ICC1 measures error within subjects; ICC2 and ICC3 use the two-way residual.
     error_ms = msw if family == "ICC1" else mse
+    df_err = n * (k - 1) if family == "ICC1" else (n - 1) * (k - 1)
     if msb == 0 and error_ms == 0:
         raise InsufficientDataError(f"{caller}(): all ratings are identical; the ICC is undefined")
     if error_ms == 0:
-        df_err = n * (k - 1) if family == "ICC1" else (n - 1) * (k - 1)
         if family == "ICC2" and msc > 0:
             # No residual noise but a constant offset between raters: absolute agreement is below 1.
             value = msb / (msb + k * msc / n) if size == "1" else msb / (msb + msc / n)
@@ -128,25 +129,16 @@ def icc(ratings: Any, *, model: IccModel = "ICC2_1", confidence: float = 0.95) -
             reason = "perfect agreement: no within-subject variance, CI undefined"
         return IccResult(float(value), math.nan, math.nan, model, n, k, n_excluded, math.inf, n - 1, df_err,
                          0.0, conf, koo_li_band(float(value)), reason=reason)
-    if family == "ICC1":
-        f_stat, df1, df2 = msb / msw, n - 1, n * (k - 1)
+    if family in ("ICC1", "ICC3"):
+        # Same Shrout & Fleiss formulas; only the error mean square and its df differ (set above).
+        f_stat, df1, df2 = msb / error_ms, n - 1, df_err
         f_low = f_stat / sps.f.ppf(q, df1, df2)
         f_high = f_stat * sps.f.ppf(q, df2, df1)
         if size == "1":
-            value = (msb - msw) / (msb + (k - 1) * msw)
+            value = (msb - error_ms) / (msb + (k - 1) * error_ms)
             low, high = (f_low - 1) / (f_low + k - 1), (f_high - 1) / (f_high + k - 1)
         else:
-            value = (msb - msw) / msb
-            low, high = 1 - 1 / f_low, 1 - 1 / f_high
-    elif family == "ICC3":
-        f_stat, df1, df2 = msb / mse, n - 1, (n - 1) * (k - 1)
-        f_low = f_stat / sps.f.ppf(q, df1, df2)
-        f_high = f_stat * sps.f.ppf(q, df2, df1)
-        if size == "1":
-            value = (msb - mse) / (msb + (k - 1) * mse)
-            low, high = (f_low - 1) / (f_low + k - 1), (f_high - 1) / (f_high + k - 1)
-        else:
-            value = (msb - mse) / msb
+            value = (msb - error_ms) / msb
             low, high = 1 - 1 / f_low, 1 - 1 / f_high
     else:
         f_stat, df1, df2 = msb / mse, n - 1, (n - 1) * (k - 1)
