@@ -155,7 +155,7 @@ def test_heatmap_cells_show_given_rho_and_stars():
     assert by_gid(fig, "cell:a:b").get_text() == "0.49***"
     assert by_gid(fig, "cell:c:a").get_text() == "\u22120.13*"  # -0.125 half-up away from zero; typeset minus
     assert by_gid(fig, "cell:a:a").get_text() == "1.00"  # diagonal: no stars
-    assert by_gid(fig, "cell:b:c").get_text() == "NA"
+    assert by_gid(fig, "cell:b:c").get_text() == "\u2014"  # typeset for print: em dash for a missing rho
     image = fig.axes[0].images[0]
     assert image.norm.vmin == -1.0 and image.norm.vmax == 1.0
     assert image.get_cmap().name.startswith("RdBu_r")

@@ -33,7 +33,15 @@ from matplotlib.patches import FancyBboxPatch
 
 from ipafstudy.errors import InvalidOptionError, check_option
 from ipafstudy.fileio import atomic_write_bytes
-from ipafstudy.reporting.format import JournalStyle, fmt_number, fmt_p, get_style, is_missing, significance_stars
+from ipafstudy.reporting.format import (
+    JournalStyle,
+    fmt_number,
+    fmt_p,
+    get_style,
+    is_missing,
+    print_style,
+    significance_stars,
+)
 
 Whiskers = Literal["minmax", "tukey"]
 BOX_STAT_COLUMNS: tuple[str, ...] = ("outcome", "timepoint", "q1", "median", "q3", "whisker_low", "whisker_high")
@@ -366,7 +374,7 @@ def correlation_heatmap(
         if len(names) != len(keys):
             raise ValueError(f"correlation_heatmap(): {len(names)} labels for {len(keys)} variables")
     places = st.corr_decimals if decimals is None else decimals
-    cell_style = st.with_options(unicode_minus=True)  # typeset minus, matching the colour bar's tick labels
+    cell_style = print_style(st)  # typeset minus (as the colour bar's tick labels) and "—" for a missing rho
     k = len(keys)
     shown = np.ones((k, k), dtype=bool) if triangle == "full" else np.tril(np.ones((k, k), dtype=bool))
     masked = np.ma.masked_array(values, mask=~shown | np.isnan(values))
