@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ipafstudy.rules.common import RuleInputError, as_tristate, is_missing
+from ipafstudy.rules.common import RuleInputError, as_tristate, float_or_nan, is_missing
 
 
 @pytest.mark.parametrize(
@@ -29,3 +29,16 @@ def test_as_tristate_rejects_guesses(value):
                                                   ("", False), (np.nan, True), (0.0, False)])
 def test_is_missing(value, expected):
     assert is_missing(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("3", 3.0), (" 2.5 ", 2.5), (7, 7.0), (np.int64(4), 4.0), (True, 1.0), ("-0", -0.0)],
+)
+def test_float_or_nan_reads_numbers(value, expected):
+    assert float_or_nan(value) == expected
+
+
+@pytest.mark.parametrize("value", [None, "", "1:320", "abc", [1], pd.NA, float("nan")])
+def test_float_or_nan_gives_nan_for_non_numbers(value):
+    assert np.isnan(float_or_nan(value))

@@ -30,6 +30,7 @@ from ipafstudy.cohort.exposure import Exposure
 from ipafstudy.cohort.timepoints import Observation, TimepointValue, choose_baseline
 from ipafstudy.data.schema import ADVERSE_EVENTS
 from ipafstudy.rules.adverse_events import hypomagnesaemia_events, kdigo_aki_events
+from ipafstudy.rules.common import float_or_nan
 from ipafstudy.settings import ClinicalSettings
 
 MERGE_WINDOW_DAYS = 14
@@ -50,10 +51,7 @@ def _during(day: dt.date | None, exp: Exposure) -> bool:
 
 
 def _int_or_none(value: object) -> int | None:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
+    number = float_or_nan(value)
     return None if number != number else int(number)
 
 

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 
 from ipafstudy.cohort._common import all_dates, as_date, by_patient, iso, source_text, text_or_none
 from ipafstudy.data.model import Study
+from ipafstudy.rules.common import float_or_nan
 from ipafstudy.settings import ClinicalSettings
 
 CONTINUATION_GAP_DAYS = 1
@@ -170,11 +171,7 @@ def age_at_start(patient: dict[str, object], start: dt.date | None) -> tuple[flo
     birth = as_date(patient.get("birth_date"))
     if birth is not None and start is not None:
         return float(age_at(birth, start)), "birth_date"
-    raw = patient.get("age_at_index")
-    try:
-        value = float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None, "missing"
-    if value != value:  # NaN
+    value = float_or_nan(patient.get("age_at_index"))
+    if value != value:  # NaN: blank or not a number
         return None, "missing"
     return value, "age_at_index"

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ipafstudy.cohort._common import as_date, is_missing, text_or_none
 from ipafstudy.errors import InvalidOptionError
+from ipafstudy.rules.common import float_or_nan
 from ipafstudy.rules.hrct import PATTERNS, HrctConsensus, consensus, discordance
 from ipafstudy.settings import ClinicalSettings
 
@@ -115,10 +116,7 @@ def adjudicator_rows(filled: pd.DataFrame, *, source: str = "worklist") -> pd.Da
         grade = row.get("adjudicator_grade")
         if is_missing(grade) or str(grade).strip() == "":
             continue
-        try:
-            value = float(grade)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            value = float("nan")
+        value = float_or_nan(grade)
         if not (0 <= value <= 4 and value == int(value)):
             raise InvalidOptionError(f"{where}, column adjudicator_grade: {grade!r} is not a whole number 0-4")
         reader = text_or_none(row.get("adjudicator"))

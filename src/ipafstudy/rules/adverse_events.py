@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from ipafstudy.rules.common import RuleInputError, is_missing
+from ipafstudy.rules.common import RuleInputError, float_or_nan, is_missing
 from ipafstudy.settings import ClinicalSettings
 
 # CTCAE v4.03 / v5.0 hypomagnesaemia, mmol/L. Each grade's range includes its LOWER bound:
@@ -70,10 +70,7 @@ def ctcae_hypomagnesaemia_grade(mg_mmol_l: float, lower_limit_normal: float = 0.
 
 
 def _number(value: Any, what: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
+    number = float_or_nan(value)
     if isinstance(value, bool) or math.isnan(number):
         raise RuleInputError(f"{what}: {value!r} is not a number")
     return number

@@ -47,6 +47,14 @@ def as_tristate(value: Any, *, field: str, owner: str = "") -> TriState:
     )
 
 
+def float_or_nan(value: Any) -> float:
+    """``float(value)``, or NaN when it cannot be read as a number (each rule words its own error)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def is_missing(value: Any) -> bool:
     """True for None, NaN and pd.NA (what a blank cell becomes)."""
     if value is None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from ipafstudy.rules.common import RuleInputError, is_missing
+from ipafstudy.rules.common import RuleInputError, float_or_nan, is_missing
 from ipafstudy.settings import ClinicalSettings
 
 # Same values as data/schema.py (a test checks); repeated because rules sit below data.
@@ -37,10 +37,7 @@ def grade_from_percent(pct: float) -> int:
     """
     if isinstance(pct, bool) or is_missing(pct):
         raise RuleInputError(f"HRCT extent percentage {pct!r} is missing or not a number")
-    try:
-        value = float(pct)
-    except (TypeError, ValueError):
-        value = math.nan
+    value = float_or_nan(pct)
     if math.isnan(value) or not 0.0 <= value <= 100.0:
         raise RuleInputError(f"HRCT extent percentage {pct!r} is outside 0-100 %")
     if value == 0.0:
@@ -63,10 +60,7 @@ def _where(row: dict[str, Any], index: Hashable) -> str:
 def _grade_value(raw: Any, where: str, column: str) -> int | None:
     if is_missing(raw):
         return None
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        value = float("nan")
+    value = float_or_nan(raw)
     if isinstance(raw, bool) or not (0 <= value <= MAX_GRADE) or value != int(value):
         raise RuleInputError(f"{where}, column {column}: grade {raw!r} is not a whole number 0-{MAX_GRADE}")
     return int(value)
@@ -75,10 +69,7 @@ def _grade_value(raw: Any, where: str, column: str) -> int | None:
 def _percent_value(raw: Any, where: str, column: str) -> float | None:
     if is_missing(raw):
         return None
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        value = float("nan")
+    value = float_or_nan(raw)
     if isinstance(raw, bool) or not 0.0 <= value <= 100.0:
         raise RuleInputError(f"{where}, column {column}: percentage {raw!r} is outside 0-100 %")
     return value

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ipafstudy.rules.antibodies import ANTI_SYNTHETASE_ANTIBODIES, CANONICAL_ANTIBODIES
-from ipafstudy.rules.common import RuleInputError, TriState, as_tristate, is_missing
+from ipafstudy.rules.common import RuleInputError, TriState, as_tristate, float_or_nan, is_missing
 from ipafstudy.settings import ClinicalSettings
 
 # Value sets; data/schema.py imports them from here, so the data model and the rules share one definition.
@@ -83,10 +83,7 @@ ENTRY_REQUIREMENTS = ("interstitial_pneumonia", "alternative_etiology_excluded",
 
 def _whole_titre(name: str, titre: object) -> int:
     """A titre denominator as int (320 for 1:320); 320.0 is accepted, 320.5 or 0 is not."""
-    try:
-        number = float(titre)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        number = float("nan")
+    number = float_or_nan(titre)
     if isinstance(titre, bool) or not number >= 1 or number != int(number):
         raise RuleInputError(f"{name} titre {titre!r} must be a whole number >= 1 (320 for 1:320)")
     return int(number)

@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from ipafstudy.errors import check_option
-from ipafstudy.rules.common import RuleInputError
+from ipafstudy.rules.common import RuleInputError, float_or_nan
 
 MMRC_DESCRIPTIONS: dict[int, str] = {
     0: "breathless only with strenuous exercise",
@@ -31,10 +31,7 @@ def to_mmrc(value: Any, scale: str = "mmrc") -> int:
     """
     check_option("to_mmrc", "scale", scale, tuple(SCALE_RANGES))
     low, high = SCALE_RANGES[scale]
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
+    number = float_or_nan(value)
     if isinstance(value, bool) or math.isnan(number) or number != int(number) or not low <= number <= high:
         raise RuleInputError(
             f"dyspnoea grade {value!r} is not a whole number {low}-{high} on the declared {scale.upper()} scale"
