@@ -242,3 +242,18 @@ def _wide_png(tmp_path) -> Path:
     FigureCanvasAgg(fig)
     fig.add_subplot(1, 1, 1).plot([0, 1], [0, 1])
     return save_figure(fig, tmp_path / "wide", dpi=72)[0]
+
+
+def test_number_columns_stay_on_one_line_before_text_columns_do():
+    cols = (Column("variable", "Variable"), Column("g1", "MSAs (n = 28)", "right"),
+            Column("test", "Test"))
+    rows = (Row(("CRP, mg/L", "5.75 (1.18, 16.31)", "Fisher-Freeman-Halton exact test of the grade table")),)
+    spec = TableSpec("t4", "Groups", cols, rows)
+    cell = _pil_width_in("5.75 (1.18, 16.31)") + CELL_PADDING_IN
+    text = _pil_width_in("Fisher-Freeman-Halton exact test of the grade table") + CELL_PADDING_IN
+    available = cell + 2.8  # room for the number on one line, not for the whole text line
+    assert available < cell + text
+    widths = column_widths_in(spec, available)
+    assert sum(widths) == pytest.approx(available)
+    assert widths[1] >= cell - 0.01  # the number is not wrapped
+    assert widths[2] < text  # the text column wraps instead

@@ -211,9 +211,9 @@ def column_widths_in(spec: TableSpec, available_in: float, size_pt: float = 9.0)
     """Column widths (inches) filling ``available_in``; header words never break while any layout allows it.
 
     In order of preference: every body line and header label on one line (spare width shared in
-    proportion); body lines on one line and headers wrapped at spaces; else one common cap
-    (water-filling) on the columns' one-line widths, so the longest lines wrap at spaces while
-    short columns keep body and header on one line, each column keeping its widest word. If the widest words do
+    proportion); body lines on one line and headers wrapped at spaces; number columns (aligned
+    right or centre) on one line and text columns (aligned left) wrapped at spaces under one common
+    cap (water-filling); else the same cap on every column, each keeping its widest word. If the widest words do
     not all fit, each column keeps its widest header word and the rest is shared in proportion to
     what the body words lack (long body words then break, header words never do). Only when even
     the header words do not fit do all columns shrink alike.
@@ -229,6 +229,10 @@ def column_widths_in(spec: TableSpec, available_in: float, size_pt: float = 9.0)
         return [h + spare * h / sum(full) for h in full]
     if sum(body) <= available_in:
         return _water_fill(body, full, available_in)
+    # numbers (right- or centre-aligned columns) stay on one line; text columns wrap under one cap
+    keep = [b if col.align != "left" else low for b, low, col in zip(body, lo, spec.columns, strict=True)]
+    if sum(keep) <= available_in:
+        return _water_fill(keep, full, available_in)
     if sum(lo) <= available_in:  # long lines wrap under the cap; short columns keep body and header on one line
         return _water_fill(lo, full, available_in)
     if sum(hard) < available_in:
