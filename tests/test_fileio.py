@@ -105,3 +105,22 @@ def test_reporting_io_re_exports_the_same_functions():
 
     for name in ("atomic_write_bytes", "atomic_write_text", "prepare_output_dir", "sha256_file"):
         assert getattr(rio, name) is getattr(fileio, name)
+
+
+def test_csv_text_is_plain_and_stable():
+    import datetime as dt
+
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "id": ["P1", "P,2", 'say "hi"'],
+            "value": [1.5, float("nan"), 0.1],
+            "when": [dt.date(2024, 1, 2), None, dt.date(2024, 12, 31)],
+        },
+        index=[10, 11, 12],
+    )
+    # Written by hand: no index, "\n" endings, blank for missing, quotes only where needed (doubled inside).
+    expected = 'id,value,when\nP1,1.5,2024-01-02\n"P,2",,\n"say ""hi""",0.1,2024-12-31\n'
+    assert fileio.csv_text(frame) == expected
+    assert fileio.csv_text(pd.DataFrame(columns=["a", "b"])) == "a,b\n"

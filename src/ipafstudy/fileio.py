@@ -9,10 +9,12 @@ A leaf module: imports nothing of ours except :mod:`ipafstudy.errors`.
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from ipafstudy.errors import OutputExistsError
 
@@ -24,6 +26,17 @@ def sha256_file(path: str | os.PathLike[str], *, chunk_size: int = 1 << 20) -> s
         for block in iter(lambda: handle.read(chunk_size), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def csv_text(frame: Any) -> str:
+    """A pandas DataFrame as CSV text: no index, "\\n" line ends, blanks for missing, minimal quoting.
+
+    Every argument is passed explicitly so a pandas default change cannot alter our files.
+    """
+    return frame.to_csv(
+        index=False, sep=",", lineterminator="\n", na_rep="", quoting=csv.QUOTE_MINIMAL, quotechar='"',
+        float_format=None, date_format=None,
+    )
 
 
 def prepare_output_dir(path: str | os.PathLike[str], *, force: bool = False) -> Path:

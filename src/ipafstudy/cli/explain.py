@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ipafstudy.analysis.explain import trace_from_dir
 from ipafstudy.errors import OutputExistsError
-from ipafstudy.fileio import atomic_write_text
+from ipafstudy.fileio import atomic_write_text, csv_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,5 +35,5 @@ def run(args: argparse.Namespace) -> int:
     trace = trace_from_dir(args.out_dir, args.outcome)
     print(trace.to_text())
     if args.csv:
-        atomic_write_text(args.csv, trace.used.to_csv(index=False, lineterminator="\n"))
+        atomic_write_text(args.csv, csv_text(trace.used))
     return 0

@@ -20,7 +20,7 @@ from ipafstudy.cohort.agreement import hrct_agreement
 from ipafstudy.cohort.hrct import adjudication_worklist, adjudicator_rows
 from ipafstudy.data.loaders import load_study
 from ipafstudy.errors import InvalidOptionError
-from ipafstudy.fileio import write_output_file
+from ipafstudy.fileio import csv_text, write_output_file
 from ipafstudy.rules.hrct import consensus, reader_scores
 from ipafstudy.settings import ClinicalSettings
 
@@ -75,7 +75,7 @@ def scores(reads: pd.DataFrame, settings: ClinicalSettings) -> pd.DataFrame:
 def _write(path: str, frame: pd.DataFrame, force: bool, sheet: str) -> None:
     suffix = path.lower().rsplit(".", 1)[-1]
     if suffix == "csv":
-        data = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+        data = csv_text(frame).encode("utf-8")
     elif suffix == "xlsx":
         buffer = io.BytesIO()
         with pd.ExcelWriter(buffer, engine="openpyxl") as writer:

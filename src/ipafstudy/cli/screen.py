@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
 
 from ipafstudy.cohort.build import Cohort, build_cohort
@@ -15,7 +14,7 @@ from ipafstudy.cohort.explain import explain_patient
 from ipafstudy.cohort.screening import render_flow
 from ipafstudy.data.loaders import load_study
 from ipafstudy.errors import InvalidOptionError
-from ipafstudy.fileio import atomic_write_text, prepare_output_dir
+from ipafstudy.fileio import atomic_write_text, csv_text, prepare_output_dir
 from ipafstudy.settings import ClinicalSettings
 
 
@@ -73,21 +72,17 @@ def load_outcomes(path: str | None) -> dict[str, Any]:
     return out
 
 
-def _csv(frame: pd.DataFrame) -> str:
-    return frame.to_csv(index=False, lineterminator="\n")
-
-
 def write_cohort(cohort: Cohort, out: Path) -> list[Path]:
     """Write every screening output atomically; returns the paths written."""
     outputs: dict[str, str] = {
-        "classification.csv": _csv(cohort.classification),
-        "screening.csv": _csv(cohort.screening),
-        "timepoints.csv": _csv(cohort.values),
-        "outcome_exclusions.csv": _csv(cohort.outcome_exclusions),
-        "missing_data.csv": _csv(cohort.missing_data()),
-        "adverse_events.csv": _csv(cohort.adverse_events),
-        "adverse_event_summary.csv": _csv(cohort.adverse_event_summary),
-        "hrct_excluded_scans.csv": _csv(cohort.hrct.excluded_scans),
+        "classification.csv": csv_text(cohort.classification),
+        "screening.csv": csv_text(cohort.screening),
+        "timepoints.csv": csv_text(cohort.values),
+        "outcome_exclusions.csv": csv_text(cohort.outcome_exclusions),
+        "missing_data.csv": csv_text(cohort.missing_data()),
+        "adverse_events.csv": csv_text(cohort.adverse_events),
+        "adverse_event_summary.csv": csv_text(cohort.adverse_event_summary),
+        "hrct_excluded_scans.csv": csv_text(cohort.hrct.excluded_scans),
         "flow.json": json.dumps(cohort.flow_dict(), indent=2) + "\n",
         "settings.json": json.dumps(_settings_record(cohort), indent=2) + "\n",
     }

@@ -15,7 +15,7 @@ from pathlib import Path
 
 # The generic writers live in ipafstudy.fileio (shared by every layer); re-exported here because
 # report.py, docx.py and docs/reporting.md import them from this module.
-from ipafstudy.fileio import atomic_write_bytes, atomic_write_text, prepare_output_dir, sha256_file
+from ipafstudy.fileio import atomic_write_bytes, atomic_write_text, csv_text, prepare_output_dir, sha256_file
 
 __all__ = [
     "ZIP_EPOCH",
@@ -75,5 +75,4 @@ def write_table_csv(path: str | os.PathLike[str], spec: object, *, indent: str =
     if not isinstance(spec, TableSpec):
         raise TypeError(f"write_table_csv(): expected a TableSpec, got {type(spec).__name__}")
     frame = spec.to_frame(indent=indent)
-    text = frame.to_csv(index=False, lineterminator="\n", encoding="utf-8", quoting=0, na_rep="")
-    return atomic_write_text(path, text)
+    return atomic_write_text(path, csv_text(frame))
