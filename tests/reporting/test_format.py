@@ -19,6 +19,7 @@ from ipafstudy.reporting.format import (
     fmt_number,
     fmt_p,
     get_style,
+    keep_relations_together,
     print_style,
     significance_stars,
 )
@@ -184,3 +185,11 @@ def test_style_validation_and_presets():
     assert st.decimals == 2 and st.name == "nejm"
     assert fmt_p(0.5, style=JournalStyle(p_decimals=2)) == "0.50"
     assert fmt_p(0.005, style=JournalStyle(p_decimals=2)) == "<0.01"
+
+
+def test_keep_relations_together():
+    nb = "\u00a0"
+    assert keep_relations_together("p < 0.001; r = 0.82") == f"p{nb}<{nb}0.001; r{nb}={nb}0.82"
+    assert keep_relations_together("aged ≥ 18 and ≤ 80") == f"aged{nb}≥{nb}18 and{nb}≤{nb}80"
+    assert keep_relations_together("x=1, a => b, end =") == "x=1, a => b, end ="  # no spaced sign: unchanged
+    assert keep_relations_together("") == ""

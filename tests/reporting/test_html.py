@@ -10,7 +10,7 @@ import pytest
 
 from ipafstudy.errors import InvalidOptionError
 from ipafstudy.reporting.html import figure_html, render_html, table_html, write_html
-from ipafstudy.reporting.tablespec import FigureSpec, Section
+from ipafstudy.reporting.tablespec import Column, FigureSpec, Row, Section, TableSpec
 
 
 class Collector(HTMLParser):
@@ -110,3 +110,13 @@ def test_whole_document(tmp_path, demo_table, demo_figure):
 def test_bad_table_argument():
     with pytest.raises(TypeError, match="TableSpec"):
         table_html({"key": "t"})
+
+
+def test_relations_are_not_broken_in_text_but_cells_stay_as_written(demo_table):
+    text = render_html(title="T", sections=[Section("Results", ("Change p < 0.001 (n = 48).",), (demo_table,))])
+    assert "Change p\u00a0&lt;\u00a00.001 (n\u00a0=\u00a048)." in text
+    spec = TableSpec("t", "Counts (n = 3)", (Column("a", "Group"), Column("b", "Size", "right")),
+                     (Row(("MSA", "n = 3")),), footnotes=("p < 0.05.",))
+    html_table = table_html(spec)
+    assert '<td class="right">n = 3</td>' in html_table  # cells equal the CSV, plain spaces
+    assert "Counts (n\u00a0=\u00a03)" in html_table and "p\u00a0&lt;\u00a00.05." in html_table

@@ -156,7 +156,7 @@ def test_reader_facing_text_names_no_options(runs):
     option = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b|`")
     for text in body + cells:
         assert not option.search(text), text
-    appendix = "\n".join(texts[texts.index("Analysis settings"):])
+    appendix = "\n".join(texts[texts.index("Analysis settings"):]).replace("\u00a0", " ")
     assert "follow_up_rule = 'latest_complete_visit'" in appendix
 
 

@@ -27,8 +27,9 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, Pt
 
-from ipafstudy.reporting.format import JournalStyle, get_style
-from ipafstudy.reporting.io import atomic_write_bytes, normalize_zip, pin_core_dates
+from ipafstudy.fileio import atomic_write_bytes
+from ipafstudy.reporting.format import JournalStyle, get_style, keep_relations_together
+from ipafstudy.reporting.io import normalize_zip, pin_core_dates
 from ipafstudy.reporting.tablespec import FigureSpec, Section, TableSpec
 
 #: Used for document dates when the caller gives none: a fixed date keeps files reproducible.
@@ -371,7 +372,7 @@ class DocxReport:
         """A body paragraph; "\\n" inside the text becomes a line break."""
         self._orient(False)
         paragraph = self.doc.add_paragraph()
-        lines = text.split("\n")
+        lines = keep_relations_together(text).split("\n")
         for i, line in enumerate(lines):
             run = paragraph.add_run(line)
             if i < len(lines) - 1:
@@ -391,7 +392,7 @@ class DocxReport:
         caption.paragraph_format.space_after = Pt(4)
         if spec.number is not None:
             caption.add_run(f"Table {spec.number}. ").bold = True
-        caption.add_run(spec.title).bold = spec.number is None
+        caption.add_run(keep_relations_together(spec.title)).bold = spec.number is None
 
         ncol = len(spec.columns)
         table = self.doc.add_table(rows=1 + len(spec.rows), cols=ncol)
@@ -436,7 +437,7 @@ class DocxReport:
             more = i < len(spec.footnotes) - 1
             par.paragraph_format.space_after = Pt(0 if more else 14)  # the space after the table
             par.paragraph_format.keep_with_next = more
-            run = par.add_run(note)
+            run = par.add_run(keep_relations_together(note))
             run.font.size = Pt(self.table_size - 1)
         if not spec.footnotes:  # a paragraph must separate two tables, or Word joins them
             self.doc.add_paragraph().paragraph_format.space_after = Pt(6)
@@ -475,9 +476,9 @@ class DocxReport:
         caption = self.doc.add_paragraph()
         if spec.number is not None:
             caption.add_run(f"Figure {spec.number}. ").bold = True
-        caption.add_run(spec.title).bold = spec.number is None
+        caption.add_run(keep_relations_together(spec.title)).bold = spec.number is None
         if spec.caption:
-            caption.add_run(" " + spec.caption)
+            caption.add_run(" " + keep_relations_together(spec.caption))
 
     def add_section(self, section: Section | tuple[object, ...]) -> None:
         """Heading, then paragraphs, tables and figures of a :class:`Section`.

@@ -23,6 +23,7 @@ Rules, chosen because journals and SPSS output are read by humans who round by h
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal
@@ -133,6 +134,21 @@ def print_style(style: str | JournalStyle | None = None) -> JournalStyle:
     ('\u22121.3', '\u2014')
     """
     return get_style(style).with_options(unicode_minus=True, missing=PRINT_MISSING)
+
+
+_RELATION = re.compile(r" ([=<>\u2264\u2265]) (?=\S)")
+
+
+def keep_relations_together(text: str) -> str:
+    """No line break inside "p < 0.001", "n = 48", "r = 0.82": the spaces around the sign become U+00A0.
+
+    For running text, captions and footnotes of typeset documents (never table cells, which must
+    equal the CSV).
+
+    >>> keep_relations_together("p < 0.001, n = 48") == "p\u00a0<\u00a00.001, n\u00a0=\u00a048"
+    True
+    """
+    return _RELATION.sub("\u00a0\\1\u00a0", text)
 
 
 def is_missing(value: object) -> bool:

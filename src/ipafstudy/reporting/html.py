@@ -18,6 +18,7 @@ from typing import Literal
 
 from ipafstudy.errors import check_option
 from ipafstudy.fileio import atomic_write_text
+from ipafstudy.reporting.format import keep_relations_together
 from ipafstudy.reporting.tablespec import FigureSpec, Section, TableSpec
 
 CSS = """
@@ -58,6 +59,11 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=True).replace("\n", "<br>")
 
 
+def _esc_text(text: str) -> str:
+    """Running text, captions, footnotes: as :func:`_esc`, and "p < 0.001" never broken across lines."""
+    return _esc(keep_relations_together(text))
+
+
 def _cls(*names: str) -> str:
     present = [n for n in names if n]
     return f' class="{" ".join(present)}"' if present else ""
@@ -70,9 +76,9 @@ def table_html(spec: TableSpec) -> str:
     ncol = len(spec.columns)
     out = [f'<div class="table-wrap"><table id="{html.escape(spec.key)}">']
     if spec.number is not None:
-        out.append(f'<caption><span class="num">Table {spec.number}.</span> {_esc(spec.title)}</caption>')
+        out.append(f'<caption><span class="num">Table {spec.number}.</span> {_esc_text(spec.title)}</caption>')
     else:
-        out.append(f"<caption>{_esc(spec.title)}</caption>")
+        out.append(f"<caption>{_esc_text(spec.title)}</caption>")
     out.append("<thead><tr>")
     for col in spec.columns:
         align = "" if col.align == "left" else col.align
@@ -97,7 +103,7 @@ def table_html(spec: TableSpec) -> str:
         out.append(f"<tr{row_cls}>{''.join(cells)}</tr>")
     out.append("</tbody>")
     if spec.footnotes:
-        notes = "<br>".join(_esc(n) for n in spec.footnotes)
+        notes = "<br>".join(_esc_text(n) for n in spec.footnotes)
         out.append(f'<tfoot><tr><td colspan="{ncol}">{notes}</td></tr></tfoot>')
     out.append("</table></div>")
     return "\n".join(out)
@@ -126,8 +132,8 @@ def figure_html(spec: FigureSpec, *, embed: Literal["png", "svg"] = "png") -> st
         data = base64.b64encode(spec.png_path.read_bytes()).decode("ascii")
         body = f'<img src="data:image/png;base64,{data}" alt="{alt}">'
     head = f'<span class="num">Figure {spec.number}.</span> ' if spec.number is not None else ""
-    title = _esc(spec.title) if spec.number is not None else f"<strong>{_esc(spec.title)}</strong>"
-    caption = f" {_esc(spec.caption)}" if spec.caption else ""
+    title = _esc_text(spec.title) if spec.number is not None else f"<strong>{_esc_text(spec.title)}</strong>"
+    caption = f" {_esc_text(spec.caption)}" if spec.caption else ""
     return f'<figure id="{html.escape(spec.key)}">\n{body}\n<figcaption>{head}{title}{caption}</figcaption>\n</figure>'
 
 
@@ -157,7 +163,7 @@ def render_html(*, title: str, sections: Sequence[Section | tuple[object, ...]],
         sec = Section.coerce(item)
         level = sec.level + 1
         parts.append(f"<section>\n<h{level}>{_esc(sec.heading)}</h{level}>")
-        parts.extend(f"<p>{_esc(p)}</p>" for p in sec.paragraphs)
+        parts.extend(f"<p>{_esc_text(p)}</p>" for p in sec.paragraphs)
         parts.extend(table_html(t) for t in sec.tables)
         parts.extend(figure_html(f, embed=embed) for f in sec.figures)
         parts.append("</section>")

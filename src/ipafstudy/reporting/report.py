@@ -20,9 +20,10 @@ from typing import Any
 import pandas as pd
 
 from ipafstudy.analysis.results import StudyResults, jsonable
+from ipafstudy.fileio import atomic_write_text, prepare_output_dir, sha256_file
 from ipafstudy.reporting import figures as figs
 from ipafstudy.reporting.format import JournalStyle, get_style, print_style
-from ipafstudy.reporting.io import atomic_write_text, prepare_output_dir, sha256_file, write_table_csv
+from ipafstudy.reporting.io import write_table_csv
 from ipafstudy.reporting.methods import methods_paragraphs, settings_paragraphs, summary_sentences
 from ipafstudy.reporting.tables import build_tables
 from ipafstudy.reporting.tablespec import FigureSpec, Section, TableSpec
