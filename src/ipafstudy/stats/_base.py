@@ -114,6 +114,13 @@ def as_float_array(x: Any, *, caller: str, name: str) -> np.ndarray:
     return arr.copy()
 
 
+def non_missing(x: Any, *, caller: str, name: str = "x") -> tuple[np.ndarray, int]:
+    """The non-missing values of ``x`` in input order, and how many were missing (reported, never hidden)."""
+    arr = as_float_array(x, caller=caller, name=name)
+    ok = arr[~np.isnan(arr)]
+    return ok, int(arr.size - ok.size)
+
+
 def as_float_series(x: Any, *, caller: str, name: str) -> pd.Series:
     """Float Series keeping the index (patient id); the input is never modified."""
     if not isinstance(x, pd.Series):

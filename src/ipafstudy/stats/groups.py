@@ -17,7 +17,7 @@ from scipy import stats as sps
 from scipy.special import gammaln
 
 from ipafstudy.errors import DataValidationError, InsufficientDataError, check_option
-from ipafstudy.stats._base import ResultMixin, as_float_array, tie_sizes
+from ipafstudy.stats._base import ResultMixin, non_missing, tie_sizes
 from ipafstudy.stats._exact import rank_sum_pmf, two_sided_p
 from ipafstudy.stats.paired import TEST_METHODS, TestMethod
 
@@ -73,9 +73,8 @@ def mann_whitney(
     check_option(caller, "method", method, TEST_METHODS)
     check_option(caller, "continuity", continuity, (True, False))
     settings = MannWhitneySettings(method, bool(continuity))
-    xa = as_float_array(x, caller=caller, name="x")
-    ya = as_float_array(y, caller=caller, name="y")
-    xo, yo = xa[~np.isnan(xa)], ya[~np.isnan(ya)]
+    xo, missing_x = non_missing(x, caller=caller, name="x")
+    yo, missing_y = non_missing(y, caller=caller, name="y")
     n1, n2 = int(xo.size), int(yo.size)
     if n1 == 0 or n2 == 0:
         raise InsufficientDataError(
@@ -89,7 +88,7 @@ def mann_whitney(
     big_n = n1 + n2
     ties = tie_sizes(pooled)
     var = n1 * n2 / 12.0 * ((big_n + 1) - float(np.sum(ties**3 - ties)) / (big_n * (big_n - 1)))
-    missing = (int(xa.size - n1), int(ya.size - n2))
+    missing = (missing_x, missing_y)
     if var <= 0:
         return MannWhitneyResult(
             min(u1, u2), u1, 0.0, 1.0, 0.0, n1, n2, *missing, settings,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
-from ipafstudy.stats._base import ResultMixin, as_float_array
+from ipafstudy.stats._base import ResultMixin, non_missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +29,7 @@ def shapiro_wilk(x: Any) -> ShapiroResult:
     >>> round(shapiro_wilk([2.1, 3.4, 1.9, 5.6, 4.4, 3.3]).w, 4)
     0.9414
     """
-    arr = as_float_array(x, caller="shapiro_wilk", name="x")
-    ok = arr[~np.isnan(arr)]
-    n_missing = int(arr.size - ok.size)
+    ok, n_missing = non_missing(x, caller="shapiro_wilk")
     if ok.size < 3:
         return ShapiroResult(math.nan, math.nan, int(ok.size), n_missing, "Shapiro-Wilk needs at least 3 values")
     if np.ptp(ok) == 0:

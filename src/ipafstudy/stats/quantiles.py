@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ipafstudy.errors import InvalidOptionError, check_option
-from ipafstudy.stats._base import ResultMixin, as_float_array
+from ipafstudy.stats._base import ResultMixin, non_missing
 
 QuantileMethod = Literal["spss", "r7", "tukey"]
 QUANTILE_METHODS = ("spss", "r7", "tukey")
@@ -67,9 +67,7 @@ def quantiles(x: Any, *, method: QuantileMethod = "spss") -> QuantileResult:
     (1.25, 1.75)
     """
     check_option("quantiles", "method", method, QUANTILE_METHODS)
-    arr = as_float_array(x, caller="quantiles", name="x")
-    ok = arr[~np.isnan(arr)]
-    n_missing = int(arr.size - ok.size)
+    ok, n_missing = non_missing(x, caller="quantiles")
     if ok.size == 0:
         return QuantileResult(math.nan, math.nan, math.nan, 0, n_missing, method, "no non-missing values")
     if method == "tukey":
@@ -85,9 +83,7 @@ def describe_continuous(x: Any) -> DescribeResult:
     >>> describe_continuous([1, 2, 3, None]).sd
     1.0
     """
-    arr = as_float_array(x, caller="describe_continuous", name="x")
-    ok = arr[~np.isnan(arr)]
-    n_missing = int(arr.size - ok.size)
+    ok, n_missing = non_missing(x, caller="describe_continuous")
     if ok.size == 0:
         return DescribeResult(math.nan, math.nan, math.nan, math.nan, 0, n_missing, "no non-missing values")
     sd = float(np.std(ok, ddof=1)) if ok.size > 1 else math.nan
@@ -116,8 +112,7 @@ def percentile(x: Any, q: float, *, method: QuantileMethod = "spss") -> float:
         raise InvalidOptionError(f"percentile(): q={q!r} is not valid; expected a number from 0 to 100")
     if method == "tukey" and qf not in (25.0, 50.0, 75.0):
         raise InvalidOptionError(f"percentile(): q={q!r} is not valid with method='tukey'; expected one of 25, 50, 75")
-    arr = as_float_array(x, caller="percentile", name="x")
-    ok = arr[~np.isnan(arr)]
+    ok, _ = non_missing(x, caller="percentile")
     if ok.size == 0:
         return math.nan
     if method == "tukey":
@@ -155,8 +150,7 @@ def boxplot_stats(x: Any, *, method: QuantileMethod = "spss", whisker: WhiskerRu
     check_option("boxplot_stats", "method", method, QUANTILE_METHODS)
     check_option("boxplot_stats", "whisker", whisker, WHISKER_RULES)
     qs = quantiles(x, method=method)
-    arr = as_float_array(x, caller="boxplot_stats", name="x")
-    ok = np.sort(arr[~np.isnan(arr)])
+    ok = np.sort(non_missing(x, caller="boxplot_stats")[0])
     if ok.size == 0:
         return BoxplotStats(math.nan, math.nan, math.nan, math.nan, math.nan, [], 0, qs.n_missing, method, whisker,
                             qs.reason)
