@@ -83,13 +83,14 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
         f"received tacrolimus for ≥{s.min_exposure_days} days; ongoing treatment was censored at {cutoff}. "
         f"Baseline was the value closest to tacrolimus start within the {s.baseline_window_days} days before it "
         f"({start_day} the start day); the last follow-up was {_FOLLOW_UP[s.follow_up_rule]}. HRCT scans were "
-        "scored by two readers with the modified Warrick method (six zones, four patterns, grades 0-4; Goldin et "
+        "scored by two readers with the modified Warrick method (six zones, four patterns, grades 0–4; Goldin et "
         f"al. 2008); a zone was sent to a third reader when the grades differed by more than "
         f"{s.adjudication_grade_gap} or the percentages by {fmt_number(s.adjudication_percent_gap, 0, style=st_fmt)}"
         f" points or more, and the final grade was {_CONSENSUS[s.consensus_rule]}. Patients with both a "
         "myositis-specific (MSA) and a myositis-associated antibody (MAA) were "
         f"{'assigned to the MSA group' if s.antibody_group_precedence == 'msa' else 'excluded from both groups'}. "
-        f"Lab-defined hypomagnesaemia was serum magnesium below {s.hypomagnesemia_mmol_l} mmol/L."
+        "Lab-defined hypomagnesaemia was serum magnesium below "
+        f"{fmt_number(s.hypomagnesemia_mmol_l, 2, style=st_fmt)} mmol/L."
     )
     adjust = {"none": "without multiplicity adjustment", "holm": "with Holm-adjusted p values shown alongside",
               "bh": "with Benjamini-Hochberg-adjusted p values shown alongside"}[plan.correlation.adjust]

@@ -489,8 +489,8 @@ def table_agreement(results: StudyResults, style: JournalStyle) -> TableSpec | N
                  Column("value", "Value (95% CI)", "right"), Column("n", "n", "right"), Column("band", "Agreement")),
         rows=tuple(rows),
         footnotes=("Scans of the analysed patients. ICC(2,1): two-way random effects, absolute agreement, single "
-                   "rater, on pattern scores (0-24) and the total (0-96); n = scans. Weighted Cohen's κ on zone "
-                   "grades 0-4; n = zones. Bands: Koo & Li 2016 (ICC), Landis & Koch 1977 (κ).",),
+                   "rater, on pattern scores (0–24) and the total (0–96); n = scans. Weighted Cohen's κ on zone "
+                   "grades 0–4; n = zones. Bands: Koo & Li 2016 (ICC), Landis & Koch 1977 (κ).",),
     )
 
 
