@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
+import zipfile
 
 import pytest
 
@@ -103,7 +105,8 @@ def test_sha256_of_an_empty_file(tmp_path):
 def test_reporting_io_re_exports_the_same_functions():
     from ipafstudy.reporting import io as rio
 
-    for name in ("atomic_write_bytes", "atomic_write_text", "prepare_output_dir", "sha256_file"):
+    for name in ("atomic_write_bytes", "atomic_write_text", "prepare_output_dir", "sha256_file", "normalize_zip",
+                 "pin_core_dates", "ZIP_EPOCH"):
         assert getattr(rio, name) is getattr(fileio, name)
 
 
@@ -124,3 +127,35 @@ def test_csv_text_is_plain_and_stable():
     expected = 'id,value,when\nP1,1.5,2024-01-02\n"P,2",,\n"say ""hi""",0.1,2024-12-31\n'
     assert fileio.csv_text(frame) == expected
     assert fileio.csv_text(pd.DataFrame(columns=["a", "b"])) == "a,b\n"
+
+
+def test_normalize_zip_fixes_dates_and_rewrites(tmp_path):
+    def make(date):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr(zipfile.ZipInfo("docProps/core.xml", date_time=date),
+                       f"<dcterms:modified xsi:type='x'>{date[0]}-01-01</dcterms:modified>")
+            z.writestr(zipfile.ZipInfo("b.txt", date_time=date), "b")
+        return buf.getvalue()
+
+    def pin(x):
+        return fileio.pin_core_dates(x, "2000-01-01T00:00:00Z")
+
+    a = fileio.normalize_zip(make((2020, 1, 1, 0, 0, 0)), rewrite={"docProps/core.xml": pin})
+    b = fileio.normalize_zip(make((2024, 5, 6, 7, 8, 10)), rewrite={"docProps/core.xml": pin})
+    assert a == b
+    with zipfile.ZipFile(io.BytesIO(a)) as z:
+        assert z.namelist() == ["docProps/core.xml", "b.txt"]
+        assert b"2000-01-01T00:00:00Z" in z.read("docProps/core.xml")
+
+
+def test_normalize_zip_stamps_the_given_date_and_normal_attributes():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(zipfile.ZipInfo("a.xml", date_time=(2023, 3, 4, 5, 6, 8)), "<a/>")
+    out = fileio.normalize_zip(buf.getvalue(), date_time=(2020, 1, 1, 0, 0, 0))
+    with zipfile.ZipFile(io.BytesIO(out)) as z:
+        (info,) = z.infolist()
+        assert info.date_time == (2020, 1, 1, 0, 0, 0)
+        assert info.external_attr >> 16 == 0o644
+        assert z.read("a.xml") == b"<a/>"

@@ -1,4 +1,4 @@
-"""Safe file output shared by every layer: output folders, atomic writes, checksums.
+"""Safe file output shared by every layer: output folders, atomic writes, checksums, stable zips.
 
 One implementation so that every file the package writes (cohort CSVs, templates, screening
 outputs, reports) gets the same guarantees: a crash or Ctrl-C never leaves a half-written file,
@@ -11,8 +11,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import io
 import os
+import re
 import tempfile
+import zipfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +119,45 @@ def write_output_file(path: str | os.PathLike[str], data: bytes, *, force: bool 
         raise OutputExistsError(f"{target} already exists; pass --force (force=True) to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write_bytes(target, data)
+
+
+#: Timestamp written into every zip entry (DOCX/XLSX): the earliest date a zip can hold.
+ZIP_EPOCH: tuple[int, int, int, int, int, int] = (1980, 1, 1, 0, 0, 0)
+
+
+def normalize_zip(
+    data: bytes,
+    *,
+    rewrite: Mapping[str, Callable[[bytes], bytes]] | None = None,
+    date_time: tuple[int, int, int, int, int, int] = ZIP_EPOCH,
+) -> bytes:
+    """Re-pack a zip (DOCX/XLSX) with fixed entry dates and attributes so equal content gives equal bytes.
+
+    ``rewrite`` maps an entry name to a function applied to its bytes (used to pin timestamps that
+    libraries write inside ``docProps/core.xml``). ``date_time`` is stamped on every entry. Entry order is kept.
+    """
+    rewrite = dict(rewrite or {})
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            payload = src.read(info.filename)
+            if info.filename in rewrite:
+                payload = rewrite[info.filename](payload)
+            fixed = zipfile.ZipInfo(info.filename, date_time=date_time)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            fixed.create_system = 0
+            dst.writestr(fixed, payload, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+    return out.getvalue()
+
+
+def pin_core_dates(xml: bytes, iso_timestamp: str) -> bytes:
+    """Set dcterms:created/modified in an Office core.xml to ``iso_timestamp`` (e.g. 2000-01-01T00:00:00Z)."""
+    text = xml.decode("utf-8")
+    for tag in ("created", "modified"):
+        text = re.sub(
+            rf"(<dcterms:{tag}\b[^>]*>)[^<]*(</dcterms:{tag}>)",
+            lambda m: m.group(1) + iso_timestamp + m.group(2),
+            text,
+        )
+    return text.encode("utf-8")

@@ -9,13 +9,12 @@ plus a README sheet. The workbook loads back with ``load_study`` once filled in.
 from __future__ import annotations
 
 import io
-import zipfile
 from pathlib import Path
 
 from ipafstudy.data.dictionary import allowed_values, measurement_variable_codes
 from ipafstudy.data.schema import TABLES, Column, Table
 from ipafstudy.data.spellings import accepted_spellings
-from ipafstudy.fileio import write_output_file
+from ipafstudy.fileio import normalize_zip, pin_core_dates, write_output_file
 from ipafstudy.rules.units import accepted_units
 
 TEMPLATE_ROWS = 500  # rows that get drop-downs, range checks and date formats
@@ -136,27 +135,10 @@ def build_template() -> bytes:
                     ws.cell(row=r, column=idx).number_format = "yyyy-mm-dd"
     buffer = io.BytesIO()
     wb.save(buffer)
-    return _normalise_zip(buffer.getvalue())
-
-
-def _normalise_zip(data: bytes) -> bytes:
-    """Rewrite the zip with fixed entry times and a fixed modification stamp (deterministic bytes)."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            content = source.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                import re
-
-                content = re.sub(
-                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>2020-01-01T00:00:00Z\g<2>",
-                    content,
-                )
-            entry = zipfile.ZipInfo(info.filename, date_time=_FIXED_ZIP_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(entry, content)
-    return out.getvalue()
+    stamp = "2020-01-01T00:00:00Z"
+    return normalize_zip(
+        buffer.getvalue(), date_time=_FIXED_ZIP_TIME, rewrite={"docProps/core.xml": lambda x: pin_core_dates(x, stamp)}
+    )
 
 
 def write_template(path: str | Path, *, force: bool = False) -> Path:

@@ -19,8 +19,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from ipafstudy.fileio import atomic_write_bytes
-from ipafstudy.reporting.io import normalize_zip, pin_core_dates
+from ipafstudy.fileio import atomic_write_bytes, normalize_zip, pin_core_dates
 from ipafstudy.reporting.tablespec import TableSpec
 
 DEFAULT_CREATED = datetime(2000, 1, 1, tzinfo=UTC)
