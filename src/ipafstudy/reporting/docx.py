@@ -251,7 +251,7 @@ def _set_cell_margins(table, twips: int) -> None:
         el.set(qn("w:w"), str(twips))
         el.set(qn("w:type"), "dxa")
         mar.append(el)
-    tbl_pr.append(mar)
+    tbl_pr.insert_element_before(mar, "w:tblLook", "w:tblCaption", "w:tblDescription", "w:tblPrChange")  # schema order
 
 
 def _keep_with_next(cell_or_doc_part) -> None:
@@ -436,7 +436,7 @@ class DocxReport:
             par = self.doc.add_paragraph()
             more = i < len(spec.footnotes) - 1
             par.paragraph_format.space_after = Pt(0 if more else 14)  # the space after the table
-            par.paragraph_format.keep_with_next = more
+            par.paragraph_format.keep_with_next = True if more else None
             run = par.add_run(keep_relations_together(note))
             run.font.size = Pt(self.table_size - 1)
         if not spec.footnotes:  # a paragraph must separate two tables, or Word joins them
