@@ -18,7 +18,7 @@ import pandas as pd
 from ipafstudy.cohort._common import as_date, is_missing, text_or_none
 from ipafstudy.errors import InvalidOptionError
 from ipafstudy.rules.common import float_or_nan
-from ipafstudy.rules.hrct import PATTERNS, HrctConsensus, consensus, discordance
+from ipafstudy.rules.hrct import MAX_GRADE, PATTERNS, HrctConsensus, consensus, discordance
 from ipafstudy.settings import ClinicalSettings
 
 EXCLUDED_COLUMNS = ("patient_id", "scan_date", "n_open_flags", "reason")
@@ -117,8 +117,10 @@ def adjudicator_rows(filled: pd.DataFrame, *, source: str = "worklist") -> pd.Da
         if is_missing(grade) or str(grade).strip() == "":
             continue
         value = float_or_nan(grade)
-        if not (0 <= value <= 4 and value == int(value)):
-            raise InvalidOptionError(f"{where}, column adjudicator_grade: {grade!r} is not a whole number 0-4")
+        if not (0 <= value <= MAX_GRADE and value == int(value)):
+            raise InvalidOptionError(
+                f"{where}, column adjudicator_grade: {grade!r} is not a whole number 0-{MAX_GRADE}"
+            )
         reader = text_or_none(row.get("adjudicator"))
         if reader is None:
             raise InvalidOptionError(f"{where}, column adjudicator: give the adjudicating radiologist's id")
