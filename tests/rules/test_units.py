@@ -10,6 +10,7 @@ from ipafstudy.rules.units import (
     UnknownUnitError,
     accepted_units,
     convert_measurement,
+    measurement_variable_codes,
     normalise_unit,
 )
 
@@ -104,3 +105,13 @@ def test_plausible_ranges_from_spec():
     assert MEASUREMENT_VARIABLES["esr"].minimum == 0
     assert (MEASUREMENT_VARIABLES["mmrc"].minimum, MEASUREMENT_VARIABLES["mmrc"].maximum) == (0, 4)
     assert MEASUREMENT_VARIABLES["mmrc"].integer
+
+
+def test_measurement_variable_codes_lists_measurements_and_steroids_once_sorted():
+    codes = measurement_variable_codes()
+    assert codes == sorted(codes) and len(codes) == len(set(codes))
+    assert {"crp", "esr", "mmrc", "methylprednisolone_dose", "prednisone_dose", "dexamethasone_dose"} <= set(codes)
+    assert set(codes) == set(MEASUREMENT_VARIABLES) | set(STEROID_EQUIVALENT_MPRED)
+    with pytest.raises(UnknownUnitError, match="known variables are") as info:
+        convert_measurement("fev1", 2.0, "L")
+    assert str(codes) in str(info.value)

@@ -16,7 +16,12 @@ from ipafstudy.data.spellings import BLANK_TOKENS, accepted_spellings
 from ipafstudy.errors import OutputExistsError
 from ipafstudy.fileio import write_output_file
 from ipafstudy.rules.antibodies import CANONICAL_ANTIBODIES
-from ipafstudy.rules.units import MEASUREMENT_VARIABLES, STEROID_EQUIVALENT_MPRED, accepted_units
+from ipafstudy.rules.units import (
+    MEASUREMENT_VARIABLES,
+    STEROID_EQUIVALENT_MPRED,
+    accepted_units,
+    measurement_variable_codes,
+)
 
 DICTIONARY_FILES = ("data_dictionary.md", "data_dictionary.csv", "redcap_data_dictionary.csv")
 CSV_COLUMNS = (
@@ -32,11 +37,6 @@ CSV_COLUMNS = (
     "description",
     "redcap_field",
 )
-
-
-def measurement_variable_codes() -> list[str]:
-    """Every accepted measurement variable code (steroids are converted to methylprednisolone)."""
-    return sorted(set(MEASUREMENT_VARIABLES) | set(STEROID_EQUIVALENT_MPRED))
 
 
 def allowed_values(table: Table, column: Column) -> list[str]:

@@ -42,7 +42,7 @@ from ipafstudy.data.schema import TABLES, YES_NO_UNKNOWN, Column
 from ipafstudy.data.sources import RawRow, RawTable, source_file
 from ipafstudy.data.spellings import canonical_header, canonical_token, is_blank
 from ipafstudy.errors import IpafstudyError
-from ipafstudy.rules.units import MEASUREMENT_VARIABLES, STEROID_EQUIVALENT_MPRED
+from ipafstudy.rules.units import measurement_variable_codes
 
 if TYPE_CHECKING:  # pragma: no cover
     from ipafstudy.data.loaders import _Reader
@@ -113,8 +113,7 @@ def choice_label(value: str) -> str:
 
 
 def _measurement_variable_choices() -> tuple[tuple[str, str], ...]:
-    codes = sorted(set(MEASUREMENT_VARIABLES) | set(STEROID_EQUIVALENT_MPRED))
-    return tuple((code, code) for code in codes)
+    return tuple((code, code) for code in measurement_variable_codes())
 
 
 def dictionary_rows() -> list[dict[str, str]]:

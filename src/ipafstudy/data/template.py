@@ -11,11 +11,11 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from ipafstudy.data.dictionary import allowed_values, measurement_variable_codes
+from ipafstudy.data.dictionary import allowed_values
 from ipafstudy.data.schema import TABLES, Column, Table
 from ipafstudy.data.spellings import accepted_spellings
 from ipafstudy.fileio import normalize_zip, pin_core_dates, write_output_file
-from ipafstudy.rules.units import accepted_units
+from ipafstudy.rules.units import accepted_units, measurement_variable_codes
 
 TEMPLATE_ROWS = 500  # rows that get drop-downs, range checks and date formats
 README_SHEET = "README"

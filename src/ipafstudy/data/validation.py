@@ -75,6 +75,7 @@ from ipafstudy.rules.units import (
     UnknownUnitError,
     accepted_units,
     convert_measurement,
+    measurement_variable_codes,
     normalise_unit,
 )
 
@@ -340,7 +341,7 @@ def _measurement_row(raw: RawTable, rec: dict, col: _Collector) -> None:
         return
     code = canonical_token(variable)
     if code not in MEASUREMENT_VARIABLES and code not in STEROID_EQUIVALENT_MPRED:
-        known = sorted(set(MEASUREMENT_VARIABLES) | set(STEROID_EQUIVALENT_MPRED))
+        known = measurement_variable_codes()
         col.add(
             raw, row, "variable", variable, "unknown_variable",
             f"{variable!r} is not a known measurement variable; use one of {known}",

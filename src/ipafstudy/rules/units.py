@@ -82,13 +82,18 @@ def convert_measurement(variable: str, value: float, unit: str) -> tuple[str, fl
             )
         return "methylprednisolone_dose", float(value) * STEROID_EQUIVALENT_MPRED[var], "mg/day"
     if var not in MEASUREMENT_VARIABLES:
-        known = sorted(set(MEASUREMENT_VARIABLES) | set(STEROID_EQUIVALENT_MPRED))
+        known = measurement_variable_codes()
         raise UnknownUnitError(f"unknown measurement variable {variable!r}; known variables are {known}")
     factors = _UNIT_FACTORS[var]
     if key not in factors:
         raise UnknownUnitError(f"unit {unit!r} is not accepted for {var}; use one of {sorted(factors)}")
     factor, offset = factors[key]
     return var, float(value) * factor + offset, MEASUREMENT_VARIABLES[var].canonical_unit
+
+
+def measurement_variable_codes() -> list[str]:
+    """Every accepted measurement variable code, sorted (steroids are converted to methylprednisolone)."""
+    return sorted(set(MEASUREMENT_VARIABLES) | set(STEROID_EQUIVALENT_MPRED))
 
 
 def accepted_units(variable: str) -> tuple[str, ...]:
