@@ -31,13 +31,22 @@ for (nm in names(datasets)) {
   d <- datasets[[nm]]
   ok <- complete.cases(d$before, d$after)
   b <- d$before[ok]; a <- d$after[ok]
-  for (corr in c(FALSE, TRUE)) {
-    res <- tryCatch(suppressWarnings(wilcox.test(a, b, paired = TRUE, exact = FALSE, correct = corr)),
-                    error = function(e) NULL)
-    add(dataset = nm, call = sprintf("wilcox.test(after, before, paired=TRUE, exact=FALSE, correct=%s)", corr),
-        zero_method = "wilcox", continuity = corr, method = "asymptotic",
-        v = if (is.null(res)) NA else unname(res$statistic), z = NA,
-        p = if (is.null(res)) NA else res$p.value)
+  # ties = "exact": R's default digits.rank = Inf, differences tie only as identical doubles
+  # (ipafstudy tie_decimals=None); ties = "decimal": digits.rank = 7, differences equal as written
+  # numbers tie (ipafstudy's default tie_decimals=10 on these 2-decimal data).
+  for (digits in c(Inf, 7)) {
+    for (corr in c(FALSE, TRUE)) {
+      res <- tryCatch(suppressWarnings(wilcox.test(a, b, paired = TRUE, exact = FALSE, correct = corr,
+                                                   digits.rank = digits)),
+                      error = function(e) NULL)
+      add(dataset = nm,
+          call = sprintf("wilcox.test(after, before, paired=TRUE, exact=FALSE, correct=%s, digits.rank=%s)",
+                         corr, digits),
+          zero_method = "wilcox", continuity = corr, method = "asymptotic",
+          ties = if (is.infinite(digits)) "exact" else "decimal",
+          v = if (is.null(res)) NA else unname(res$statistic), z = NA,
+          p = if (is.null(res)) NA else res$p.value)
+    }
   }
   frame <- data.frame(a = a, b = b)
   for (zm in c("Wilcoxon", "Pratt")) {
@@ -46,7 +55,7 @@ for (nm in names(datasets)) {
                       error = function(e) NULL)
       add(dataset = nm,
           call = sprintf("coin::wilcoxsign_test(after ~ before, zero.method='%s', distribution='%s')", zm, dist),
-          zero_method = tolower(zm), continuity = FALSE, method = dist, v = NA,
+          zero_method = tolower(zm), continuity = FALSE, method = dist, ties = "exact", v = NA,
           z = if (is.null(res)) NA else unname(statistic(res, type = "standardized")[1]),
           p = if (is.null(res)) NA else as.numeric(pvalue(res)))
     }

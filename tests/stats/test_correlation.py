@@ -91,3 +91,11 @@ def test_adjust_p_matches_r_with_nan_in_place(method):
     np.testing.assert_allclose(out, P_ADJ[method].to_numpy(), rtol=1e-12, equal_nan=True)
     series = adjust_p(pd.Series(P_ADJ["p"].to_numpy(), index=[f"t{i}" for i in range(len(P_ADJ))]), method=method)
     assert list(series.index) == [f"t{i}" for i in range(len(P_ADJ))]
+
+
+def test_spearman_ties_values_equal_as_written_numbers():
+    # Decimal ties: x ranks 1.5, 1.5, 3 vs 1, 2, 3 -> rho = 1.5 / sqrt(1.5 * 2) = sqrt(3) / 2 (worked by hand).
+    x, y = [0.1 + 0.2, 0.3, 1.0], [1.0, 2.0, 3.0]
+    assert spearman(x, y).rho == pytest.approx(math.sqrt(3) / 2, rel=1e-12)
+    # Exact doubles: x ranks 2, 1, 3 -> rho = 1 / sqrt(2 * 2) = 0.5.
+    assert spearman(x, y, tie_decimals=None).rho == pytest.approx(0.5, rel=1e-12)

@@ -123,3 +123,10 @@ def test_fisher_too_large_table_has_clear_error(monkeypatch):
     monkeypatch.setattr(groups, "MAX_FISHER_TABLES", 10)
     with pytest.raises(InsufficientDataError, match="test='pearson'"):
         compare_categorical([[8, 6, 2], [10, 5, 3], [4, 6, 4]], test="fisher")
+
+
+def test_mann_whitney_ties_values_equal_as_written_numbers():
+    # 0.1 + 0.2 is stored as 0.30000000000000004. Decimal ties (default): pooled 0.3, 1, 0.3, 2 ->
+    # ranks 1.5, 3, 1.5, 4; R1 = 4.5, U1 = 4.5 - 3 = 1.5. Exact doubles: x ranks 2, 3 -> U1 = 2.
+    assert mann_whitney([0.1 + 0.2, 1.0], [0.3, 2.0]).u1 == 1.5
+    assert mann_whitney([0.1 + 0.2, 1.0], [0.3, 2.0], tie_decimals=None).u1 == 2.0

@@ -23,6 +23,7 @@ INVALID = [
     (st.wilcoxon_signed_rank, (B, A), "continuity"),
     (st.wilcoxon_signed_rank, (B, A), "method"),
     (st.wilcoxon_signed_rank, (B, A), "effect_size_n"),
+    (st.wilcoxon_signed_rank, (B, A), "tie_decimals"),
     (st.median_change, (B, A), "ci_method"),
     (st.median_change, (B, A), "n_resamples"),
     (st.median_change, (B, A), "seed"),
@@ -35,6 +36,9 @@ INVALID = [
     (st.boxplot_stats, (B,), "whisker"),
     (st.mann_whitney, (B, A), "method"),
     (st.mann_whitney, (B, A), "continuity"),
+    (st.mann_whitney, (B, A), "tie_decimals"),
+    (st.spearman, (B, A), "tie_decimals"),
+    (st.spearman_matrix, (FRAME,), "tie_decimals"),
     (st.compare_categorical, ([[3, 4], [5, 6]],), "test"),
     (st.spearman_matrix, (FRAME,), "adjust"),
     (st.linear_regression, (FRAME, "y", ["x"]), "confidence"),
@@ -56,7 +60,7 @@ def test_invalid_option_is_named(func, args, option):
 def test_every_public_function_is_covered():
     covered = {f.__name__ for f, _, _ in INVALID}
     public = {name for name in st.__all__ if callable(getattr(st, name)) and name[0].islower()}
-    optionless = {"describe_continuous", "shapiro_wilk", "significance_stars", "spearman", "koo_li_band",
+    optionless = {"describe_continuous", "shapiro_wilk", "significance_stars", "koo_li_band",
                   "wilcoxon_conventions",
                   "landis_koch_band"}
     assert public - optionless == covered
@@ -107,9 +111,12 @@ def test_settings_echoed():
     res = st.wilcoxon_signed_rank(B, A, zero_method="pratt", continuity=True, effect_size_n="nonzero")
     assert res.to_dict()["settings"] == {
         "zero_method": "pratt", "continuity": True, "method": "asymptotic", "effect_size_n": "nonzero",
-        "alternative": "two-sided", "difference": "after - before",
+        "tie_decimals": 10, "alternative": "two-sided", "difference": "after - before",
     }
     assert st.mann_whitney(B, A, continuity=True).settings.continuity is True
+    assert st.mann_whitney(B, A, tie_decimals=None).settings.tie_decimals is None
+    assert st.spearman(B, A, tie_decimals=3).tie_decimals == 3
+    assert st.spearman_matrix(FRAME, tie_decimals=None).tie_decimals is None
     assert st.compare_categorical([[3, 4], [5, 6]], test="fisher").settings.test == "fisher"
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from ipafstudy.errors import DataValidationError, InsufficientDataError
+from ipafstudy.errors import DataValidationError, InsufficientDataError, InvalidOptionError
 from ipafstudy.stats import hodges_lehmann, wilcoxon_signed_rank
 
 from .conftest import records
@@ -19,11 +19,16 @@ R_WILCOXON = records("paired_r.csv")
 
 @pytest.mark.parametrize("case", R_WILCOXON, ids=lambda c: f"{c['dataset']}-{c['call'][:40]}")
 def test_wilcoxon_matches_r(case, paired_data):
-    """R: wilcox.test(after, before, paired=TRUE, exact=FALSE, correct=...) and coin::wilcoxsign_test."""
+    """R: wilcox.test(after, before, paired=TRUE, exact=FALSE, correct=..., digits.rank=...) and coin.
+
+    R's default (digits.rank = Inf, and coin) ties only identical doubles: tie_decimals=None. With
+    digits.rank = 7 differences equal as written numbers tie: our default tie_decimals.
+    """
     before, after = paired_data[case["dataset"]]
+    ties = {} if case["ties"] == "decimal" else {"tie_decimals": None}
     res = wilcoxon_signed_rank(
         before, after, zero_method=case["zero_method"].replace("wilcoxon", "wilcox"),
-        continuity=bool(case["continuity"]), method=case["method"],
+        continuity=bool(case["continuity"]), method=case["method"], **ties,
     )
     if case["dataset"] == "all_zero":
         # Documented deliberate difference: R returns NaN, we report SPSS's z = 0, p = 1 with a reason.
@@ -36,6 +41,36 @@ def test_wilcoxon_matches_r(case, paired_data):
         assert res.w_plus == pytest.approx(case["v"])
     if not math.isnan(case["z"]):
         assert res.z == pytest.approx(case["z"], rel=1e-9)
+
+
+def test_differences_equal_as_written_numbers_are_ties_by_default():
+    # 1.98 -> 1.04 and 1.62 -> 0.68 are both -0.94, but the two doubles differ in the last bit.
+    before, after = [1.98, 1.62, 3.0], [1.04, 0.68, 1.0]
+    assert (1.04 - 1.98) != (0.68 - 1.62)
+    # Decimal ties: |d| = 0.94, 0.94, 2 -> ranks 1.5, 1.5, 3 (all negative): W+ = 0, t = 2.
+    res = wilcoxon_signed_rank(before, after)
+    assert (res.w_plus, res.w_minus) == (0.0, 6.0)
+    var = 3 * 4 * 7 / 24 - (2**3 - 2) / 48
+    assert res.z == pytest.approx((0 - 3) / math.sqrt(var), rel=1e-12)
+    assert res.settings.tie_decimals == 10
+    # Exact doubles (R's default): no tie, the variance has no tie correction.
+    exact = wilcoxon_signed_rank(before, after, tie_decimals=None)
+    assert exact.z == pytest.approx(-3 / math.sqrt(3 * 4 * 7 / 24), rel=1e-12)
+    assert exact.settings.tie_decimals is None
+
+
+def test_floating_point_noise_is_not_a_change():
+    # 0.1 + 0.2 is stored as 0.30000000000000004: a patient recorded 0.3 before and after (one value
+    # converted from another unit) is unchanged, not "increased".
+    res = wilcoxon_signed_rank([0.1 + 0.2, 1.0, 2.0], [0.3, 3.0, 5.0])
+    assert (res.n_unchanged, res.n_increased) == (1, 2)
+    assert wilcoxon_signed_rank([0.1 + 0.2, 1.0, 2.0], [0.3, 3.0, 5.0], tie_decimals=None).n_decreased == 1
+
+
+@pytest.mark.parametrize("bad", [-1, 16, 2.5, True, "10"])
+def test_tie_decimals_must_be_none_or_0_to_15(bad):
+    with pytest.raises(InvalidOptionError, match="tie_decimals"):
+        wilcoxon_signed_rank([1, 2, 3], [2, 3, 5], tie_decimals=bad)
 
 
 def test_wilcoxon_z_by_hand_with_ties_and_zeros():

@@ -56,6 +56,26 @@ class ResultMixin:
         return to_jsonable(self)
 
 
+DEFAULT_TIE_DECIMALS = 10
+"""Values equal to this many decimal places are ties (``tie_decimals=None``: exact doubles, as R)."""
+
+
+def tie_values(values: np.ndarray, tie_decimals: int | None, *, caller: str) -> np.ndarray:
+    """The values as rank tests compare them: rounded to ``tie_decimals`` decimal places.
+
+    Why: a difference or a converted unit carries binary noise (1.04 - 1.98 and 0.68 - 1.62 are both
+    -0.94 on paper but differ in the last bit), which would break a tie, or make an unchanged
+    patient "changed", by chance. Ten decimals is far below any clinical measurement's precision.
+    """
+    if tie_decimals is None:
+        return values
+    if isinstance(tie_decimals, bool) or not isinstance(tie_decimals, (int, np.integer)) or not 0 <= tie_decimals <= 15:
+        raise InvalidOptionError(
+            f"{caller}(): tie_decimals={tie_decimals!r} is not valid; expected None or an integer from 0 to 15"
+        )
+    return np.round(values, int(tie_decimals))
+
+
 def check_confidence(caller: str, confidence: float) -> float:
     """The confidence level as a float strictly between 0 and 1, else one uniformly worded error."""
     try:

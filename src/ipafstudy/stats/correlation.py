@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from ipafstudy.errors import DataValidationError, check_option
-from ipafstudy.stats._base import ResultMixin, as_float_series
+from ipafstudy.stats._base import DEFAULT_TIE_DECIMALS, ResultMixin, as_float_series, tie_values
 from ipafstudy.stats.pvalues import ADJUST_METHODS, adjust_p, significance_stars
 
 
@@ -29,11 +29,15 @@ class SpearmanResult(ResultMixin):
     n_excluded: int
     method: str = "t-approximation, n - 2 df (SPSS; R cor.test(method='spearman', exact=FALSE))"
     reason: str = ""
+    tie_decimals: int | None = DEFAULT_TIE_DECIMALS
 
 
-def _spearman_arrays(x: np.ndarray, y: np.ndarray) -> tuple[float, float, int, str]:
+def _spearman_arrays(
+    x: np.ndarray, y: np.ndarray, tie_decimals: int | None, caller: str
+) -> tuple[float, float, int, str]:
     ok = ~(np.isnan(x) | np.isnan(y))
-    xs, ys = x[ok], y[ok]
+    xs = tie_values(x[ok], tie_decimals, caller=caller)
+    ys = tie_values(y[ok], tie_decimals, caller=caller)
     n = int(xs.size)
     if n < 3:
         return math.nan, math.nan, n, f"needs at least 3 complete pairs (got {n})"
@@ -65,7 +69,7 @@ def _paired_frame(x: Any, y: Any, caller: str) -> tuple[np.ndarray, np.ndarray]:
     return xa, ya
 
 
-def spearman(x: Any, y: Any) -> SpearmanResult:
+def spearman(x: Any, y: Any, *, tie_decimals: int | None = DEFAULT_TIE_DECIMALS) -> SpearmanResult:
     """Spearman rho (average ranks) with p = 2 P(T_{n-2} > |rho| sqrt((n-2)/(1-rho^2))).
 
     Series are aligned by index; arrays by position. |rho| = 1 gives p = 0; n < 3 or a constant
@@ -75,8 +79,8 @@ def spearman(x: Any, y: Any) -> SpearmanResult:
     0.8
     """
     xa, ya = _paired_frame(x, y, "spearman")
-    rho, p, n, reason = _spearman_arrays(xa, ya)
-    return SpearmanResult(rho, p, n, int(xa.size - n), reason=reason)
+    rho, p, n, reason = _spearman_arrays(xa, ya, tie_decimals, "spearman")
+    return SpearmanResult(rho, p, n, int(xa.size - n), reason=reason, tie_decimals=tie_decimals)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,7 @@ class SpearmanMatrixResult(ResultMixin):
     n: pd.DataFrame
     p_adjusted: pd.DataFrame | None
     adjust: str | None
+    tie_decimals: int | None = DEFAULT_TIE_DECIMALS
 
     def to_long(self) -> pd.DataFrame:
         """One row per pair (var1 before var2 in column order): rho, p, n, p_adjusted, stars.
@@ -116,7 +121,9 @@ class SpearmanMatrixResult(ResultMixin):
         return pd.DataFrame(rows, columns=columns)
 
 
-def spearman_matrix(frame: pd.DataFrame, *, adjust: str | None = None) -> SpearmanMatrixResult:
+def spearman_matrix(
+    frame: pd.DataFrame, *, adjust: str | None = None, tie_decimals: int | None = DEFAULT_TIE_DECIMALS
+) -> SpearmanMatrixResult:
     """Spearman rho for every pair of columns (pairwise complete cases).
 
     ``adjust`` None (default), ``"holm"`` or ``"bh"`` adjusts the p-values of the distinct
@@ -143,7 +150,7 @@ def spearman_matrix(frame: pd.DataFrame, *, adjust: str | None = None) -> Spearm
     for i, a in enumerate(names):
         n[i, i] = int((~np.isnan(data[a])).sum())
         for j in range(i + 1, k):
-            r_ij, p_ij, n_ij, _ = _spearman_arrays(data[a], data[names[j]])
+            r_ij, p_ij, n_ij, _ = _spearman_arrays(data[a], data[names[j]], tie_decimals, caller)
             rho[i, j] = rho[j, i] = r_ij
             p[i, j] = p[j, i] = p_ij
             n[i, j] = n[j, i] = n_ij
@@ -158,4 +165,4 @@ def spearman_matrix(frame: pd.DataFrame, *, adjust: str | None = None) -> Spearm
         adj[iu] = values
         adj[(iu[1], iu[0])] = values
         p_adj_df = pd.DataFrame(adj, index=names, columns=names)
-    return SpearmanMatrixResult(rho_df, p_df, n_df, p_adj_df, adjust)
+    return SpearmanMatrixResult(rho_df, p_df, n_df, p_adj_df, adjust, tie_decimals)

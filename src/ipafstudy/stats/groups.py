@@ -17,7 +17,7 @@ from scipy import stats as sps
 from scipy.special import gammaln
 
 from ipafstudy.errors import DataValidationError, InsufficientDataError, check_option
-from ipafstudy.stats._base import ResultMixin, non_missing, tie_sizes
+from ipafstudy.stats._base import DEFAULT_TIE_DECIMALS, ResultMixin, non_missing, tie_sizes, tie_values
 from ipafstudy.stats._exact import rank_sum_pmf, two_sided_p
 from ipafstudy.stats.paired import TEST_METHODS, TestMethod
 
@@ -32,6 +32,7 @@ class MannWhitneySettings(ResultMixin):
 
     method: str
     continuity: bool
+    tie_decimals: int | None = DEFAULT_TIE_DECIMALS
     alternative: str = "two-sided"
     u_reported: str = "min(U1, U2)"
 
@@ -54,7 +55,12 @@ class MannWhitneyResult(ResultMixin):
 
 
 def mann_whitney(
-    x: Any, y: Any, *, method: TestMethod = "asymptotic", continuity: bool = False
+    x: Any,
+    y: Any,
+    *,
+    method: TestMethod = "asymptotic",
+    continuity: bool = False,
+    tie_decimals: int | None = DEFAULT_TIE_DECIMALS,
 ) -> MannWhitneyResult:
     """Mann-Whitney U test of x against y (two-sided), missing values dropped and counted.
 
@@ -64,6 +70,7 @@ def mann_whitney(
     ``method="exact"`` uses the exact permutation distribution of the rank sum given the observed
     ranks (ties included); without ties it equals R ``wilcox.test(exact=TRUE)``.
     r = |z| / sqrt(n1 + n2). If all values are equal, z = 0 and p = 1 with a ``reason``.
+    Values equal to ``tie_decimals`` decimal places are ties (None: exact doubles, as R).
 
     >>> res = mann_whitney([1, 2, 3], [4, 5, 6, 7])
     >>> res.u, res.u1
@@ -72,7 +79,6 @@ def mann_whitney(
     caller = "mann_whitney"
     check_option(caller, "method", method, TEST_METHODS)
     check_option(caller, "continuity", continuity, (True, False))
-    settings = MannWhitneySettings(method, bool(continuity))
     xo, missing_x = non_missing(x, caller=caller, name="x")
     yo, missing_y = non_missing(y, caller=caller, name="y")
     n1, n2 = int(xo.size), int(yo.size)
@@ -80,7 +86,8 @@ def mann_whitney(
         raise InsufficientDataError(
             f"{caller}(): each group needs at least one non-missing value (got n1 = {n1}, n2 = {n2})"
         )
-    pooled = np.concatenate([xo, yo])
+    pooled = tie_values(np.concatenate([xo, yo]), tie_decimals, caller=caller)
+    settings = MannWhitneySettings(method, bool(continuity), tie_decimals)
     ranks = sps.rankdata(pooled, method="average")
     r1 = float(ranks[:n1].sum())
     u1 = r1 - n1 * (n1 + 1) / 2.0

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import stats as sps
 
 from ipafstudy.errors import InsufficientDataError, check_option
-from ipafstudy.stats._base import ResultMixin, check_confidence, pair_values
+from ipafstudy.stats._base import DEFAULT_TIE_DECIMALS, ResultMixin, check_confidence, pair_values, tie_values
 from ipafstudy.stats._exact import signed_rank_pmf, two_sided_p
 
 ZeroMethod = Literal["wilcox", "pratt"]
@@ -39,6 +39,7 @@ class WilcoxonSettings(ResultMixin):
     continuity: bool
     method: str
     effect_size_n: str
+    tie_decimals: int | None = DEFAULT_TIE_DECIMALS
     alternative: str = "two-sided"
     difference: str = "after - before"
 
@@ -77,6 +78,7 @@ def wilcoxon_signed_rank(
     continuity: bool = False,
     method: TestMethod = "asymptotic",
     effect_size_n: EffectSizeN = "pairs",
+    tie_decimals: int | None = DEFAULT_TIE_DECIMALS,
 ) -> WilcoxonResult:
     """Wilcoxon signed-rank test of ``after - before``.
 
@@ -96,6 +98,10 @@ def wilcoxon_signed_rank(
         table used by R ``wilcox.test(exact=TRUE)``. z and r always come from the normal formula.
     effect_size_n : {"pairs", "nonzero", "observations"}
         N in r = |z| / sqrt(N): all analysed pairs (default), non-zero pairs, or 2 x pairs.
+    tie_decimals : int or None
+        Differences equal to this many decimal places are ties, and a difference that rounds to 0 is
+        a zero (default 10: removes floating-point noise such as 1.04 - 1.98 vs 0.68 - 1.62). None
+        compares exact doubles, as R ``wilcox.test`` (``digits.rank = Inf``).
 
     Notes
     -----
@@ -114,9 +120,9 @@ def wilcoxon_signed_rank(
     check_option(caller, "continuity", continuity, (True, False))
     check_option(caller, "method", method, TEST_METHODS)
     check_option(caller, "effect_size_n", effect_size_n, EFFECT_SIZE_NS)
-    settings = WilcoxonSettings(zero_method, bool(continuity), method, effect_size_n)
     b, a, n_excluded = pair_values(before, after, caller=caller)
-    d = a - b
+    d = tie_values(a - b, tie_decimals, caller=caller)
+    settings = WilcoxonSettings(zero_method, bool(continuity), method, effect_size_n, tie_decimals)
     n_pairs = int(d.size)
     if n_pairs == 0:
         raise InsufficientDataError(
