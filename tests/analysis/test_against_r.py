@@ -306,24 +306,27 @@ def test_other_conventions_disagree_with_the_r_reference(data: pd.DataFrame) -> 
     assert not close(by_code["hrct_ggo"].wilcoxon.w_minus, ref.loc["hrct_ggo", "w_minus"])
 
 
-def test_ties_are_equal_doubles_as_r_default(results: dict[str, StudyResults], data: pd.DataFrame) -> None:
-    """CRP changes that are equal in decimal can differ in the last bit; like R, we do not tie them.
+def test_decimal_ties_by_default_exact_doubles_as_r_on_request(data: pd.DataFrame) -> None:
+    """CRP changes that are equal in decimal can differ in the last bit; by default they tie.
 
-    Two patients' CRP changes are both -0.94 to two decimals but differ as doubles (0.94 is not exact in
-    binary); the same happens for -11.07. R's default (digits.rank = Inf) and ipafstudy rank the doubles;
-    R with digits.rank = 7 ties them and gives a different p (the Table 5 P3 CRP p moves from 0.959 to 0.949).
-    If this test fails, the tie convention of ipafstudy.stats changed: update the R script to match.
+    Two patients' CRP changes are both -0.94 on paper (1.98 -> 1.04 and 1.62 -> 0.68) but differ as doubles;
+    the same happens for -11.07. ipafstudy's default (tie_decimals = 10) ties them, as the R script does by
+    rounding; R's own default (digits.rank = Inf) ranks the raw doubles, which tie_decimals = None reproduces
+    (the p_exact_doubles columns). If this test fails, the tie convention changed: update the R script.
     """
     change = data["crp_change"].to_numpy(dtype=float)
     magnitudes = np.abs(change[change != 0])
-    assert np.unique(magnitudes).size > np.unique(np.round(magnitudes, 7)).size  # decimal near-ties exist
-    res = results["bundled"]
+    assert np.unique(magnitudes).size > np.unique(np.round(magnitudes, 10)).size  # decimal near-ties exist
     mw = read_r("mann_whitney").set_index(["dataset", "column"]).loc[("bundled", "crp_change")]
-    between = next(r for r in res.subgroup_response if r.code == "crp").between
-    assert close(between.p, mw["p"], abs_tol=0.0) and not close(between.p, mw["p_digits_rank7"], abs_tol=0.0)
     paired = read_r("paired").set_index(["dataset", "group", "outcome"]).loc[("bundled", "all", "crp")]
-    wil = next(p for p in res.paired if p.code == "crp").wilcoxon
-    assert close(wil.p, paired["p"], abs_tol=0.0) and not close(wil.p, paired["p_digits_rank7"], abs_tol=0.0)
+    for tie_decimals, column in ((10, "p"), (None, "p_exact_doubles")):
+        res = analyse_dataset(data, plan_from_dict({"statistics": {"tie_decimals": tie_decimals,
+                                                                   "bootstrap_resamples": 100}}))
+        between = next(r for r in res.subgroup_response if r.code == "crp").between
+        wil = next(p for p in res.paired if p.code == "crp").wilcoxon
+        other = "p_exact_doubles" if column == "p" else "p"
+        assert close(between.p, mw[column], abs_tol=0.0) and not close(between.p, mw[other], abs_tol=0.0)
+        assert close(wil.p, paired[column], abs_tol=0.0) and not close(wil.p, paired[other], abs_tol=0.0)
 
 
 def test_close_treats_r_na_strictly() -> None:

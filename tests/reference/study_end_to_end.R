@@ -18,9 +18,10 @@
 #   Spearman: cor.test(method = "spearman", exact = FALSE) (t approximation), Holm over the distinct pairs;
 #   categorical: chisq.test(correct = FALSE) and fisher.test; regression: lm, confint, car::vif,
 #   lmtest::bptest (Koenker), shapiro.test of the residuals.
-# Ties are equal DOUBLES (R's default digits.rank = Inf, and ipafstudy): two CRP changes that are both
-# -0.94 in decimal differ in the last bit and are not tied. The p_digits_rank7 columns are NOT references
-# for ipafstudy; they show what ranking values rounded to 7 significant digits (decimal ties) would give.
+# Ties are DECIMAL (ipafstudy's default tie_decimals = 10): differences and changes are rounded to 10
+# decimals before ranking, so two CRP changes that are both -0.94 on paper (1.98 -> 1.04, 1.62 -> 0.68)
+# tie although the two doubles differ in the last bit. R's default (digits.rank = Inf) ranks the raw
+# doubles; those p values are written as p_exact_doubles columns, the reference for tie_decimals = None.
 suppressMessages({library(coin); library(car); library(lmtest)})
 args <- commandArgs(trailingOnly = FALSE)
 source(file.path(dirname(normalizePath(sub("--file=", "", args[grep("--file=", args)]))), "_common.R"))
@@ -61,6 +62,7 @@ q6 <- function(x) unname(quantile(x, c(0.25, 0.5, 0.75), type = 6, names = FALSE
 # sum(t^3 - t) over groups of EQUAL doubles, as rank() and wilcox.test (digits.rank = Inf) see them. Not
 # table(x): it groups by as.character(x), 15 significant digits, and so merges e.g. the CRP changes
 # 0.94000000000000006 and 0.93999999999999995 (two decimal 0.94 that differ in the last bit).
+tie_round <- function(x) round(x, 10)  # ipafstudy's default tie_decimals
 tie_term <- function(x) {
   t <- rle(sort(x))$lengths
   sum(t^3 - t)
@@ -74,12 +76,13 @@ paired_row <- function(sub, o, group) {
   ok <- !is.na(b_all) & !is.na(a_all)
   b <- b_all[ok]
   a <- a_all[ok]
-  dd <- a - b
+  dd <- tie_round(a - b)
   nz <- dd[dd != 0]
   n <- length(nz)
-  res <- if (n > 0) na_on_error(wilcox.test(a, b, paired = TRUE, exact = FALSE, correct = FALSE)) else NULL
-  cres <- if (n > 0) na_on_error(wilcoxsign_test(a ~ b, data = data.frame(a = a, b = b), zero.method = "Wilcoxon",
-                                                 distribution = "asymptotic")) else NULL
+  # The paired test is the one-sample test of the (rounded) differences.
+  res <- if (n > 0) na_on_error(wilcox.test(dd, exact = FALSE, correct = FALSE)) else NULL
+  cres <- if (n > 0) na_on_error(wilcoxsign_test(d ~ zero, data = data.frame(d = dd, zero = 0),
+                                                 zero.method = "Wilcoxon", distribution = "asymptotic")) else NULL
   ranks <- rank(abs(nz), ties.method = "average")
   w_plus <- sum(ranks[nz > 0])
   ties <- tie_term(abs(nz))
@@ -93,9 +96,9 @@ paired_row <- function(sub, o, group) {
     w_plus = if (is.null(res)) NA else unname(res$statistic), w_minus = sum(ranks[nz < 0]),
     z = z, z_coin = if (is.null(cres)) NA else unname(statistic(cres, type = "standardized")[1]),
     p = if (is.null(res)) NA else res$p.value, p_coin = if (is.null(cres)) NA else as.numeric(pvalue(cres)),
-    # not a reference for ipafstudy: the p when differences equal to 7 significant digits count as ties
-    p_digits_rank7 = if (is.null(res)) NA else na_on_error(wilcox.test(a, b, paired = TRUE, exact = FALSE,
-                                                                       correct = FALSE, digits.rank = 7))$p.value,
+    # R's default on the raw doubles: the reference for ipafstudy's tie_decimals = None
+    p_exact_doubles = if (is.null(res)) NA else na_on_error(wilcox.test(a, b, paired = TRUE, exact = FALSE,
+                                                                        correct = FALSE))$p.value,
     r = abs(z) / sqrt(length(dd)),
     baseline_q1 = qb[1], baseline_median = qb[2], baseline_q3 = qb[3],
     follow_up_q1 = qa[1], follow_up_median = qa[2], follow_up_q3 = qa[3],
@@ -119,8 +122,10 @@ paired_table <- function(d) {
 mw_row <- function(d, table, column) {
   x <- in_group(d, groups[1])[[column]]
   y <- in_group(d, groups[2])[[column]]
-  x <- x[!is.na(x)]
-  y <- y[!is.na(y)]
+  x_raw <- x[!is.na(x)]
+  y_raw <- y[!is.na(y)]
+  x <- tie_round(x_raw)
+  y <- tie_round(y_raw)
   n1 <- length(x); n2 <- length(y); big_n <- n1 + n2
   res <- wilcox.test(x, y, paired = FALSE, exact = FALSE, correct = FALSE, alternative = "two.sided")
   w <- unname(res$statistic)  # U of the first group (MSA)
@@ -132,8 +137,8 @@ mw_row <- function(d, table, column) {
   data.frame(table = table, column = column, n1 = n1, n2 = n2, u1 = w, u = min(w, n1 * n2 - w), z = z,
              z_coin_abs = abs(unname(statistic(cres, type = "standardized")[1])), p = res$p.value,
              p_coin = as.numeric(pvalue(cres)), r = abs(z) / sqrt(big_n),
-             p_digits_rank7 = wilcox.test(x, y, paired = FALSE, exact = FALSE, correct = FALSE,
-                                          alternative = "two.sided", digits.rank = 7)$p.value,
+             p_exact_doubles = wilcox.test(x_raw, y_raw, paired = FALSE, exact = FALSE, correct = FALSE,
+                                           alternative = "two.sided")$p.value,
              g1_q1 = qx[1], g1_median = qx[2], g1_q3 = qx[3], g2_q1 = qy[1], g2_median = qy[2], g2_q3 = qy[3])
 }
 mw_table <- function(d) {
@@ -178,12 +183,12 @@ spearman_table <- function(d) {
       x <- d[[paste0(corr_outcomes[i], "_change")]]
       y <- d[[paste0(corr_outcomes[j], "_change")]]
       ok <- !is.na(x) & !is.na(y)
-      res <- cor.test(x[ok], y[ok], method = "spearman", exact = FALSE, alternative = "two.sided")
-      res7 <- cor.test(signif(x[ok], 7), signif(y[ok], 7), method = "spearman", exact = FALSE,
-                       alternative = "two.sided")
+      res <- cor.test(tie_round(x[ok]), tie_round(y[ok]), method = "spearman", exact = FALSE,
+                      alternative = "two.sided")
+      raw <- cor.test(x[ok], y[ok], method = "spearman", exact = FALSE, alternative = "two.sided")
       rows[[length(rows) + 1]] <- data.frame(var1 = corr_outcomes[i], var2 = corr_outcomes[j], n = sum(ok),
                                              rho = unname(res$estimate), p = res$p.value,
-                                             p_digits_rank7 = res7$p.value)
+                                             p_exact_doubles = raw$p.value)
     }
   }
   sp <- do.call(rbind, rows)

@@ -103,7 +103,7 @@ class RegressionSpec(_Strict):
 
 class CorrelationSpec(_Strict):
     outcomes: tuple[str, ...] = Field(
-        default=OUTCOME_CODES[:8], description="Outcomes whose changes enter the Spearman matrix (Figure 2)"
+        default=OUTCOME_CODES[:8], description="Outcomes whose changes enter the Spearman matrix (Figure 3)"
     )
     adjust: Adjust = Field(
         default="holm", description="Multiplicity adjustment shown ALONGSIDE the raw p (stars use the raw p)"
@@ -131,6 +131,10 @@ class StatisticsSpec(_Strict):
         default="asymptotic", description="Mann-Whitney p: asymptotic = normal, tie-corrected (SPSS); exact"
     )
     mann_whitney_continuity: bool = Field(default=False, description="Mann-Whitney continuity correction")
+    tie_decimals: int | None = Field(
+        default=10, ge=0, le=15,
+        description="Rank tests: values equal to this many decimals tie (null = exact doubles, as R's default)",
+    )
     bootstrap_resamples: int = Field(default=10_000, ge=100, description="Bootstrap resamples for the median change CI")
     seed: int = Field(default=20250101, ge=0, description="Seed of the bootstrap (recorded in every output)")
     bootstrap_ci_method: CiMethod = Field(default="percentile", description="Bootstrap interval: percentile or bca")
@@ -142,7 +146,7 @@ class FigureSpec(_Strict):
     box_plot_outcomes: tuple[str, ...] = Field(
         default=("hrct_total", "hrct_ggo", "hrct_consolidation", "hrct_fibrosis", "hrct_honeycombing", "mmrc", "esr",
                  "crp"),
-        description="Outcomes drawn in the before/after box plots (Figure 1), in panel order",
+        description="Outcomes drawn in the before/after box plots (Figure 2), in panel order",
     )
     paired_lines: bool = Field(default=False, description="Draw a line per patient between the two boxes")
     whiskers: Literal["minmax", "tukey"] = Field(

@@ -97,7 +97,7 @@ class BaselineTable(_ToDict):
 
 @dataclass(frozen=True)
 class PairedOutcome(_ToDict):
-    """Baseline vs last follow-up for one outcome (Table 2 row, Figure 1 panel, Table 5 cell)."""
+    """Baseline vs last follow-up for one outcome (Table 2 row, Figure 2 panel, Table 5 cell)."""
 
     code: str
     label: str
@@ -141,7 +141,7 @@ class SubgroupResponseRow(_ToDict):
 
 @dataclass(frozen=True)
 class BoxPlotPanel(_ToDict):
-    """Figure 1 panel data: the paired values of the Table 2 comparison, and its p."""
+    """Figure 2 panel data: the paired values of the Table 2 comparison, and its p."""
 
     code: str
     label: str

@@ -145,7 +145,7 @@ def paired_outcome(
     wil = notes.call(
         f"{where} Wilcoxon", stats.wilcoxon_signed_rank, before, after,
         zero_method=st.zero_method, continuity=st.continuity, method=st.wilcoxon_method,
-        effect_size_n=st.effect_size_n,
+        effect_size_n=st.effect_size_n, tie_decimals=st.tie_decimals,
     )
     change = notes.call(
         f"{where} median change", stats.median_change, before, after,
@@ -171,14 +171,14 @@ def paired_outcome(
 def _box_panel(
     data: pd.DataFrame, code: str, plan: AnalysisPlan, paired: PairedOutcome | None, notes: _Notes
 ) -> BoxPlotPanel:
-    """Figure 1 panel: the Table 2 pairs, with box and whiskers computed by the table's quartile method."""
+    """Figure 2 panel: the Table 2 pairs, with box and whiskers computed by the table's quartile method."""
     before = _values(data, f"{code}_baseline")
     after = _values(data, f"{code}_follow_up")
     keep = before.notna() & after.notna()
     p = None if paired is None or paired.wilcoxon is None else float(paired.wilcoxon.p)
     spec = plan.outcome(code)
     boxes = [
-        notes.call(f"Figure 1 {spec.label}", stats.boxplot_stats, v[keep], method=plan.statistics.quantile_method,
+        notes.call(f"Figure 2 {spec.label}", stats.boxplot_stats, v[keep], method=plan.statistics.quantile_method,
                    whisker=plan.figures.whiskers) if keep.any() else None
         for v in (before, after)
     ]
@@ -190,13 +190,14 @@ def _box_panel(
 
 
 def correlation_matrix(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> tuple[Any, tuple[str, ...]]:
-    """Figure 2: Spearman matrix of the changes, pairwise complete, raw p (+ adjusted p alongside)."""
+    """Figure 3: Spearman matrix of the changes, pairwise complete, raw p (+ adjusted p alongside)."""
     labels = tuple(plan.outcome(c).label for c in plan.correlation.outcomes)
     frame = pd.DataFrame(
         {label: _values(data, f"{c}_change") for c, label in zip(plan.correlation.outcomes, labels, strict=True)}
     )
     adjust = None if plan.correlation.adjust == "none" else plan.correlation.adjust
-    return notes.call("Spearman matrix of changes", stats.spearman_matrix, frame, adjust=adjust), labels
+    return notes.call("Spearman matrix of changes", stats.spearman_matrix, frame, adjust=adjust,
+                      tie_decimals=plan.statistics.tie_decimals), labels
 
 
 def regression(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> tuple[Any, dict[str, str]]:
@@ -218,6 +219,7 @@ def _mann_whitney(notes: _Notes, context: str, x: pd.Series, y: pd.Series, plan:
     return notes.call(
         context, stats.mann_whitney, x.dropna(), y.dropna(),
         method=plan.statistics.mann_whitney_method, continuity=plan.statistics.mann_whitney_continuity,
+        tie_decimals=plan.statistics.tie_decimals,
     )
 
 
@@ -375,7 +377,7 @@ def analyse_dataset(
     paired = tuple(p for p in (paired_outcome(data, c, plan, notes) for c in plan.outcome_codes) if p is not None)
     by_code = {p.code: p for p in paired}
     boxes = tuple(_box_panel(data, c, plan, by_code.get(c), notes) for c in plan.figures.box_plot_outcomes)
-    step("Figure 2")
+    step("Figure 3")
     corr, corr_labels = correlation_matrix(data, plan, notes)
     step("Table 3")
     reg, reg_labels = regression(data, plan, notes)

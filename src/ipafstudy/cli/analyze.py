@@ -13,7 +13,7 @@ from ipafstudy.fileio import prepare_output_dir
 from ipafstudy.reporting.format import get_style
 from ipafstudy.reporting.report import write_report
 
-STEPS = ("Load", "Cohort", "HRCT reader agreement", "Table 1", "Table 2", "Figure 2", "Table 3", "Tables 4 and 5",
+STEPS = ("Load", "Cohort", "HRCT reader agreement", "Table 1", "Table 2", "Figure 3", "Table 3", "Tables 4 and 5",
          "Adverse events and missing data", "Data and results", "Figures", "Tables", "Documents")
 
 
