@@ -109,6 +109,7 @@ def test_text_numbers_come_from_the_results(results):
     methods = " ".join(methods_paragraphs(results))
     assert "seed 20250101" in methods and "200 resamples" in methods
     assert f"≥{results.settings.min_exposure_days} days" in methods
+    assert "values equal to 10 decimal places were treated as ties" in methods
 
 
 def test_flow_diagram_boxes_add_up(results):

@@ -100,6 +100,11 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
     reg_outcome = _var(results.regression_labels.get(plan.regression.outcome, plan.regression.outcome))
     conf = fmt_number(100 * st.confidence, 0, style=st_fmt)
     mw_p = "exact" if st.mann_whitney_method == "exact" else "normal approximation with tie correction"
+    ties = (
+        "In rank-based tests, values were ranked exactly as stored."
+        if st.tie_decimals is None
+        else f"In rank-based tests, values equal to {st.tie_decimals} decimal places were treated as ties."
+    )
     stats_text = (
         f"Continuous variables are summarised as {'mean (SD)' if st.continuous_summary == 'mean_sd' else 'median'} "
         f"(first and third quartiles by the {Q_LABEL[st.quantile_method]} definition) and categorical variables as "
@@ -113,7 +118,7 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
         f"Mann-Whitney U test ({mw_p}, {'with' if st.mann_whitney_continuity else 'no'} continuity correction) and "
         "categorical variables with Pearson's χ² test without continuity correction, or Fisher's exact test when "
         "an expected count was below 5. Changes were correlated with Spearman's ρ (pairwise complete cases) "
-        f"{adjust}. {reg_outcome[:1].upper() + reg_outcome[1:]} was regressed on {predictors} by ordinary least "
+        f"{adjust}. {ties} {reg_outcome[:1].upper() + reg_outcome[1:]} was regressed on {predictors} by ordinary least "
         "squares (listwise deletion), with standardised coefficients, variance inflation factors and residual "
         "checks (Shapiro-Wilk, Breusch-Pagan). A two-sided "
         f"p < {fmt_number(st.alpha, 2, style=st_fmt)} was considered significant."
