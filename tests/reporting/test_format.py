@@ -193,3 +193,10 @@ def test_keep_relations_together():
     assert keep_relations_together("aged ≥ 18 and ≤ 80") == f"aged{nb}≥{nb}18 and{nb}≤{nb}80"
     assert keep_relations_together("x=1, a => b, end =") == "x=1, a => b, end ="  # no spaced sign: unchanged
     assert keep_relations_together("") == ""
+
+
+@pytest.mark.parametrize(("p", "text"), [(0.0123, "p = 0.012"), (0.0004, "p < 0.001"), (1.0, "p = 1.000")])
+def test_fmt_p_relation_reads_as_running_text(p, text):
+    from ipafstudy.reporting.format import fmt_p_relation
+
+    assert fmt_p_relation(p) == text

@@ -323,6 +323,16 @@ def fmt_p(p: object, *, style: str | JournalStyle | None = None) -> str:
     return text
 
 
+
+def fmt_p_relation(p: object, *, style: str | JournalStyle | None = None) -> str:
+    """p as it reads in running text: 'p = 0.012' or 'p < 0.001' (never 'p = <0.001').
+
+    >>> fmt_p_relation(0.0123), fmt_p_relation(0.0004)
+    ('p = 0.012', 'p < 0.001')
+    """
+    text = fmt_p(p, style=style)
+    return f"p {text[0]} {text[1:]}" if text.startswith(("<", ">")) else f"p = {text}"
+
 def _places(threshold: float) -> int:
     """Decimals needed to print a threshold such as 0.99 (2)."""
     exponent = _to_decimal(threshold, "threshold").normalize().as_tuple().exponent

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 from collections.abc import Sequence
 from typing import Any
 
 from ipafstudy.analysis.results import Continuous, Count, PairedOutcome, StudyResults
-from ipafstudy.reporting.format import JournalStyle, fmt_n_pct, fmt_number, fmt_p, get_style
+from ipafstudy.reporting.format import JournalStyle, fmt_n_pct, fmt_number, fmt_p_relation, get_style, is_missing
 from ipafstudy.reporting.tables import DECIMALS, Q_LABEL
 
 _FOLLOW_UP = {
@@ -54,15 +53,6 @@ def _var(label: str) -> str:
     if label.startswith("Δ "):
         return "the change in " + _lc(label[2:])
     return _lc(label)
-
-
-def _ok(x: Any) -> bool:
-    return x is not None and not (isinstance(x, float) and math.isnan(x))
-
-
-def _p_text(p: float, style: JournalStyle) -> str:
-    text = fmt_p(p, style=style)
-    return f"p {text[0]} {text[1:]}" if text.startswith(("<", ">")) else f"p = {text}"
 
 
 def _ci_text(low: Any, high: Any, decimals: int, style: JournalStyle) -> str:
@@ -135,11 +125,11 @@ def _change_phrase(p: PairedOutcome, style: JournalStyle) -> str:
     mc = p.median_change
     dec = DECIMALS.get(p.code, style.decimals)
     text = f"median change {fmt_number(mc.estimate if mc is not None else None, dec, style=style)}"
-    if mc is not None and _ok(mc.ci_low) and _ok(mc.ci_high):
+    if mc is not None and not is_missing(mc.ci_low) and not is_missing(mc.ci_high):
         conf = fmt_number(100 * mc.confidence, 0, style=style)
         text += f", {conf}% CI {_ci_text(mc.ci_low, mc.ci_high, dec, style)}"
     if p.wilcoxon is not None:
-        text += f"; {_p_text(p.wilcoxon.p, style)}, r = {fmt_number(p.wilcoxon.r, 2, style=style)}"
+        text += f"; {fmt_p_relation(p.wilcoxon.p, style=style)}, r = {fmt_number(p.wilcoxon.r, 2, style=style)}"
     return text
 
 
@@ -217,7 +207,7 @@ def _correlation_sentence(results: StudyResults, st: JournalStyle) -> list[str]:
     alpha = results.plan.statistics.alpha
     hits = [
         (b, float(corr.rho.loc[primary_label, b]), float(corr.p.loc[primary_label, b]))
-        for b in labels if b != primary_label and _ok(float(corr.p.loc[primary_label, b]))
+        for b in labels if b != primary_label and not is_missing(float(corr.p.loc[primary_label, b]))
         and float(corr.p.loc[primary_label, b]) < alpha
     ]
     if not hits:
@@ -225,7 +215,8 @@ def _correlation_sentence(results: StudyResults, st: JournalStyle) -> list[str]:
                 f"outcome (Figure {CORRELATION_FIGURE})."]
     hits.sort(key=lambda h: h[2])
     return [f"The change in {_lc(primary_label)} correlated with the changes in " + _and([
-        f"{_lc(b)} (ρ = {fmt_number(r, st.corr_decimals + 1, style=st)}, {_p_text(p, st)})" for b, r, p in hits
+        f"{_lc(b)} (ρ = {fmt_number(r, st.corr_decimals + 1, style=st)}, {fmt_p_relation(p, style=st)})"
+        for b, r, p in hits
     ]) + f" (Figure {CORRELATION_FIGURE})."]
 
 
@@ -246,7 +237,7 @@ def _regression_sentence(results: StudyResults, st: JournalStyle) -> list[str]:
         parts.append(
             f"{_var(results.regression_labels.get(name, name))} (B = {fmt_number(t['b'], 3, style=st)}, 95% CI "
             f"{_ci_text(t['ci_low'], t['ci_high'], 3, st)}, β = {fmt_number(t['beta'], 3, style=st)}, "
-            f"{_p_text(float(t['p']), st)})"
+            f"{fmt_p_relation(float(t['p']), style=st)})"
         )
     outcome = results.regression_labels.get(results.plan.regression.outcome, results.plan.regression.outcome)
     verb = "was" if len(parts) == 1 else "were"
@@ -270,7 +261,7 @@ def _subgroup_sentences(results: StudyResults, st: JournalStyle) -> list[str]:
                r.between.p < alpha]
     if between:
         out.append("The changes differed between the groups for " + _and([
-            f"{_lc(label)} ({_p_text(p, st)})" for label, p in between]) + " (Table 5).")
+            f"{_lc(label)} ({fmt_p_relation(p, style=st)})" for label, p in between]) + " (Table 5).")
     else:
         out.append("No change differed significantly between the groups (Mann-Whitney U on the changes, Table 5).")
     return out

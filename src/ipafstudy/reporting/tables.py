@@ -7,7 +7,6 @@ DOCX/HTML/XLSX/CSV renderers lay it out. Nothing here computes a statistic: if a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +20,9 @@ from ipafstudy.reporting.format import (
     fmt_n_pct,
     fmt_number,
     fmt_p,
+    fmt_p_relation,
     get_style,
+    is_missing,
 )
 from ipafstudy.reporting.tablespec import Column, Row, TableSpec
 
@@ -38,16 +39,6 @@ ABBREVIATIONS = (
 
 def _d(key: str, style: JournalStyle) -> int:
     return DECIMALS.get(key, style.decimals)
-
-
-def _ok(x: Any) -> bool:
-    return x is not None and not (isinstance(x, float) and math.isnan(x))
-
-
-def _p_eq(p: Any, style: JournalStyle) -> str:
-    """'p = 0.012' or 'p < 0.001' (never 'p = <0.001')."""
-    text = fmt_p(p, style=style)
-    return f"p {text[0]} {text[1:]}" if text.startswith(("<", ">")) else f"p = {text}"
 
 
 def _q(q: Any, key: str, style: JournalStyle) -> str:
@@ -143,7 +134,7 @@ def table2(results: StudyResults, style: JournalStyle) -> TableSpec:
         change = style.missing
         if mc is not None:
             change = fmt_number(mc.estimate, _d(p.code, style), style=style)
-            if _ok(mc.ci_low) and _ok(mc.ci_high):
+            if not is_missing(mc.ci_low) and not is_missing(mc.ci_high):
                 change += f" ({fmt_ci(mc.ci_low, mc.ci_high, _d(p.code, style), style=style)})"
         direction = style.missing if w is None else f"{w.n_decreased} / {w.n_unchanged} / {w.n_increased}"
         rows.append(Row((
@@ -173,7 +164,7 @@ def table2(results: StudyResults, style: JournalStyle) -> TableSpec:
 
 
 def _w(sw: Any, style: JournalStyle) -> str:
-    if sw is None or not _ok(getattr(sw, "w", None)):
+    if sw is None or is_missing(getattr(sw, "w", None)):
         return style.missing
     return f"{fmt_number(sw.w, 3, style=style)} ({fmt_p(sw.p, style=style)})"
 
@@ -220,7 +211,7 @@ def table3(results: StudyResults, style: JournalStyle) -> TableSpec:
     fit = (
         f"n = {reg.n} ({reg.n_dropped} dropped for a missing value); R² = {fmt_number(reg.r2, 3, style=style)}, "
         f"adjusted R² = {fmt_number(reg.adj_r2, 3, style=style)}; F = {fmt_number(reg.f, 2, style=style)}, "
-        f"{_p_eq(reg.f_p, style)}."
+        f"{fmt_p_relation(reg.f_p, style=style)}."
     )
     notes = [f"Dependent variable: {outcome} (follow-up minus baseline). Ordinary least squares.", fit,
              "β: standardised coefficient (B × SD of the predictor / SD of the outcome, on the model's cases). "
@@ -239,8 +230,8 @@ def _residual_checks(reg: Any, style: JournalStyle) -> str:
     for attr, name in (("residual_shapiro", "Shapiro-Wilk of residuals"), ("breusch_pagan", "Breusch-Pagan")):
         res = getattr(reg, attr, None)
         p = getattr(res, "p", None) if res is not None and not isinstance(res, dict) else (res or {}).get("p")
-        if p is not None and _ok(p):
-            parts.append(f"{name} {_p_eq(p, style)}")
+        if not is_missing(p):
+            parts.append(f"{name} {fmt_p_relation(p, style=style)}")
     return ("Residual checks: " + "; ".join(parts) + ".") if parts else ""
 
 
@@ -251,7 +242,7 @@ def _test_stat(row: Any, style: JournalStyle) -> str:
         return fmt_number(row.test.u, 1, style=style)
     stat = getattr(row.test, "statistic", None)
     if "chi" in str(row.test_name).lower() or "pearson" in str(row.test_name).lower():
-        return fmt_number(stat, 2, style=style) if _ok(stat) else ""
+        return fmt_number(stat, 2, style=style) if not is_missing(stat) else ""
     return ""
 
 
@@ -473,7 +464,7 @@ def table_agreement(results: StudyResults, style: JournalStyle) -> TableSpec | N
     rows = []
     for rec in frame.to_dict("records"):
         value = fmt_number(rec["value"], 3, style=style)
-        if _ok(rec.get("ci_low")) and _ok(rec.get("ci_high")):
+        if not is_missing(rec.get("ci_low")) and not is_missing(rec.get("ci_high")):
             low, high = float(rec["ci_low"]), float(rec["ci_high"])
             if 0 < low - high < 1e-9:  # floating-point noise at ICC = 1 (bounds equal to 15 digits)
                 low = high
