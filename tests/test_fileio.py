@@ -102,14 +102,6 @@ def test_sha256_of_an_empty_file(tmp_path):
     assert fileio.sha256_file(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()
 
 
-def test_reporting_io_re_exports_the_same_functions():
-    from ipafstudy.reporting import io as rio
-
-    for name in ("atomic_write_bytes", "atomic_write_text", "prepare_output_dir", "sha256_file", "normalize_zip",
-                 "pin_core_dates", "ZIP_EPOCH"):
-        assert getattr(rio, name) is getattr(fileio, name)
-
-
 def test_csv_text_is_plain_and_stable():
     import datetime as dt
 

@@ -27,9 +27,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, Pt
 
-from ipafstudy.fileio import atomic_write_bytes
+from ipafstudy.fileio import atomic_write_bytes, normalize_zip, pin_core_dates
 from ipafstudy.reporting.format import JournalStyle, get_style, keep_relations_together
-from ipafstudy.reporting.io import normalize_zip, pin_core_dates
 from ipafstudy.reporting.tablespec import FigureSpec, Section, TableSpec
 
 #: Used for document dates when the caller gives none: a fixed date keeps files reproducible.

@@ -1,4 +1,4 @@
-"""Report output: table CSVs, plus the shared file helpers of :mod:`ipafstudy.fileio` under their old names.
+"""Report output: a TableSpec as CSV (the generic writers are in :mod:`ipafstudy.fileio`).
 
 Every report file goes through :func:`ipafstudy.fileio.atomic_write_bytes`, so a crash or Ctrl-C never
 leaves a half-written report beside a complete one, and an existing file is only ever replaced whole.
@@ -9,29 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# The generic writers live in ipafstudy.fileio (shared by every layer); re-exported here because
-# report.py, docx.py and docs/reporting.md import them from this module.
-from ipafstudy.fileio import (
-    ZIP_EPOCH,
-    atomic_write_bytes,
-    atomic_write_text,
-    csv_text,
-    normalize_zip,
-    pin_core_dates,
-    prepare_output_dir,
-    sha256_file,
-)
+from ipafstudy.fileio import atomic_write_text, csv_text
 
-__all__ = [
-    "ZIP_EPOCH",
-    "atomic_write_bytes",
-    "atomic_write_text",
-    "normalize_zip",
-    "pin_core_dates",
-    "prepare_output_dir",
-    "sha256_file",
-    "write_table_csv",
-]
+__all__ = ["write_table_csv"]
 
 
 def write_table_csv(path: str | os.PathLike[str], spec: object, *, indent: str = "") -> Path:
