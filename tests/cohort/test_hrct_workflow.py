@@ -75,6 +75,13 @@ def test_cli_round_trip_xlsx(tmp_path, monkeypatch):
     rows = pd.read_csv(tmp_path / "rows.csv")
     assert rows.iloc[0]["reader_role"] == "adjudicator" and rows.iloc[0]["zone"] == "RU"
     assert main(["hrct", "worklist", "ANY", "--out", str(out)]) == 1  # exists: needs --force
+    # Deterministic workbook: no run-time stamps inside (zip entry dates fixed, document dates pinned).
+    import zipfile
+
+    with zipfile.ZipFile(out) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        core = archive.read("docProps/core.xml").decode("utf-8")
+    assert "1980-01-01T00:00:00Z" in core and str(__import__("datetime").date.today().year) not in core
     assert main(["hrct", "scores", "ANY", "--out", str(tmp_path / "scores.csv")]) == 0
     scores = pd.read_csv(tmp_path / "scores.csv")
     cons = scores[scores["reader"] == "consensus"]

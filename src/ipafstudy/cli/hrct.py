@@ -20,7 +20,7 @@ from ipafstudy.cohort.agreement import hrct_agreement
 from ipafstudy.cohort.hrct import adjudication_worklist, adjudicator_rows
 from ipafstudy.data.loaders import load_study
 from ipafstudy.errors import InvalidOptionError
-from ipafstudy.fileio import csv_text, write_output_file
+from ipafstudy.fileio import ZIP_EPOCH, csv_text, normalize_zip, pin_core_dates, write_output_file
 from ipafstudy.rules.hrct import consensus, reader_scores
 from ipafstudy.settings import ClinicalSettings
 
@@ -80,7 +80,9 @@ def _write(path: str, frame: pd.DataFrame, force: bool, sheet: str) -> None:
         buffer = io.BytesIO()
         with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
             frame.to_excel(writer, sheet_name=sheet, index=False)
-        data = buffer.getvalue()
+        # Fixed zip and document dates: the same worklist is the same file on every run.
+        stamp = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(*ZIP_EPOCH)
+        data = normalize_zip(buffer.getvalue(), rewrite={"docProps/core.xml": lambda x: pin_core_dates(x, stamp)})
     else:
         raise InvalidOptionError(f"--out {path!r}: use a .csv or .xlsx file name")
     write_output_file(path, data, force=force)
