@@ -217,3 +217,35 @@ def test_aki_stable_creatinine_has_no_events():
 def test_aki_bad_baseline(baseline):
     with pytest.raises(RuleInputError, match="baseline"):
         kdigo_aki_events(series((D(2023, 1, 2), 80.0)), START, END, baseline)
+
+
+# --- KDIGO boundaries after unit conversion (audit) -------------------------------------------------
+# Values that a laboratory writes with one decimal, or in mg/dL, are not exact in binary floating
+# point, so a rise of exactly 26.5 umol/L or exactly 1.5 x can come out a hair below the threshold.
+# The expectations are worked by hand in decimal arithmetic: the spec's thresholds are inclusive.
+
+
+@pytest.mark.parametrize(("first", "later"), [(60.1, 86.6), (63.8, 90.3), (70.2, 96.7)])
+def test_aki_absolute_rise_of_exactly_26_5_with_decimals(first, later):
+    # later - first = 26.5 exactly in decimal; 1.5 x is not reached (86.6 / 60.1 = 1.44)
+    cr = series((D(2023, 2, 1), first), (D(2023, 2, 2), later))
+    ev = kdigo_aki_events(cr, START, END, None)
+    assert [(e.onset_date, e.stage, e.criterion) for e in ev] == [
+        (D(2023, 2, 2), 1, "rise >= 26.5 umol/L within 48 h")]
+
+
+@pytest.mark.parametrize(("first_mg_dl", "later_mg_dl"), [(0.8, 1.2), (1.3, 1.95), (0.6, 0.9)])
+def test_aki_relative_rise_of_exactly_1_5_in_mg_dl(first_mg_dl, later_mg_dl):
+    # 1.2 / 0.8 = 1.95 / 1.3 = 0.9 / 0.6 = 1.5 exactly; converted with 1 mg/dL = 88.4 umol/L. The values are
+    # 5 days apart (outside 48 h), so only the 1.5 x criterion can fire: stage 1 (1.5 < 2.0).
+    cr = series((D(2023, 2, 1), first_mg_dl * 88.4), (D(2023, 2, 6), later_mg_dl * 88.4))
+    ev = kdigo_aki_events(cr, START, END, None)
+    assert [(e.onset_date, e.stage) for e in ev] == [(D(2023, 2, 6), 1)]
+    assert ev[0].criterion.startswith(">= 1.5 x reference (lowest value in prior 7 days")
+
+
+def test_aki_stage_ratios_of_exactly_2_and_3_in_mg_dl():
+    # 1.4 / 0.7 = 2.0 exactly -> stage 2; 2.1 / 0.7 = 3.0 exactly -> stage 3 (values 7 days apart, < 353.6 umol/L)
+    for later, stage in ((1.4, 2), (2.1, 3)):
+        cr = series((D(2023, 2, 1), 0.7 * 88.4), (D(2023, 2, 8), later * 88.4))
+        assert [e.stage for e in kdigo_aki_events(cr, START, END, None)] == [stage]

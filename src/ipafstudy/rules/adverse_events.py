@@ -27,6 +27,10 @@ KDIGO_ABSOLUTE_WINDOW = dt.timedelta(hours=48)
 KDIGO_RELATIVE_RISE = 1.5  # >= 1.5 x baseline
 KDIGO_RELATIVE_WINDOW = dt.timedelta(days=7)
 KDIGO_STAGE3_UMOL_L = 353.6  # >= 4.0 mg/dL
+# Rises and ratios are compared after rounding to 9 decimals: values written with one decimal or
+# converted from mg/dL are not exact in binary, and 86.6 - 60.1 (26.5 in decimal) or
+# (1.2 x 88.4) / (0.8 x 88.4) (1.5 in decimal) must meet the inclusive KDIGO thresholds.
+_COMPARE_DECIMALS = 9
 
 
 class MagnesiumEvent(NamedTuple):
@@ -167,7 +171,9 @@ def kdigo_aki_events(
         be tested for that value.
     Earlier values may lie before the start. Consecutive qualifying values form one episode
     (onset = first, peak = highest). Stage: 3 if the ratio >= 3.0 or the value >= 353.6 umol/L,
-    2 if the ratio >= 2.0, else 1. ``settings.renal_rule == "none"`` returns no events.
+    2 if the ratio >= 2.0, else 1. Rises and ratios are rounded to 9 decimals before comparing,
+    so thresholds met in decimal (86.6 - 60.1 = 26.5) are met here. ``settings.renal_rule == "none"``
+    returns no events.
     """
     settings = settings if settings is not None else ClinicalSettings()
     if settings.renal_rule == "none":
@@ -187,18 +193,19 @@ def kdigo_aki_events(
             continue
         earlier = [(t, v) for t, v in series[:j] if t < ts]
         criteria, stage = [], 0
-        if any(ts - t <= KDIGO_ABSOLUTE_WINDOW and value - v >= KDIGO_ABSOLUTE_RISE_UMOL_L for t, v in earlier):
+        if any(ts - t <= KDIGO_ABSOLUTE_WINDOW
+               and round(value - v, _COMPARE_DECIMALS) >= KDIGO_ABSOLUTE_RISE_UMOL_L for t, v in earlier):
             criteria.append("rise >= 26.5 umol/L within 48 h")
             stage = 1
         recent = [v for t, v in earlier if ts - t <= KDIGO_RELATIVE_WINDOW]
         reference = min(recent) if recent else baseline
-        ratio = value / reference if reference else None
+        ratio = round(value / reference, _COMPARE_DECIMALS) if reference else None
         if ratio is not None and ratio >= KDIGO_RELATIVE_RISE:
             source = "lowest value in prior 7 days" if recent else "treatment baseline"
             criteria.append(f">= 1.5 x reference ({source} {reference:g} umol/L)")
             stage = 3 if ratio >= 3.0 else (2 if ratio >= 2.0 else 1)
         if criteria:
-            if value >= KDIGO_STAGE3_UMOL_L:
+            if round(value, _COMPARE_DECIMALS) >= KDIGO_STAGE3_UMOL_L:
                 stage = 3
             run.append((ts, value, stage, "; ".join(criteria)))
             continue
