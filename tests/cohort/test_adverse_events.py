@@ -99,3 +99,25 @@ def test_merge_window_edges(gap, merged):
 def test_lab_episode_goes_to_the_nearest_recorded_event():
     out = merge_events([_rec(D(2023, 3, 1)), _rec(D(2023, 3, 11))], [_lab(D(2023, 3, 8))])
     assert [r["lab_onset_date"] for r in out] == [None, D(2023, 3, 8)]
+
+
+def test_magnesium_reported_in_mg_dl_is_graded_on_ctcae_mg_dl_boundaries():
+    # Centre B reports magnesium in mg/dL; the data layer converts to mmol/L and keeps the original.
+    # 1.2 mg/dL = 1.2 / 2.43 = 0.494 mmol/L. CTCAE: 1.2 mg/dL is grade 1 (its mmol/L twin 0.5 is grade 1 too);
+    # grading the converted 0.494 on the mmol/L boundaries would give grade 2.
+    import dataclasses
+
+    study = merge(full_patient("P01", S, None), {"measurements": [
+        meas("P01", D(2023, 2, 5), "magnesium", 1.2 / 2.43),
+        meas("P01", D(2023, 3, 5), "magnesium", 0.80),
+        meas("P01", D(2023, 4, 5), "magnesium", 0.9 / 2.43),  # 0.9 mg/dL: grade 2 (0.370 mmol/L would be grade 3)
+    ]})
+    m = study.measurements
+    originals = {D(2023, 2, 5): (1.2, "mg/dL"), D(2023, 3, 5): (0.8, "mmol/L"), D(2023, 4, 5): (0.9, "mg/dL")}
+    study = dataclasses.replace(study, measurements=m.assign(
+        original_value=[originals.get(d, (v, None))[0] for d, v in zip(m["date"], m["value"], strict=True)],
+        original_unit=[originals.get(d, (v, None))[1] for d, v in zip(m["date"], m["value"], strict=True)],
+    ))
+    ev = build_cohort(study).adverse_events
+    hypo = ev[ev["event"] == "hypomagnesaemia"]
+    assert list(zip(hypo["onset_date"], hypo["grade"], strict=True)) == [(D(2023, 2, 5), 1), (D(2023, 4, 5), 2)]

@@ -249,3 +249,46 @@ def test_aki_stage_ratios_of_exactly_2_and_3_in_mg_dl():
     for later, stage in ((1.4, 2), (2.1, 3)):
         cr = series((D(2023, 2, 1), 0.7 * 88.4), (D(2023, 2, 8), later * 88.4))
         assert [e.stage for e in kdigo_aki_events(cr, START, END, None)] == [stage]
+
+
+# --- CTCAE grade in mg/dL (audit) ------------------------------------------------------------------
+# CTCAE gives each boundary in both units: 0.5 mmol/L (1.2 mg/dL), 0.4 (0.9), 0.3 (0.7). The mg/dL
+# figures are rounded, so 1.2 mg/dL is 1.2 / 2.43 = 0.494 mmol/L: converting first would put a value
+# CTCAE calls grade 1 in grade 2. A value reported in mg/dL is graded against the mg/dL boundaries;
+# the lower limit of normal stays in mmol/L (the setting's unit): 0.70 mmol/L = 0.70 x 2.43 = 1.701 mg/dL.
+
+
+@pytest.mark.parametrize(
+    ("mg_dl", "grade"),
+    [(1.75, 0), (1.71, 0), (1.70, 1), (1.2, 1), (1.19, 2), (0.9, 2), (0.89, 3), (0.7, 3), (0.69, 4), (0.0, 4)],
+)
+def test_ctcae_grade_mg_dl_boundaries(mg_dl, grade):
+    assert ctcae_hypomagnesaemia_grade(mg_dl, 0.70, unit="mg/dL") == grade
+
+
+@pytest.mark.parametrize("unit", ["mmol/L", "mmol/l", " MMOL/L "])
+def test_ctcae_grade_mmol_l_spellings(unit):
+    assert ctcae_hypomagnesaemia_grade(0.5, 0.70, unit=unit) == 1
+
+
+def test_ctcae_grade_unknown_unit_is_an_error():
+    with pytest.raises(RuleInputError, match="mEq/L"):
+        ctcae_hypomagnesaemia_grade(1.0, 0.70, unit="mEq/L")  # convert to mmol/L first (exact: / 2)
+
+
+def test_hypomagnesaemia_grade_uses_the_reported_mg_dl_value():
+    # episode detection in mmol/L (1.2 / 2.43 = 0.494 < 0.70); the nadir's grade from its reported 1.2 mg/dL
+    frame = pd.DataFrame({
+        "date": [D(2023, 2, 1), D(2023, 3, 1), D(2023, 4, 1), D(2023, 5, 1), D(2023, 6, 1)],
+        "value": [1.2 / 2.43, 0.8, 0.9 / 2.43, 0.8, 0.45],
+        "original_value": [1.2, 0.8, 0.9, 1.6, 0.45],
+        "original_unit": ["mg/dL", "mmol/L", "mg/dL", "mEq/L", "mmol/L"],
+    })
+    events = hypomagnesaemia_events(frame, D(2023, 1, 1), None, DEFAULT)
+    assert [(e.onset_date, e.grade) for e in events] == [(D(2023, 2, 1), 1), (D(2023, 4, 1), 2), (D(2023, 6, 1), 2)]
+    assert events[0].nadir == pytest.approx(1.2 / 2.43, rel=1e-12)  # nadir stays in mmol/L
+
+
+def test_hypomagnesaemia_without_original_columns_grades_mmol_l():
+    frame = series((D(2023, 2, 1), 1.2 / 2.43))
+    assert hypomagnesaemia_events(frame, D(2023, 1, 1), None, DEFAULT)[0].grade == 2  # 0.494 mmol/L < 0.5

@@ -5,7 +5,8 @@ Rules the spec leaves open, documented here:
 * Only events with onset during tacrolimus exposure (start to end of exposure, both days
   included) count; recorded rows outside it are kept apart (``Cohort.adverse_events_outside``).
 * Lab-derived episodes come from ``rules.adverse_events`` (serum magnesium below
-  ``hypomagnesemia_mmol_l`` with its CTCAE grade; KDIGO creatinine rise under
+  ``hypomagnesemia_mmol_l`` with its CTCAE grade, graded on CTCAE's mg/dL boundaries when the
+  laboratory reported mg/dL; KDIGO creatinine rise under
   ``renal_rule='kdigo'``), computed from measurements during exposure.
 * Merging: a lab-derived episode of the same patient and event type whose onset lies within
   ``MERGE_WINDOW_DAYS`` (either side) of a recorded event's onset is the SAME event. It is
@@ -185,8 +186,15 @@ def adverse_event_tables(
 
 
 def _lab_series(rows: Sequence[dict[str, Any]], variable: str) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """date / value (canonical unit) plus the reported original_value / original_unit when the loader kept them.
+
+    The originals let a magnesium reported in mg/dL be graded on CTCAE's mg/dL boundaries.
+    """
     picked = [r for r in rows if r.get("variable") == variable and as_date(r.get("date")) is not None]
     frame = pd.DataFrame({"date": [as_date(r["date"]) for r in picked], "value": [float(r["value"]) for r in picked]})
+    if picked and all("original_value" in r and "original_unit" in r for r in picked):
+        frame["original_value"] = [r["original_value"] for r in picked]
+        frame["original_unit"] = [r["original_unit"] for r in picked]
     return frame, picked
 
 

@@ -20,6 +20,12 @@ from ipafstudy.settings import ClinicalSettings
 # grade 1 "<LLN - 0.5" = [0.5, LLN); grade 2 "<0.5 - 0.4" = [0.4, 0.5); grade 3 "<0.4 - 0.3" = [0.3, 0.4);
 # grade 4 "<0.3". A value equal to the LLN is normal (grade 0).
 CTCAE_MG_GRADE_FLOORS: tuple[tuple[float, int], ...] = ((0.5, 1), (0.4, 2), (0.3, 3))
+# The same grades as CTCAE prints them in mg/dL (1.2, 0.9, 0.7). These are ROUNDED equivalents
+# (0.5 mmol/L = 1.215 mg/dL), so a value reported in mg/dL is graded against them, not converted first.
+CTCAE_MG_GRADE_FLOORS_MG_DL: tuple[tuple[float, int], ...] = ((1.2, 1), (0.9, 2), (0.7, 3))
+MG_MG_DL_PER_MMOL_L = 2.43  # clinical-rules.md s.6
+_CTCAE_UNITS = {"mmol/l": ("mmol/L", CTCAE_MG_GRADE_FLOORS, 1.0),
+                "mg/dl": ("mg/dL", CTCAE_MG_GRADE_FLOORS_MG_DL, MG_MG_DL_PER_MMOL_L)}
 
 # KDIGO 2012 AKI definition.
 KDIGO_ABSOLUTE_RISE_UMOL_L = 26.5  # >= 0.3 mg/dL
@@ -50,24 +56,35 @@ class AkiEvent(NamedTuple):
     criterion: str
 
 
-def ctcae_hypomagnesaemia_grade(mg_mmol_l: float, lower_limit_normal: float = 0.70) -> int:
-    """CTCAE grade (0-4) of a serum magnesium in mmol/L; 0 when the value is at or above the LLN.
+def ctcae_hypomagnesaemia_grade(mg: float, lower_limit_normal: float = 0.70, unit: str = "mmol/L") -> int:
+    """CTCAE grade (0-4) of a serum magnesium; 0 when the value is at or above the LLN.
 
-    Boundaries: 0.5 is grade 1, 0.4 is grade 2, 0.3 is grade 3, below 0.3 is grade 4 (each CTCAE
-    range "<upper - lower" includes its lower bound). Grade 5 (death) cannot come from a lab value.
+    ``unit`` is the unit the laboratory reported (``mmol/L`` or ``mg/dL``) and picks CTCAE's
+    boundaries in that unit: 0.5 / 0.4 / 0.3 mmol/L or 1.2 / 0.9 / 0.7 mg/dL (each CTCAE range
+    "<upper - lower" includes its lower bound; below the last is grade 4). ``lower_limit_normal``
+    is always in mmol/L (the setting's unit) and is converted (x 2.43) for mg/dL. Convert mEq/L
+    to mmol/L first (exact: / 2). Grade 5 (death) cannot come from a lab value.
 
     >>> [ctcae_hypomagnesaemia_grade(v) for v in (0.70, 0.69, 0.5, 0.49, 0.4, 0.3, 0.29)]
     [0, 1, 1, 2, 2, 3, 4]
+    >>> [ctcae_hypomagnesaemia_grade(v, unit="mg/dL") for v in (1.71, 1.2, 1.19, 0.9, 0.7, 0.69)]
+    [0, 1, 2, 2, 3, 4]
     """
-    value = _number(mg_mmol_l, "magnesium (mmol/L)")
+    key = "".join(str(unit).split()).lower()
+    if key not in _CTCAE_UNITS:
+        raise RuleInputError(
+            f"magnesium unit {unit!r} has no CTCAE boundaries; use mmol/L or mg/dL (convert mEq/L to mmol/L: / 2)"
+        )
+    shown, floors, factor = _CTCAE_UNITS[key]
+    value = _number(mg, f"magnesium ({shown})")
     lln = _number(lower_limit_normal, "magnesium lower limit of normal (mmol/L)")
     if value < 0:
-        raise RuleInputError(f"magnesium {mg_mmol_l!r} mmol/L is negative")
+        raise RuleInputError(f"magnesium {mg!r} {shown} is negative")
     if lln <= 0:
         raise RuleInputError(f"magnesium lower limit of normal {lower_limit_normal!r} must be positive")
-    if value >= lln:
+    if value >= lln * factor:
         return 0
-    for floor, grade in CTCAE_MG_GRADE_FLOORS:
+    for floor, grade in floors:
         if value >= floor:
             return grade
     return 4
@@ -92,18 +109,21 @@ def _as_timestamp(value: Any, what: str) -> pd.Timestamp:
     return ts
 
 
-def _series(values: pd.DataFrame, what: str) -> list[tuple[pd.Timestamp, float]]:
-    """(timestamp, value) pairs sorted by time then value, after checking every row."""
+def _series(values: pd.DataFrame, what: str, *, with_rows: bool = False) -> list[Any]:
+    """(timestamp, value) pairs sorted by time then value, after checking every row.
+
+    With ``with_rows`` each pair also carries its row position (for the row's other columns).
+    """
     missing = [c for c in ("date", "value") if c not in values.columns]
     if missing:
         raise RuleInputError(f"{what} values need columns 'date' and 'value'; missing {missing}")
     out = []
-    for index, date, value in zip(values.index, values["date"], values["value"], strict=True):
+    for pos, (index, date, value) in enumerate(zip(values.index, values["date"], values["value"], strict=True)):
         ts = _as_timestamp(date, f"{what} row {index!r}: date")
         number = _number(value, f"{what} row {index!r}: value")
         if number < 0:
             raise RuleInputError(f"{what} row {index!r}: value {value!r} is negative")
-        out.append((ts, number))
+        out.append((ts, number, pos) if with_rows else (ts, number))
     return sorted(out)
 
 
@@ -127,30 +147,48 @@ def hypomagnesaemia_events(
     """Hypomagnesaemia episodes during exposure: serum Mg below ``settings.hypomagnesemia_mmol_l``.
 
     Only values dated within [start, end] count. Consecutive low values (no normal value between
-    them) form ONE episode: onset = date of its first low value, nadir = its lowest value, grade =
-    CTCAE grade of the nadir with the setting's threshold as the lower limit of normal.
+    them) form ONE episode: onset = date of its first low value, nadir = its lowest value (mmol/L),
+    grade = CTCAE grade of the nadir with the setting's threshold as the lower limit of normal.
+    Optional columns ``original_value`` / ``original_unit`` (as the data layer keeps them): a
+    nadir reported in mg/dL is graded on CTCAE's mg/dL boundaries (see ctcae_hypomagnesaemia_grade).
     """
     threshold = settings.hypomagnesemia_mmol_l
     lo, hi = _window(start, end)
+    reported = _reported(values)
     events: list[MagnesiumEvent] = []
-    run: list[tuple[pd.Timestamp, float]] = []
-    for ts, value in _series(values, "magnesium"):
+    run: list[tuple[pd.Timestamp, float, int]] = []
+    for ts, value, row in _series(values, "magnesium", with_rows=True):
         if not _inside(ts, lo, hi):
             continue
         if value < threshold:
-            run.append((ts, value))
+            run.append((ts, value, row))
             continue
         if run:
-            events.append(_mg_event(run, threshold))
+            events.append(_mg_event(run, threshold, reported))
             run = []
     if run:
-        events.append(_mg_event(run, threshold))
+        events.append(_mg_event(run, threshold, reported))
     return events
 
 
-def _mg_event(run: list[tuple[pd.Timestamp, float]], threshold: float) -> MagnesiumEvent:
-    nadir = min(v for _, v in run)
-    return MagnesiumEvent(run[0][0].date(), nadir, ctcae_hypomagnesaemia_grade(nadir, threshold))
+def _reported(values: pd.DataFrame) -> list[tuple[Any, Any]] | None:
+    """(original_value, original_unit) per row when both columns are there, else None."""
+    if "original_value" not in values.columns or "original_unit" not in values.columns:
+        return None
+    return list(zip(values["original_value"], values["original_unit"], strict=True))
+
+
+def _mg_event(
+    run: list[tuple[pd.Timestamp, float, int]], threshold: float, reported: list[tuple[Any, Any]] | None
+) -> MagnesiumEvent:
+    ts0 = run[0][0]
+    _, nadir, row = min(run, key=lambda r: (r[1], r[0]))
+    grade = ctcae_hypomagnesaemia_grade(nadir, threshold)
+    if reported is not None:
+        raw_value, raw_unit = reported[row]
+        if not is_missing(raw_value) and not is_missing(raw_unit) and "".join(str(raw_unit).split()).lower() == "mg/dl":
+            grade = ctcae_hypomagnesaemia_grade(raw_value, threshold, unit="mg/dL")
+    return MagnesiumEvent(ts0.date(), nadir, grade)
 
 
 def kdigo_aki_events(
