@@ -271,6 +271,11 @@ def test_ctcae_grade_mmol_l_spellings(unit):
     assert ctcae_hypomagnesaemia_grade(0.5, 0.70, unit=unit) == 1
 
 
+@pytest.mark.parametrize("unit", ["mg/dL", "MG/DL", "mg / dl", "mg per dL"])
+def test_ctcae_grade_mg_dl_spellings(unit):
+    assert ctcae_hypomagnesaemia_grade(1.2, 0.70, unit=unit) == 1  # 1.2 mg/dL: grade 1 (0.494 mmol/L: grade 2)
+
+
 def test_ctcae_grade_unknown_unit_is_an_error():
     with pytest.raises(RuleInputError, match="mEq/L"):
         ctcae_hypomagnesaemia_grade(1.0, 0.70, unit="mEq/L")  # convert to mmol/L first (exact: / 2)
@@ -292,3 +297,10 @@ def test_hypomagnesaemia_grade_uses_the_reported_mg_dl_value():
 def test_hypomagnesaemia_without_original_columns_grades_mmol_l():
     frame = series((D(2023, 2, 1), 1.2 / 2.43))
     assert hypomagnesaemia_events(frame, D(2023, 1, 1), None, DEFAULT)[0].grade == 2  # 0.494 mmol/L < 0.5
+
+
+@pytest.mark.parametrize(("days", "n_events"), [(7, 1), (8, 0)])
+def test_aki_relative_window_is_seven_days_inclusive(days, n_events):
+    # 105 / 70 = 1.5 exactly; a +35 rise more than 48 h apart. The 70 counts as reference 7 days before, not 8.
+    cr = series((D(2023, 3, 1), 70.0), (D(2023, 3, 1) + dt.timedelta(days=days), 105.0))
+    assert len(kdigo_aki_events(cr, START, END, None)) == n_events

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from ipafstudy.rules.common import RuleInputError, float_or_nan, is_missing
+from ipafstudy.rules.units import normalise_unit
 from ipafstudy.settings import ClinicalSettings
 
 # CTCAE v4.03 / v5.0 hypomagnesaemia, mmol/L. Each grade's range includes its LOWER bound:
@@ -70,7 +71,7 @@ def ctcae_hypomagnesaemia_grade(mg: float, lower_limit_normal: float = 0.70, uni
     >>> [ctcae_hypomagnesaemia_grade(v, unit="mg/dL") for v in (1.71, 1.2, 1.19, 0.9, 0.7, 0.69)]
     [0, 1, 2, 2, 3, 4]
     """
-    key = "".join(str(unit).split()).lower()
+    key = normalise_unit(unit)
     if key not in _CTCAE_UNITS:
         raise RuleInputError(
             f"magnesium unit {unit!r} has no CTCAE boundaries; use mmol/L or mg/dL (convert mEq/L to mmol/L: / 2)"
@@ -186,7 +187,7 @@ def _mg_event(
     grade = ctcae_hypomagnesaemia_grade(nadir, threshold)
     if reported is not None:
         raw_value, raw_unit = reported[row]
-        if not is_missing(raw_value) and not is_missing(raw_unit) and "".join(str(raw_unit).split()).lower() == "mg/dl":
+        if not is_missing(raw_value) and not is_missing(raw_unit) and normalise_unit(raw_unit) == "mg/dl":
             grade = ctcae_hypomagnesaemia_grade(raw_value, threshold, unit="mg/dL")
     return MagnesiumEvent(ts0.date(), nadir, grade)
 
