@@ -115,3 +115,10 @@ def test_measurement_variable_codes_lists_measurements_and_steroids_once_sorted(
     with pytest.raises(UnknownUnitError, match="known variables are") as info:
         convert_measurement("fev1", 2.0, "L")
     assert str(codes) in str(info.value)
+
+
+@pytest.mark.parametrize("unit", ["\u00b5mol/L", "\u03bcmol/L", "umol/L", "UMOL/L"])
+def test_micro_sign_and_greek_mu_both_mean_micro(unit):
+    # U+00B5 (micro sign) and U+03BC (Greek mu) look the same in a spreadsheet; both are umol/L
+    assert convert_measurement("creatinine", 88.4, unit) == ("creatinine", 88.4, "umol/L")
+    assert normalise_unit(unit) in accepted_units("creatinine")

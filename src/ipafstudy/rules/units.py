@@ -62,9 +62,12 @@ STEROID_EQUIVALENT_MPRED: dict[str, float] = {
 }
 
 
+_MICRO = str.maketrans({"\u00b5": "u", "\u03bc": "u"})  # micro sign and Greek mu: both are written for "micro"
+
+
 def normalise_unit(unit: str) -> str:
-    """Case- and space-insensitive unit key ('mg/dL ' -> 'mg/dl', 'mm/hr' kept)."""
-    return "".join(str(unit).split()).lower().replace("per", "/")
+    """Case- and space-insensitive unit key ('mg/dL ' -> 'mg/dl', 'mm/hr' kept, 'µmol/L' and 'μmol/L' -> 'umol/l')."""
+    return "".join(str(unit).split()).lower().replace("per", "/").translate(_MICRO)
 
 
 def convert_measurement(variable: str, value: float, unit: str) -> tuple[str, float, str]:
