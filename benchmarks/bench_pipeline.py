@@ -8,7 +8,7 @@ with its ratio to the baseline's, so super-linear scaling shows as a per-patient
 ``run_study`` builds the cohort itself; its time is split with the plan's progress steps, so the
 "analysis only" row (after the cohort and analysis dataset are built) is measured, not subtracted.
 
-Run:  .venv/bin/python benchmarks/bench_pipeline.py            # N = 271, 1000, 3000 (about 1.5 min)
+Run:  .venv/bin/python benchmarks/bench_pipeline.py            # N = 271, 1000, 3000 (about 1 min)
       .venv/bin/python benchmarks/bench_pipeline.py --quick    # N = 271 and 1000 only
       .venv/bin/python benchmarks/bench_pipeline.py --profile analysis --n 3000   # cProfile one stage
       .venv/bin/python benchmarks/bench_pipeline.py --profile load --sort tottime  # own-time hotspots
