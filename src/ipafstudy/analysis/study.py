@@ -404,7 +404,6 @@ def analyse_dataset(
 
 def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progress | None = None) -> StudyResults:
     """Build the cohort from a loaded ``Study`` and run the whole plan on it."""
-    from ipafstudy.cohort.agreement import hrct_agreement
     from ipafstudy.cohort.build import build_cohort
 
     plan = plan or AnalysisPlan()
@@ -412,9 +411,6 @@ def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progres
     step("Cohort")
     cohort = build_cohort(study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome)
     data = analysis_dataset(cohort, plan)
-    step("HRCT reader agreement")
-    reads = study.hrct_reads
-    reads = reads[reads["patient_id"].astype(str).isin(set(cohort.analysed_ids))]
-    agreement = hrct_agreement(reads).to_frame()
+    step("HRCT reader agreement")  # computed once, by the cohort, on the analysed patients' reads
     return analyse_dataset(data, plan, cohort=cohort, sources=tuple(getattr(study, "sources", ())),
-                           agreement=agreement, progress=progress)
+                           agreement=cohort.agreement, progress=progress)
