@@ -8,9 +8,11 @@ of the aliases below. Nothing outside this table is guessed.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
+from types import MappingProxyType
 
 from ipafstudy.data.schema import TABLES, YES_NO_UNKNOWN, Column
 
@@ -121,12 +123,15 @@ COLUMN_ALIASES: dict[tuple[str, str], dict[str, str]] = {
 }
 
 
+_SEPARATORS = re.compile(r"[\s\-/+]+")
+
+
 def canonical_token(value: object) -> str:
     """Lower-case, trimmed, with runs of spaces, hyphens, slashes and '+' as one underscore."""
     text = str(value).strip().lower()
     if text in {"+", "-", "?"}:
         return text
-    return re.sub(r"[\s\-/+]+", "_", text).strip("_")
+    return _SEPARATORS.sub("_", text).strip("_")
 
 
 def is_blank(value: object) -> bool:
@@ -138,8 +143,12 @@ def is_blank(value: object) -> bool:
     return isinstance(value, str) and value.strip().lower() in BLANK_TOKENS
 
 
-def aliases_for(table: str, column: Column) -> dict[str, str]:
-    """Every accepted spelling (canonicalised) of ``column`` mapped to its canonical value."""
+@functools.cache
+def aliases_for(table: str, column: Column) -> Mapping[str, str]:
+    """Every accepted spelling (canonicalised) of ``column`` mapped to its canonical value.
+
+    Cached (read-only): it is asked once per coded cell while loading, and the schema never changes.
+    """
     allowed = column.allowed or ()
     out: dict[str, str] = {}
     if tuple(allowed) == YES_NO_UNKNOWN:
@@ -147,7 +156,7 @@ def aliases_for(table: str, column: Column) -> dict[str, str]:
     out.update(COLUMN_ALIASES.get((table, column.name), {}))
     for value in allowed:
         out[canonical_token(value)] = value
-    return out
+    return MappingProxyType(out)
 
 
 def canonical_category(table: str, column: Column, value: object) -> str | None:

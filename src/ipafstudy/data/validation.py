@@ -67,7 +67,7 @@ from ipafstudy.data.schema import (
     Table,
 )
 from ipafstudy.data.sources import RawTable
-from ipafstudy.data.spellings import aliases_for, canonical_category, canonical_token, is_blank
+from ipafstudy.data.spellings import canonical_category, canonical_token, is_blank
 from ipafstudy.rules.antibodies import CANONICAL_ANTIBODIES, check_antibody_aliases, normalise_antibody_name
 from ipafstudy.rules.units import (
     MEASUREMENT_VARIABLES,
@@ -630,8 +630,3 @@ def build_study(
         name: _frame(TABLES[name], parsed[name][1]) if name in parsed else empty_frame(name) for name in TABLES
     }
     return Study(**frames, sources=tuple(sources)), report
-
-
-def accepted_values(table: str, column: str) -> dict[str, str]:
-    """Accepted spelling -> canonical value for a coded column (for docs and templates)."""
-    return aliases_for(table, TABLES[table].column(column))
