@@ -32,12 +32,10 @@ class SpearmanResult(ResultMixin):
     tie_decimals: int | None = DEFAULT_TIE_DECIMALS
 
 
-def _spearman_arrays(
-    x: np.ndarray, y: np.ndarray, tie_decimals: int | None, caller: str
-) -> tuple[float, float, int, str]:
+def _spearman_arrays(x: np.ndarray, y: np.ndarray) -> tuple[float, float, int, str]:
+    """rho and p of two arrays already on the tie grid (see ``tie_values``)."""
     ok = ~(np.isnan(x) | np.isnan(y))
-    xs = tie_values(x[ok], tie_decimals, caller=caller)
-    ys = tie_values(y[ok], tie_decimals, caller=caller)
+    xs, ys = x[ok], y[ok]
     n = int(xs.size)
     if n < 3:
         return math.nan, math.nan, n, f"needs at least 3 complete pairs (got {n})"
@@ -79,7 +77,9 @@ def spearman(x: Any, y: Any, *, tie_decimals: int | None = DEFAULT_TIE_DECIMALS)
     0.8
     """
     xa, ya = _paired_frame(x, y, "spearman")
-    rho, p, n, reason = _spearman_arrays(xa, ya, tie_decimals, "spearman")
+    rho, p, n, reason = _spearman_arrays(
+        tie_values(xa, tie_decimals, caller="spearman"), tie_values(ya, tie_decimals, caller="spearman")
+    )
     return SpearmanResult(rho, p, n, int(xa.size - n), reason=reason, tie_decimals=tie_decimals)
 
 
@@ -142,7 +142,11 @@ def spearman_matrix(
         dups = list(frame.columns[frame.columns.duplicated()])
         raise DataValidationError(None, f"{caller}(): duplicated column names {dups}")
     names = list(frame.columns)
-    data = {c: as_float_series(frame[c], caller=caller, name=f"column {c!r}").to_numpy(dtype=float) for c in names}
+    data = {
+        c: tie_values(as_float_series(frame[c], caller=caller, name=f"column {c!r}").to_numpy(dtype=float),
+                      tie_decimals, caller=caller)
+        for c in names
+    }
     k = len(names)
     rho = np.eye(k)
     p = np.full((k, k), np.nan)
@@ -150,7 +154,7 @@ def spearman_matrix(
     for i, a in enumerate(names):
         n[i, i] = int((~np.isnan(data[a])).sum())
         for j in range(i + 1, k):
-            r_ij, p_ij, n_ij, _ = _spearman_arrays(data[a], data[names[j]], tie_decimals, caller)
+            r_ij, p_ij, n_ij, _ = _spearman_arrays(data[a], data[names[j]])
             rho[i, j] = rho[j, i] = r_ij
             p[i, j] = p[j, i] = p_ij
             n[i, j] = n[j, i] = n_ij
