@@ -47,6 +47,29 @@ def test_fmt_number_half_up(value, decimals, expected):
     assert fmt_number(value, decimals) == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "decimals", "expected"),
+    [
+        # Values a computation leaves 1-2 units in the last binary place below a written half. The reader
+        # sees 0.455 / -1.575 / 0.7245 and rounds half up by hand.
+        (0.45499999999999996, 2, "0.46"),
+        (-1.5749999999999997, 2, "-1.58"),
+        (0.7 + 0.0245, 3, "0.725"),  # 0.7244999999999999
+        (0.1 + 0.0455, 3, "0.146"),  # 0.14550000000000002 (already above the half)
+        (0.4549999, 2, "0.45"),  # a genuinely lower value (7 significant digits) is not pushed up
+        (-0.0049999999999999996, 2, "-0.01"),
+    ],
+)
+def test_fmt_number_half_up_on_the_decimal_a_person_sees(value, decimals, expected):
+    assert fmt_number(value, decimals) == expected
+
+
+def test_fmt_p_half_up_on_the_decimal_a_person_sees():
+    # 0.7 + 0.0245 is stored as 0.7244999999999999; written 0.7245, half-up to 3 decimals: 0.725.
+    assert fmt_p(0.7 + 0.0245) == "0.725"
+    assert fmt_p(0.45499999999999996, style="nejm") == "0.46"
+
+
 @pytest.mark.parametrize("missing", [None, float("nan"), pd.NA, math.nan])
 def test_missing_prints_na_or_dash(missing):
     assert fmt_number(missing, 1) == "NA"

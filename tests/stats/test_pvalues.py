@@ -32,6 +32,14 @@ def test_format_p_rounds_half_up_on_the_printed_digits(p, text):
     assert format_p(p) == text
 
 
+@pytest.mark.parametrize(("p", "digits", "text"), [(0.7 + 0.0245, 3, "0.725"), (0.45499999999999996, 2, "0.46"),
+                                                   (0.0044999999999999997, 3, "0.005")])
+def test_format_p_rounds_half_up_after_12_significant_digits(p, digits, text):
+    # The stored doubles sit just below a written half (0.7244999999999999 for 0.7245); a reader rounds
+    # the written 0.7245 half up to 0.725.
+    assert format_p(p, digits=digits) == text
+
+
 @pytest.mark.parametrize("bad", [0, 11, 2.5, True])
 def test_format_p_bad_digits(bad):
     with pytest.raises(InvalidOptionError, match="digits"):

@@ -2,8 +2,11 @@
 
 Rules, chosen because journals and SPSS output are read by humans who round by hand:
 
-* Rounding is **half-up on the shortest decimal string** of the value (``Decimal(repr(x))`` with
-  ``ROUND_HALF_UP``), so 2.675 prints as "2.68" and 0.125 as "0.13" with 2 decimals. Python's
+* Rounding is **half-up on the decimal value a person sees**: the shortest decimal string of the
+  float (``repr``) rounded to 12 significant digits, then ``ROUND_HALF_UP``
+  (:func:`ipafstudy.stats.pvalues.round_half_up`, shared with ``format_p``). So 2.675 prints as
+  "2.68", 0.125 as "0.13", 0.455 computed as 0.45499999999999996 as "0.46" and -1.575 computed as
+  -1.5749999999999997 as "-1.58" with 2 decimals. Python's
   ``format(2.675, ".2f")`` gives "2.67" (binary representation) and ``round(0.125, 2)`` gives
   0.12 (half-even); neither is what a reader checking by hand expects. Halves round away from
   zero for negatives too (-2.5 -> "-3").
@@ -13,9 +16,8 @@ Rules, chosen because journals and SPSS output are read by humans who round by h
   document variant: "—" for a missing value and the true minus sign U+2212 for negative numbers.
 * Infinite values print as "Inf" / "-Inf" (as R does) rather than failing.
 * p-values are printed by ``ipafstudy.stats.format_p`` (one code path for the package): below
-  0.001 -> "<0.001", otherwise 3 decimals (SPSS-like default). That function rounds the binary
-  float (``f"{p:.3f}"``), not half-up; for computed p-values an exact decimal tie practically never
-  occurs, so the difference is theoretical. NEJM/JAMA-like presets use 2 decimals for p >= 0.01,
+  0.001 -> "<0.001", otherwise 3 decimals (SPSS-like default), rounded by the same half-up rule
+  as every other number. NEJM/JAMA-like presets use 2 decimals for p >= 0.01,
   ">0.99" on top, and JAMA drops the leading zero. Stars use the unrounded p, so p = 0.0496 shows
   "0.050" with "*"; this is the usual journal behaviour.
 """
@@ -29,7 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal
 
 from ipafstudy.errors import InvalidOptionError, check_option
-from ipafstudy.stats.pvalues import format_p
+from ipafstudy.stats.pvalues import decimal_as_seen, format_p
 from ipafstudy.stats.pvalues import significance_stars as _stats_stars
 
 PStyle = Literal["fixed", "adaptive"]
@@ -162,7 +164,7 @@ def is_missing(value: object) -> bool:
 
 
 def _to_decimal(value: object, what: str) -> Decimal:
-    """Exact decimal of the shortest repr, so the printed digits are the ones a human sees."""
+    """The decimal a human sees (shortest repr, 12 significant digits): see :func:`decimal_as_seen`."""
     if isinstance(value, bool):
         raise TypeError(f"{what}: expected a number, got a boolean {value!r}")
     if isinstance(value, Decimal):
@@ -174,7 +176,7 @@ def _to_decimal(value: object, what: str) -> Decimal:
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{what}: expected a number, got {value!r} ({type(value).__name__})") from exc
     try:
-        return Decimal(repr(as_float))
+        return decimal_as_seen(as_float)
     except InvalidOperation as exc:  # pragma: no cover - repr of a float is always valid
         raise TypeError(f"{what}: cannot format {value!r}") from exc
 

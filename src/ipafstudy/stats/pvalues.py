@@ -74,6 +74,42 @@ def adjust_p(pvalues: Any, method: AdjustMethod = "holm") -> Any:
     return out
 
 
+#: Floats are rounded to this many significant digits before any half-up rounding for print.
+SEEN_SIGNIFICANT_DIGITS = 12
+
+
+def decimal_as_seen(value: float | int | Decimal) -> Decimal:
+    """The decimal number a person reads off a float: its shortest repr rounded to 12 significant digits.
+
+    Arithmetic leaves binary noise in the 16th-17th digit (0.455 computed as 0.45499999999999996,
+    -1.575 as -1.5749999999999997); rounding that noise away first makes half-up rounding act on the
+    half the reader sees. Integers and Decimals are exact and kept as they are.
+
+    >>> decimal_as_seen(0.45499999999999996), decimal_as_seen(-1.5749999999999997), decimal_as_seen(7)
+    (Decimal('0.455000000000'), Decimal('-1.57500000000'), Decimal('7'))
+    """
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    exact = Decimal(repr(float(value)))
+    if not exact.is_finite() or exact == 0:
+        return exact
+    quantum = Decimal(1).scaleb(exact.adjusted() - (SEEN_SIGNIFICANT_DIGITS - 1))
+    return exact.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def round_half_up(value: float | int | Decimal, decimals: int) -> Decimal:
+    """Half-up rounding (halves away from zero) of :func:`decimal_as_seen` to ``decimals`` places.
+
+    The one rounding rule of every printed number, p-values included.
+
+    >>> str(round_half_up(0.45499999999999996, 2)), str(round_half_up(-1.575, 2)), str(round_half_up(2.5, 0))
+    ('0.46', '-1.58', '3')
+    """
+    return decimal_as_seen(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
 def format_p(p: float, *, digits: int = 3) -> str:
     """Journal-style p: ``"<0.001"`` below 10**-digits, else fixed ``digits`` decimals; NaN -> ``"NA"``.
 
@@ -87,9 +123,8 @@ def format_p(p: float, *, digits: int = 3) -> str:
     threshold = 10.0 ** (-digits)
     if value < threshold:
         return f"<{threshold:.{digits}f}"
-    # Half-up on the decimal digits as printed (repr), like every other number in our tables.
-    quantum = Decimal(1).scaleb(-digits)
-    return str(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    # Half-up on the decimal a person sees (12 significant digits), like every other number in our tables.
+    return str(round_half_up(value, digits))
 
 
 def significance_stars(p: float) -> str:
