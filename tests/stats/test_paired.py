@@ -235,3 +235,51 @@ def test_conventions_no_pairs_gives_reasons():
 
     rows = wilcoxon_conventions([np.nan], [1.0]).rows
     assert all(math.isnan(r["p"]) and "no patient" in r["reason"] for r in rows)
+
+
+def test_auto_is_exact_without_ties_up_to_25_nonzero():
+    # 5 positive differences 1..5, no ties: exact two-sided p = 2 / 2**5 = 0.0625 (all signs +).
+    # The normal approximation would give z = (15 - 7.5) / sqrt(55 / 4) = 2.0226, p = 0.0431.
+    res = wilcoxon_signed_rank([0] * 5, [1, 2, 3, 4, 5], method="auto")
+    assert res.method_used == "exact"
+    assert res.settings.method == "auto"
+    assert res.p == pytest.approx(0.0625, abs=1e-12)
+    assert res.min_attainable_p == pytest.approx(0.0625, abs=1e-15)
+    n25 = wilcoxon_signed_rank([0] * 25, list(range(1, 26)), method="auto")
+    assert n25.method_used == "exact"
+    assert n25.p == pytest.approx(2 * 0.5**25, rel=1e-9)
+
+
+def test_auto_is_asymptotic_with_ties_or_more_than_25_nonzero():
+    from scipy.stats import norm
+
+    tied = wilcoxon_signed_rank([0] * 5, [1, 1, 2, 3, 4], method="auto")
+    assert tied.method_used == "asymptotic"
+    # ranks 1.5, 1.5, 3, 4, 5 all positive: W+ = 15, E = 7.5, V = sum(r^2)/4 = 54.5/4
+    z = (15 - 7.5) / math.sqrt(54.5 / 4)
+    assert tied.p == pytest.approx(2 * norm.sf(z), rel=1e-12)
+    n26 = wilcoxon_signed_rank([0] * 26, list(range(1, 27)), method="auto")
+    assert n26.method_used == "asymptotic"
+    z26 = (351 - 26 * 27 / 4) / math.sqrt(26 * 27 * 53 / 24)
+    assert n26.p == pytest.approx(2 * norm.sf(z26), rel=1e-12)
+
+
+def test_zero_differences_do_not_block_auto_exact():
+    # zeros are dropped before ranking (SPSS); the 3 non-zero differences 1, 2, 3 do not tie.
+    res = wilcoxon_signed_rank([0, 0, 0, 0], [0, 1, 2, -3], method="auto")
+    assert (res.method_used, res.n_nonzero) == ("exact", 3)
+    # W+ = 3, W- = 3: |W+ - 3| = 0, every outcome is at least as extreme: p = 1
+    assert res.p == pytest.approx(1.0)
+
+
+def test_method_used_and_min_attainable_p_recorded():
+    asym = wilcoxon_signed_rank([0, 0, 0], [1, 2, 0])
+    assert asym.method_used == "asymptotic" and asym.min_attainable_p == pytest.approx(0.5)
+    none = wilcoxon_signed_rank([1, 2], [1, 2], method="auto")
+    assert none.method_used == "none" and none.min_attainable_p == 1.0
+    assert wilcoxon_signed_rank([0] * 3, [1, 2, 3], method="exact").to_dict()["method_used"] == "exact"
+
+
+def test_unknown_method_named():
+    with pytest.raises(InvalidOptionError, match="method"):
+        wilcoxon_signed_rank([0, 1], [1, 3], method="automatic")

@@ -47,6 +47,7 @@ OUTCOME_SUFFIXES: dict[str, str] = {"baseline": "Baseline", "follow_up": "Follow
 QuantileMethod = Literal["spss", "r7", "tukey"]
 ZeroMethod = Literal["wilcox", "pratt"]
 TestMethod = Literal["asymptotic", "exact"]
+WilcoxonMethod = Literal["asymptotic", "exact", "auto"]
 EffectSizeN = Literal["pairs", "nonzero", "observations"]
 CiMethod = Literal["percentile", "bca"]
 Adjust = Literal["none", "holm", "bh"]
@@ -121,8 +122,10 @@ class StatisticsSpec(_Strict):
         default="wilcox", description="Wilcoxon zero differences: wilcox = dropped (SPSS); pratt = ranked then dropped"
     )
     continuity: bool = Field(default=False, description="Wilcoxon continuity correction (False = SPSS; True = R)")
-    wilcoxon_method: TestMethod = Field(
-        default="asymptotic", description="Wilcoxon p: asymptotic = normal, tie-corrected (SPSS); exact"
+    wilcoxon_method: WilcoxonMethod = Field(
+        default="asymptotic",
+        description="Wilcoxon p: asymptotic = normal, tie-corrected (SPSS); exact; auto = exact when no ties and "
+        "at most 25 non-zero differences, else asymptotic",
     )
     effect_size_n: EffectSizeN = Field(
         default="pairs", description="N in r = |z| / sqrt(N): pairs, nonzero, or observations (2 x pairs)"

@@ -14,7 +14,7 @@ from typing import Any
 
 from ipafstudy.analysis.results import Continuous, Count, PairedOutcome, StudyResults
 from ipafstudy.reporting.format import JournalStyle, fmt_n_pct, fmt_number, fmt_p_relation, get_style, is_missing
-from ipafstudy.reporting.tables import DECIMALS, Q_LABEL
+from ipafstudy.reporting.tables import DECIMALS, Q_LABEL, wilcoxon_method_words
 
 _FOLLOW_UP = {
     "latest_complete_visit": "the latest visit during treatment at which every measured outcome was recorded",
@@ -101,7 +101,7 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
         "n (%). Normality was assessed with the Shapiro-Wilk test on baseline, follow-up and paired differences. "
         "Baseline and last follow-up values were compared within patients with the Wilcoxon signed-rank test "
         f"(two-sided; zero differences {'dropped' if st.zero_method == 'wilcox' else 'ranked then dropped (Pratt)'}; "
-        f"{'normal approximation with tie-corrected variance' if st.wilcoxon_method == 'asymptotic' else 'exact p'}"
+        f"{wilcoxon_method_words(st.wilcoxon_method)}"
         f"; {'with' if st.continuity else 'no'} continuity correction), with effect size r = |z|/√N, N being "
         f"{r_n}. The median change is given with a {conf}% {st.bootstrap_ci_method} bootstrap confidence interval "
         f"({st.bootstrap_resamples:,} resamples of patients, seed {st.seed}). Groups were compared with the "

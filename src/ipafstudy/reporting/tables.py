@@ -25,6 +25,7 @@ from ipafstudy.reporting.format import (
     is_missing,
 )
 from ipafstudy.reporting.tablespec import Column, Row, TableSpec
+from ipafstudy.stats.paired import AUTO_EXACT_MAX_NONZERO, FEW_NONZERO_PAIRS
 
 # Decimals per variable; anything not listed uses the style's default.
 DECIMALS: dict[str, int] = {"crp": 2, "tacrolimus_trough_median": 2, "trough": 2}
@@ -114,6 +115,39 @@ def _wilcoxon_p(p: PairedOutcome | None, style: JournalStyle) -> str:
     return fmt_p(p.wilcoxon.p, style=style)
 
 
+ASYMPTOTIC_WORDS = "normal approximation with tie-corrected variance"
+
+
+def wilcoxon_method_words(method: str, exact_rows: tuple[str, ...] | None = None) -> str:
+    """How the Wilcoxon p was obtained, from the plan's method and (tables) the rows where ``auto`` chose exact."""
+    if method == "asymptotic":
+        return ASYMPTOTIC_WORDS
+    if method == "exact":
+        return "exact p"
+    text = (f"exact p when no two non-zero differences tied and there were at most {AUTO_EXACT_MAX_NONZERO} of them, "
+            f"otherwise {ASYMPTOTIC_WORDS}")
+    if exact_rows is None:
+        return text
+    return text + (f" (exact: {', '.join(exact_rows)})" if exact_rows else " (exact for no row)")
+
+
+def _exact_rows(paired: Any) -> tuple[str, ...]:
+    return tuple(p.label for p in paired if p is not None and p.wilcoxon is not None
+                 and p.wilcoxon.method_used == "exact")
+
+
+def few_nonzero_note(rows: list[tuple[str, Any]], style: JournalStyle) -> str:
+    """Footnote for Wilcoxon rows resting on fewer than 6 non-zero differences (no p can be small then)."""
+    few = [(label, w) for label, w in rows if w is not None and w.n_nonzero < FEW_NONZERO_PAIRS]
+    if not few:
+        return ""
+    items = "; ".join(f"{label}: {w.n_nonzero} non-zero, smallest attainable p {fmt_p(w.min_attainable_p, style=style)}"
+                      for label, w in few)
+    return (f"Fewer than {FEW_NONZERO_PAIRS} non-zero paired differences ({items}). With n non-zero differences "
+            "even the exact two-sided p cannot fall below 2/2^n, and the normal approximation is unreliable, so "
+            "these p values cannot show a change.")
+
+
 def table2(results: StudyResults, style: JournalStyle) -> TableSpec:
     st = results.plan.statistics
     conf = fmt_number(100 * st.confidence, 0, style=style)
@@ -149,13 +183,15 @@ def table2(results: StudyResults, style: JournalStyle) -> TableSpec:
         "n: patients with both a baseline and a last follow-up value (paired by patient). Change = follow-up minus "
         "baseline.",
         f"Wilcoxon signed-rank test, two-sided, {ws[st.zero_method]}, average ranks for ties, "
-        f"{'normal approximation with tie-corrected variance' if st.wilcoxon_method == 'asymptotic' else 'exact p'}, "
+        f"{wilcoxon_method_words(st.wilcoxon_method, _exact_rows(results.paired))}, "
         f"{'with' if st.continuity else 'no'} continuity correction. r = |z|/√N with N = {r_n[st.effect_size_n]}.",
         f"Bootstrap CI: {st.bootstrap_resamples:,} resamples of patients, {st.bootstrap_ci_method} interval, seed "
         f"{st.seed}.",
         _quartile_note(results),
         ABBREVIATIONS,
     )
+    few = few_nonzero_note([(p.label, p.wilcoxon) for p in results.paired], style)
+    notes = notes + ((few,) if few else ())
     return TableSpec(
         key="table2_paired", number=2,
         title=f"Outcomes at baseline and last follow-up on tacrolimus (n = {results.n_analysed})",
@@ -331,6 +367,11 @@ def table5(results: StudyResults, style: JournalStyle) -> TableSpec:
         _quartile_note(results),
         ABBREVIATIONS,
     ]
+    within = [(f"{r.label} ({lab[g]})", r.within[g].wilcoxon) for r in results.subgroup_response for g in (g1, g2)
+              if r.within.get(g) is not None]
+    few = few_nonzero_note(within, style)
+    if few:
+        notes.append(few)
     return TableSpec(
         key="table5_subgroup_response", number=5,
         title=f"Response to tacrolimus within and between antibody groups ({lab[g1]} vs {lab[g2]})",

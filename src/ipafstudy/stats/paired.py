@@ -19,10 +19,14 @@ from ipafstudy.stats._base import DEFAULT_TIE_DECIMALS, ResultMixin, check_confi
 from ipafstudy.stats._exact import signed_rank_pmf, two_sided_p
 
 ZeroMethod = Literal["wilcox", "pratt"]
-TestMethod = Literal["asymptotic", "exact"]
+TestMethod = Literal["asymptotic", "exact", "auto"]
 EffectSizeN = Literal["pairs", "nonzero", "observations"]
 ZERO_METHODS = ("wilcox", "pratt")
-TEST_METHODS = ("asymptotic", "exact")
+TEST_METHODS = ("asymptotic", "exact", "auto")
+#: ``method="auto"`` uses the exact distribution up to this many non-zero differences (when none tie).
+AUTO_EXACT_MAX_NONZERO = 25
+#: Below this many non-zero differences no two-sided p can reach 0.05: the smallest is 2 / 2**n (n = 5: 0.0625).
+FEW_NONZERO_PAIRS = 6
 EFFECT_SIZE_NS = ("pairs", "nonzero", "observations")
 MAX_EXACT_HL_N = 300
 ALL_ZERO_REASON = (
@@ -68,6 +72,14 @@ class WilcoxonResult(ResultMixin):
     rank_biserial: float
     settings: WilcoxonSettings
     reason: str = ""
+    method_used: str = "asymptotic"
+    min_attainable_p: float = 1.0
+
+
+def _auto_method(abs_nonzero: np.ndarray) -> str:
+    """``exact`` when no two non-zero |differences| tie and there are at most 25 of them, else ``asymptotic``."""
+    no_ties = np.unique(abs_nonzero).size == abs_nonzero.size
+    return "exact" if no_ties and abs_nonzero.size <= AUTO_EXACT_MAX_NONZERO else "asymptotic"
 
 
 def wilcoxon_signed_rank(
@@ -92,10 +104,12 @@ def wilcoxon_signed_rank(
         rank zeros with the others, then drop their ranks.
     continuity : bool
         Subtract 0.5 from |W+ - E(W+)| (R ``wilcox.test(correct=TRUE)``). Default False (SPSS).
-    method : {"asymptotic", "exact"}
+    method : {"asymptotic", "exact", "auto"}
         ``exact`` uses the exact permutation distribution of W+ given the observed ranks (ties and
         Pratt zeros included, as coin ``distribution="exact"``); without ties it is the classical
-        table used by R ``wilcox.test(exact=TRUE)``. z and r always come from the normal formula.
+        table used by R ``wilcox.test(exact=TRUE)``. ``auto`` is exact when no two non-zero
+        |differences| tie and there are at most 25 of them, else asymptotic; ``method_used`` says which
+        was applied. z and r always come from the normal formula.
     effect_size_n : {"pairs", "nonzero", "observations"}
         N in r = |z| / sqrt(N): all analysed pairs (default), non-zero pairs, or 2 x pairs.
     tie_decimals : int or None
@@ -109,7 +123,9 @@ def wilcoxon_signed_rank(
     carry a sign. For ``wilcox`` this equals n(n+1)/4 and n(n+1)(2n+1)/24 - sum(t^3 - t)/48.
     When every difference is zero there is nothing to rank: the result is z = 0, p = 1, r = 0
     with ``reason`` set (SPSS prints p = 1.000; R returns NaN) so tables stay complete and the
-    reader is told why.
+    reader is told why (``method_used = "none"``). ``min_attainable_p`` = 2 / 2**n_nonzero is the
+    smallest two-sided exact p any data with this many non-zero differences can give (all signs
+    equal); below :data:`FEW_NONZERO_PAIRS` it exceeds 0.05, so no change can be shown.
 
     >>> res = wilcoxon_signed_rank([1, 2, 3, 4, 5], [2, 4, 3, 7, 9])
     >>> res.n_nonzero, res.w_plus, round(res.p, 4)
@@ -135,7 +151,8 @@ def wilcoxon_signed_rank(
     n_unchanged = n_pairs - n_nonzero
     if n_nonzero == 0:
         return WilcoxonResult(
-            n_pairs, 0, 0, 0, n_unchanged, n_excluded, 0.0, 0.0, 0.0, 1.0, 0.0, math.nan, settings, ALL_ZERO_REASON
+            n_pairs, 0, 0, 0, n_unchanged, n_excluded, 0.0, 0.0, 0.0, 1.0, 0.0, math.nan, settings, ALL_ZERO_REASON,
+            "none", 1.0,
         )
     if zero_method == "wilcox":
         ranks = sps.rankdata(np.abs(d[nonzero]), method="average")
@@ -152,7 +169,8 @@ def wilcoxon_signed_rank(
     if continuity:
         dev = math.copysign(max(abs(dev) - 0.5, 0.0), dev) if dev != 0 else 0.0
     z = dev / math.sqrt(var)
-    if method == "exact":
+    used = _auto_method(np.abs(d[nonzero])) if method == "auto" else method
+    if used == "exact":
         support, probs = signed_rank_pmf(ranks)
         p = two_sided_p(support, probs, w_plus)
     else:
@@ -161,7 +179,8 @@ def wilcoxon_signed_rank(
     r = abs(z) / math.sqrt(n_for_r)
     rank_biserial = (w_plus - w_minus) / (w_plus + w_minus)
     return WilcoxonResult(
-        n_pairs, n_nonzero, n_inc, n_dec, n_unchanged, n_excluded, w_plus, w_minus, z, p, r, rank_biserial, settings
+        n_pairs, n_nonzero, n_inc, n_dec, n_unchanged, n_excluded, w_plus, w_minus, z, p, r, rank_biserial, settings,
+        "", used, min(1.0, 2.0 * 0.5**n_nonzero),
     )
 
 
