@@ -86,3 +86,83 @@ def test_default_wilcoxon_method_stays_spss_asymptotic(few_hcs):
     assert {p.wilcoxon.method_used for p in results.paired} == {"asymptotic"}
     text = " ".join(methods_paragraphs(results))
     assert "normal approximation with tie-corrected variance" in text and "exact p" not in text
+
+
+# -- item 4: regression footnotes, HC3, diagnostics figure -------------------------------------------------
+
+
+def _table3(results):
+    return {t.key: t for t in build_tables(results)}["table3_regression"]
+
+
+@pytest.fixture(scope="module")
+def one_smoker(dataset):
+    data = dataset.copy()
+    data["ever_smoker"] = 0.0
+    data.loc[7, "ever_smoker"] = 1.0
+    return data
+
+
+def test_table3_footnote_gives_breusch_pagan_statistic_df_and_p(dataset):
+    results = analyse_dataset(dataset, _plan())
+    bp = results.regression.heteroscedasticity
+    note = next(n for n in _table3(results).footnotes if n.startswith("Residual checks"))
+    # 4 predictors in the default plan -> df = 4; the statistic and p are formatted from the result
+    assert f"χ² = {bp.lm:.2f}, df = 4, p = " in note
+    assert "Koenker" in note and "Shapiro-Wilk" in note and "Supplementary Figure S1" in note
+
+
+def test_sparse_binary_predictor_and_few_cases_per_predictor_noted(one_smoker):
+    results = analyse_dataset(one_smoker, _plan())
+    notes = _table3(results).footnotes
+    # hand count: 1 smoker among 30 complete cases (3.3 % < 10 %); 30 cases / 4 predictors = 7.5 < 10
+    assert any(n.startswith("Smoking (ever vs never): only 1 of 30 patients in the smaller category") for n in notes)
+    assert any("30 patients for 4 predictors (7.5 per predictor, fewer than 10)" in n for n in notes)
+    from ipafstudy.reporting.methods import summary_sentences
+
+    summary = " ".join(summary_sentences(results))
+    assert "only 1 of 30 patients" in summary and "7.5 per predictor" in summary
+
+
+def test_no_caution_notes_when_balanced_and_enough_cases(dataset):
+    data = dataset.copy()
+    data["ever_smoker"] = (np.arange(len(data)) % 3 == 0).astype(float)  # 10 of 30
+    plan = plan_from_dict({"statistics": {"bootstrap_resamples": 200},
+                           "regression": {"predictors": ["hrct_ggo_baseline", "ever_smoker"]}})
+    results = analyse_dataset(data, plan)
+    notes = " ".join(_table3(results).footnotes)
+    assert "smaller category" not in notes and "per predictor" not in notes
+
+
+def test_hc3_option_changes_se_and_says_so(dataset):
+    from ipafstudy import stats
+
+    plan = plan_from_dict({"statistics": {"bootstrap_resamples": 200}, "regression": {"robust_se": "hc3"}})
+    results = analyse_dataset(dataset, plan)
+    cols = [plan.regression.outcome, *plan.regression.predictors]
+    frame = dataset[cols].astype(float)
+    expected = stats.linear_regression(frame, cols[0], cols[1:], robust_se="hc3").terms
+    np.testing.assert_allclose(results.regression.terms["se"], expected["se"], rtol=1e-12)
+    assert any("HC3 heteroscedasticity-consistent" in n for n in _table3(results).footnotes)
+    assert "HC3 heteroscedasticity-consistent standard errors" in " ".join(methods_paragraphs(results))
+    ordinary = analyse_dataset(dataset, _plan())
+    assert not any("HC3" in n for n in _table3(ordinary).footnotes)
+    assert "HC3" not in " ".join(methods_paragraphs(ordinary))
+
+
+def test_diagnostics_figure_written_and_in_both_documents(dataset, tmp_path):
+    from docx import Document
+
+    from ipafstudy.reporting.report import write_report
+
+    results = analyse_dataset(dataset, plan_from_dict({"statistics": {"bootstrap_resamples": 200},
+                                                       "figures": {"dpi": 72}}))
+    written = write_report(results, tmp_path / "out")
+    for ext in ("png", "svg"):
+        assert f"figures/figureS1_regression_diagnostics.{ext}" in written
+    svg = (tmp_path / "out" / "figures" / "figureS1_regression_diagnostics.svg").read_text(encoding="utf-8")
+    assert svg.count('id="resid:') == results.regression.n == svg.count('id="qq:')
+    texts = [p.text for p in Document(str(tmp_path / "out" / "report.docx")).paragraphs]
+    assert any(t.startswith("Supplementary Figure S1. Regression diagnostics.") for t in texts)
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Supplementary Figure S1. Regression diagnostics." in html

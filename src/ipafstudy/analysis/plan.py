@@ -91,6 +91,9 @@ class RegressionSpec(_Strict):
         default=("hrct_consolidation_baseline", "hrct_ggo_baseline", "ever_smoker", "hrct_total_baseline"),
         description="Predictors: <outcome>_baseline|_follow_up|_change or one of " + ", ".join(COVARIATE_PREDICTORS),
     )
+    robust_se: Literal["none", "hc3"] = Field(
+        default="none", description="Coefficient SEs: none = ordinary OLS (SPSS default); hc3 = HC3 robust SE, CI, t, p"
+    )
 
     @field_validator("predictors")
     @classmethod

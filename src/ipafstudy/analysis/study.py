@@ -206,7 +206,8 @@ def regression(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> tuple[A
     frame = pd.DataFrame({c: _values(data, c) for c in cols})
     labels = {c: variable_label(c, plan) for c in cols}
     result = notes.call(
-        "Regression", stats.linear_regression, frame, plan.regression.outcome, list(plan.regression.predictors)
+        "Regression", stats.linear_regression, frame, plan.regression.outcome, list(plan.regression.predictors),
+        robust_se=plan.regression.robust_se,
     )
     return result, labels
 

@@ -415,6 +415,59 @@ def correlation_heatmap(
     return fig
 
 
+def regression_diagnostics(
+    fitted: Sequence[float],
+    residuals: Sequence[float],
+    standardized: Sequence[float],
+    qq_theoretical: Sequence[float],
+    *,
+    outcome_label: str = "outcome",
+    style: str | JournalStyle | None = None,
+) -> Figure:
+    """Two panels as R's ``plot(lm)`` 1 and 2: residuals against fitted values, and a normal Q-Q plot.
+
+    Every coordinate comes from the regression result (fitted values, raw residuals, standardised
+    residuals and their theoretical normal quantiles); the Q-Q reference line is the identity, which
+    standardised residuals follow when they are normal. Points: ``gid`` ``resid:<i>`` and ``qq:<i>``.
+    A case with leverage 1 has no standardised residual (NaN): it is drawn in the left panel only.
+    """
+    st = get_style(style)
+    cols = [np.asarray(v, dtype=float) for v in (fitted, residuals, standardized, qq_theoretical)]
+    n = cols[0].size
+    if n == 0 or any(c.size != n for c in cols):
+        raise ValueError(f"regression_diagnostics(): need four sequences of equal, non-zero length, got "
+                         f"{[c.size for c in cols]}")
+    if not (np.all(np.isfinite(cols[0])) and np.all(np.isfinite(cols[1]))):
+        raise ValueError("regression_diagnostics(): fitted values and residuals must be finite numbers")
+    x_fit, resid, std_resid, theo = cols
+    if np.any(np.isnan(std_resid) != np.isnan(theo)):
+        raise ValueError("regression_diagnostics(): a standardised residual and its normal quantile must both be "
+                         "missing (a case with leverage 1) or both be numbers")
+    on_qq = np.flatnonzero(~np.isnan(std_resid))
+    if on_qq.size == 0:
+        raise ValueError("regression_diagnostics(): no case has a standardised residual to draw")
+    colour = OKABE_ITO["blue"]
+    with mpl.rc_context(_rc(st)):
+        fig = _new_figure(st.figure_width_in, st.figure_width_in * 0.45)
+        left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+        left.axhline(0.0, color=OKABE_ITO["grey"], linewidth=0.8, linestyle="--", zorder=1)
+        for i in range(n):
+            left.plot(x_fit[i], resid[i], "o", markersize=3.5, color=colour, alpha=0.8, gid=f"resid:{i}", zorder=2)
+        for i in on_qq:
+            right.plot(theo[i], std_resid[i], "o", markersize=3.5, color=colour, alpha=0.8, gid=f"qq:{i}", zorder=2)
+        left.set_xlabel(f"Fitted value ({outcome_label})")
+        left.set_ylabel("Residual")
+        left.set_title("Residuals vs fitted", loc="left")
+        low = float(min(theo[on_qq].min(), std_resid[on_qq].min()))
+        high = float(max(theo[on_qq].max(), std_resid[on_qq].max()))
+        right.plot([low, high], [low, high], color=OKABE_ITO["grey"], linewidth=0.8, linestyle="--", zorder=1)
+        right.set_xlabel("Theoretical normal quantile")
+        right.set_ylabel("Standardised residual")
+        right.set_title("Normal Q-Q", loc="left")
+        fig.tight_layout(pad=0.4)
+    return fig
+
+
 @dataclass(frozen=True, slots=True)
 class FlowStep:
     """One box of a STROBE-style flow diagram; ``n_removed``/``reason`` describe the step INTO it."""

@@ -14,7 +14,13 @@ from typing import Any
 
 from ipafstudy.analysis.results import Continuous, Count, PairedOutcome, StudyResults
 from ipafstudy.reporting.format import JournalStyle, fmt_n_pct, fmt_number, fmt_p_relation, get_style, is_missing
-from ipafstudy.reporting.tables import DECIMALS, Q_LABEL, wilcoxon_method_words
+from ipafstudy.reporting.tables import (
+    DECIMALS,
+    Q_LABEL,
+    REGRESSION_DIAGNOSTICS_FIGURE,
+    regression_cautions,
+    wilcoxon_method_words,
+)
 
 _FOLLOW_UP = {
     "latest_complete_visit": "the latest visit during treatment at which every measured outcome was recorded",
@@ -109,8 +115,11 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
         "categorical variables with Pearson's χ² test without continuity correction, or Fisher's exact test when "
         "an expected count was below 5. Changes were correlated with Spearman's ρ (pairwise complete cases) "
         f"{adjust}. {ties} {reg_outcome[:1].upper() + reg_outcome[1:]} was regressed on {predictors} by ordinary least "
-        "squares (listwise deletion), with standardised coefficients, variance inflation factors and residual "
-        "checks (Shapiro-Wilk, Breusch-Pagan). A two-sided "
+        "squares (listwise deletion"
+        f"{'; HC3 heteroscedasticity-consistent standard errors' if plan.regression.robust_se == 'hc3' else ''}), "
+        "with standardised coefficients, variance inflation factors and residual checks (Shapiro-Wilk; Koenker's "
+        "studentised Breusch-Pagan test; residual and normal Q-Q plots in Supplementary Figure "
+        f"{REGRESSION_DIAGNOSTICS_FIGURE}). A two-sided "
         f"p < {fmt_number(st.alpha, 2, style=st_fmt)} was considered significant."
     )
     versions = ", ".join(f"{k} {v}" for k, v in sorted(results.versions.items()) if k != "ipafstudy")
@@ -230,7 +239,7 @@ def _regression_sentence(results: StudyResults, st: JournalStyle) -> list[str]:
     fit = f"adjusted R² = {fmt_number(reg.adj_r2, 3, style=st)}, n = {reg.n}"
     if not sig:
         return [f"No baseline predictor was significantly associated with the outcome of the regression model ({fit}; "
-                "Table 3)."]
+                "Table 3).", *regression_cautions(results, st)]
     parts = []
     for name in sig:
         t = terms.loc[name]
@@ -242,7 +251,7 @@ def _regression_sentence(results: StudyResults, st: JournalStyle) -> list[str]:
     outcome = results.regression_labels.get(results.plan.regression.outcome, results.plan.regression.outcome)
     verb = "was" if len(parts) == 1 else "were"
     return [f"In the multiple regression of {_var(outcome)}, " + _and(parts)
-            + f" {verb} independently associated with it ({fit}; Table 3)."]
+            + f" {verb} independently associated with it ({fit}; Table 3).", *regression_cautions(results, st)]
 
 
 def _subgroup_sentences(results: StudyResults, st: JournalStyle) -> list[str]:

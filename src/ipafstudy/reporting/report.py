@@ -25,7 +25,7 @@ from ipafstudy.reporting import figures as figs
 from ipafstudy.reporting.format import JournalStyle, get_style, print_style
 from ipafstudy.reporting.io import write_table_csv
 from ipafstudy.reporting.methods import methods_paragraphs, settings_paragraphs, summary_sentences
-from ipafstudy.reporting.tables import build_tables
+from ipafstudy.reporting.tables import REGRESSION_DIAGNOSTICS_FIGURE, build_tables
 from ipafstudy.reporting.tablespec import FigureSpec, Section, TableSpec
 
 Progress = Callable[[str], None]
@@ -120,6 +120,8 @@ def _lower(label: str) -> str:
 
 #: File stem of each figure, numbered in order of appearance in the report (flow first, as journals print it).
 FIGURE_KEYS = ("figure1_flow", "figure2_boxplots", "figure3_correlation")
+#: Supplementary figures (numbered S1, ...), shown in the supplement.
+SUPPLEMENTARY_FIGURE_KEYS = ("figureS1_regression_diagnostics",)
 
 
 def make_figures(results: StudyResults, fig_dir: Path, style: JournalStyle) -> tuple[FigureSpec, ...]:
@@ -164,7 +166,30 @@ def make_figures(results: StudyResults, fig_dir: Path, style: JournalStyle) -> t
                       "Supplementary Table S4." if adjust != "none" else ""))
         out.append(FigureSpec(corr_key, "Correlations among the changes in outcomes.", caption, png, svg,
                               number=len(out) + 1, alt_text="Heatmap of Spearman correlation coefficients"))
+    out += _diagnostics_figure(results, fig_dir, style)
     return tuple(out)
+
+
+def _diagnostics_figure(results: StudyResults, fig_dir: Path, style: JournalStyle) -> list[FigureSpec]:
+    """Supplementary Figure S1: residuals vs fitted values and the normal Q-Q plot of the Table 3 model."""
+    reg = results.regression
+    diag = getattr(reg, "diagnostics", None)
+    if diag is None:
+        return []
+    (key,) = SUPPLEMENTARY_FIGURE_KEYS
+    outcome = results.regression_labels.get(results.plan.regression.outcome, results.plan.regression.outcome)
+    fig = figs.regression_diagnostics(diag.fitted, diag.residuals, diag.standardized, diag.qq_theoretical,
+                                      outcome_label=outcome, style=style)
+    png, svg = figs.save_figure(fig, fig_dir / key, dpi=results.plan.figures.dpi, style=style)
+    caption = (f"Residual checks of the regression in Table 3 (n = {reg.n}). Left: residuals against fitted values "
+               "(dashed line at 0). Right: standardised residuals against normal quantiles (dashed line: identity).")
+    if diag.n_leverage_one:
+        k = diag.n_leverage_one
+        caption += (f" {k} {'patient has' if k == 1 else 'patients have'} leverage 1 (fitted exactly, e.g. the only "
+                    "patient in a category of a binary predictor) and no standardised residual, so "
+                    f"{'is' if k == 1 else 'are'} not in the Q-Q plot.")
+    return [FigureSpec(key, f"Supplementary Figure {REGRESSION_DIAGNOSTICS_FIGURE}. Regression diagnostics.", caption,
+                       png, svg, alt_text="Residuals against fitted values and a normal Q-Q plot of the residuals")]
 
 
 def build_report(results: StudyResults, figures: Sequence[FigureSpec], style: JournalStyle) -> Report:
@@ -205,7 +230,7 @@ def report_sections(report: Report) -> list[Section]:
         Section("Adverse events", (), pick(["table6_adverse_events"], t), level=2),
     ]
     supplement = tuple(spec for key, spec in t.items() if key.startswith("tableS"))
-    sections.append(Section("Supplementary material", (), supplement, level=1))
+    sections.append(Section("Supplementary material", (), supplement, pick(SUPPLEMENTARY_FIGURE_KEYS, f), level=1))
     if report.settings:
         sections.append(Section("Analysis settings", report.settings, level=1))
     if report.notes:

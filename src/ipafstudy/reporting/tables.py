@@ -26,6 +26,7 @@ from ipafstudy.reporting.format import (
 )
 from ipafstudy.reporting.tablespec import Column, Row, TableSpec
 from ipafstudy.stats.paired import AUTO_EXACT_MAX_NONZERO, FEW_NONZERO_PAIRS
+from ipafstudy.stats.regression import MIN_CASES_PER_PREDICTOR, MIN_MINORITY_SHARE
 
 # Decimals per variable; anything not listed uses the style's default.
 DECIMALS: dict[str, int] = {"crp": 2, "tacrolimus_trough_median": 2, "trough": 2}
@@ -252,23 +253,59 @@ def table3(results: StudyResults, style: JournalStyle) -> TableSpec:
     notes = [f"Dependent variable: {outcome} (follow-up minus baseline). Ordinary least squares.", fit,
              "β: standardised coefficient (B × SD of the predictor / SD of the outcome, on the model's cases). "
              "VIF: variance inflation factor."]
+    if getattr(reg.settings, "robust_se", "none") == "hc3":
+        notes.append(f"B's standard error, 95% CI, t and p use HC3 heteroscedasticity-consistent standard errors "
+                     f"(t distribution with {reg.df_resid} df); R² and F are from ordinary least squares.")
     checks = _residual_checks(reg, style)
     if checks:
         notes.append(checks)
+    notes += regression_cautions(results, style)
     return TableSpec(
         key="table3_regression", number=3, title=f"Multiple linear regression of {outcome}",
         columns=cols, rows=tuple(rows), footnotes=tuple(notes),
     )
 
 
+#: Number of the supplementary figure with the regression's residual plots.
+REGRESSION_DIAGNOSTICS_FIGURE = "S1"
+
+
 def _residual_checks(reg: Any, style: JournalStyle) -> str:
+    """Shapiro-Wilk of the residuals and Breusch-Pagan (Koenker's studentised form: statistic, df, p)."""
     parts = []
-    for attr, name in (("residual_shapiro", "Shapiro-Wilk of residuals"), ("breusch_pagan", "Breusch-Pagan")):
-        res = getattr(reg, attr, None)
-        p = getattr(res, "p", None) if res is not None and not isinstance(res, dict) else (res or {}).get("p")
-        if not is_missing(p):
-            parts.append(f"{name} {fmt_p_relation(p, style=style)}")
-    return ("Residual checks: " + "; ".join(parts) + ".") if parts else ""
+    sw = reg.residual_normality
+    if sw is not None and not is_missing(sw.p):
+        parts.append(f"Shapiro-Wilk of the residuals W = {fmt_number(sw.w, 3, style=style)}, "
+                     f"{fmt_p_relation(sw.p, style=style)}")
+    bp = reg.heteroscedasticity
+    if bp is not None and not is_missing(bp.p):
+        parts.append(f"Breusch-Pagan test (Koenker's studentised form, n·R² of the squared residuals on the "
+                     f"predictors) χ² = {fmt_number(bp.lm, 2, style=style)}, df = {bp.df}, "
+                     f"{fmt_p_relation(bp.p, style=style)}")
+    if not parts:
+        return ""
+    plots = (f" Residuals against fitted values and a normal Q-Q plot: Supplementary Figure "
+             f"{REGRESSION_DIAGNOSTICS_FIGURE}." if reg.diagnostics is not None else "")
+    return "Residual checks: " + "; ".join(parts) + "." + plots
+
+
+def regression_cautions(results: StudyResults, style: JournalStyle) -> list[str]:
+    """Sentences for a binary predictor with a minority under 10 % and for fewer than 10 cases per predictor."""
+    reg = results.regression
+    if reg is None:
+        return []
+    out = []
+    pct = fmt_number(100 * MIN_MINORITY_SHARE, 0, style=style)
+    for sb in reg.sparse_binary:
+        label = results.regression_labels.get(sb.predictor, sb.predictor)
+        out.append(f"{label}: only {sb.n_minority} of {sb.n} patients in the smaller category (under {pct}%), so "
+                   "its coefficient rests on very few patients and should be read with caution.")
+    if reg.few_cases_per_predictor:
+        k = len(reg.settings.predictors)
+        per = fmt_number(reg.cases_per_predictor, 1, style=style)
+        out.append(f"The model has {reg.n} patients for {k} predictors ({per} per predictor, fewer than "
+                   f"{MIN_CASES_PER_PREDICTOR}), so its coefficients may be overfitted.")
+    return out
 
 
 def _test_stat(row: Any, style: JournalStyle) -> str:

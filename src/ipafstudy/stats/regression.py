@@ -3,6 +3,10 @@
 Listwise deletion is counted; standardised beta, VIF and residual checks (Shapiro-Wilk,
 Breusch-Pagan) are computed on the model's complete cases. A constant predictor or a
 singular design raises an error that names the predictor(s) instead of returning nonsense.
+``robust_se="hc3"`` swaps the coefficient SEs (and so t, p and CI) for HC3
+heteroscedasticity-consistent ones; the result also carries what a reader needs to judge the
+model: residual diagnostics for plots, binary predictors with a small minority category, and
+cases per predictor.
 """
 
 from __future__ import annotations
@@ -10,10 +14,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from scipy import stats as sps
 from statsmodels.stats.diagnostic import het_breuschpagan
 
 from ipafstudy.errors import DataValidationError, InsufficientDataError, InvalidOptionError, check_option
@@ -21,6 +27,11 @@ from ipafstudy.stats._base import ResultMixin, as_float_series, check_confidence
 from ipafstudy.stats.normality import ShapiroResult, shapiro_wilk
 
 INTERCEPT = "Intercept"
+ROBUST_SE = ("none", "hc3")
+#: A binary predictor whose smaller category holds fewer than this share of the cases is flagged.
+MIN_MINORITY_SHARE = 0.10
+#: Fewer complete cases per predictor than this is flagged (the usual rule of thumb for OLS).
+MIN_CASES_PER_PREDICTOR = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +43,7 @@ class RegressionSettings(ResultMixin):
     confidence: float
     missing: str = "listwise"
     breusch_pagan: str = "Koenker studentised (R lmtest::bptest default)"
+    robust_se: str = "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +53,35 @@ class BreuschPaganResult(ResultMixin):
     lm: float
     p: float
     df: int
+
+
+@dataclass(frozen=True, slots=True)
+class SparseBinary(ResultMixin):
+    """A two-valued predictor whose smaller category holds fewer than 10 % of the model's cases."""
+
+    predictor: str
+    minority_value: float
+    n_minority: int
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegressionDiagnostics(ResultMixin):
+    """Per complete case, in input order: what R's ``plot(lm)`` panels 1 and 2 draw.
+
+    ``standardized`` = e / (s sqrt(1 - h)) (R ``rstandard``); ``qq_theoretical`` = the normal
+    quantile at ``ppoints(m)`` of each case's rank among the m defined standardized residuals (R
+    ``qqnorm``). A case with leverage 1 (e.g. the only patient in a binary predictor's category) is
+    fitted exactly: its standardized residual is 0/0, NaN here as in R, and it has no Q-Q position;
+    ``n_leverage_one`` counts such cases.
+    """
+
+    fitted: tuple
+    residuals: tuple
+    standardized: tuple
+    leverage: tuple
+    qq_theoretical: tuple
+    n_leverage_one: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +101,10 @@ class RegressionResult(ResultMixin):
     residual_normality: ShapiroResult
     heteroscedasticity: BreuschPaganResult
     settings: RegressionSettings
+    diagnostics: RegressionDiagnostics | None = None
+    sparse_binary: tuple = ()
+    cases_per_predictor: float = math.nan
+    few_cases_per_predictor: bool = False
 
 
 def _vif(x: np.ndarray) -> np.ndarray:
@@ -90,13 +135,68 @@ def _dependent_predictors(x: np.ndarray, names: list[str]) -> list[str]:
     return culprits
 
 
+def _ppoints(n: int) -> np.ndarray:
+    """R ``ppoints(n)``: (i - a) / (n + 1 - 2a), a = 3/8 for n <= 10, else 1/2."""
+    a = 3.0 / 8.0 if n <= 10 else 0.5
+    return (np.arange(1, n + 1) - a) / (n + 1 - 2 * a)
+
+
+def _hc3_cov(design: np.ndarray, resid: np.ndarray, leverage: np.ndarray, caller: str) -> np.ndarray:
+    """(X'X)^-1 X' diag(e_i^2 / (1 - h_i)^2) X (X'X)^-1 (MacKinnon & White 1985; Long & Ervin 2000)."""
+    if np.any(leverage > 1.0 - 1e-10):
+        raise InsufficientDataError(
+            f"{caller}(): HC3 standard errors are undefined: a case has leverage 1 (it alone determines a "
+            "coefficient, e.g. the only patient in a category of a binary predictor); use ordinary standard errors "
+            "(robust_se='none') or remove that predictor"
+        )
+    xtx_inv = np.linalg.inv(design.T @ design)
+    scaled = design * (resid / (1.0 - leverage))[:, None]
+    return xtx_inv @ (scaled.T @ scaled) @ xtx_inv
+
+
+def _diagnostics(fit: Any, leverage: np.ndarray) -> RegressionDiagnostics:
+    """Residual plot coordinates as R: rstandard (NaN at leverage 1, as R's lm.influence) and qqnorm's x."""
+    resid = np.asarray(fit.resid, dtype=float)
+    exact = leverage >= 1.0 - 10 * np.finfo(float).eps  # R lm.influence: such cases get hat = 1, residual 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        standardized = resid / (math.sqrt(fit.scale) * np.sqrt(1.0 - leverage))
+    standardized[exact] = np.nan
+    defined = ~np.isnan(standardized)
+    theoretical = np.full(resid.size, np.nan)
+    ranks = np.argsort(np.argsort(standardized[defined], kind="mergesort"), kind="mergesort")
+    theoretical[defined] = sps.norm.ppf(_ppoints(int(defined.sum())))[ranks]
+    return RegressionDiagnostics(
+        fitted=tuple(float(v) for v in fit.fittedvalues), residuals=tuple(float(v) for v in resid),
+        standardized=tuple(float(v) for v in standardized), leverage=tuple(float(v) for v in leverage),
+        qq_theoretical=tuple(float(v) for v in theoretical), n_leverage_one=int(exact.sum()),
+    )
+
+
+def _sparse_binary(complete: pd.DataFrame, predictors: list[str]) -> tuple[SparseBinary, ...]:
+    out = []
+    n = len(complete)
+    for name in predictors:
+        values, counts = np.unique(complete[name].to_numpy(), return_counts=True)
+        if values.size != 2:
+            continue
+        i = int(np.argmin(counts)) if counts[0] != counts[1] else 0
+        if counts[i] < MIN_MINORITY_SHARE * n:
+            out.append(SparseBinary(name, float(values[i]), int(counts[i]), n))
+    return tuple(out)
+
+
 def linear_regression(
-    frame: pd.DataFrame, outcome: str, predictors: Sequence[str], *, confidence: float = 0.95
+    frame: pd.DataFrame, outcome: str, predictors: Sequence[str], *, confidence: float = 0.95,
+    robust_se: str = "none",
 ) -> RegressionResult:
     """OLS of ``outcome`` on ``predictors`` (+ intercept ``Intercept``), listwise deletion.
 
     beta = b x SD(x) / SD(y) on the complete cases (none for the intercept); VIF as car::vif.
-    Residual normality: Shapiro-Wilk; heteroscedasticity: Breusch-Pagan (Koenker, as R bptest).
+    Residual normality: Shapiro-Wilk; heteroscedasticity: Breusch-Pagan, Koenker's studentised
+    form n R^2 (R ``lmtest::bptest`` default, statsmodels ``robust=True``), df = number of predictors.
+    ``robust_se="hc3"``: SE from the HC3 covariance, t = b / SE, p and CI from the t distribution
+    with the residual df (as ``lmtest::coeftest(fit, vcov = car::hccm(fit, type = "hc3"))``);
+    R², F and beta stay the OLS ones.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"y": [1.0, 3.0, 2.0, 5.0, 4.0], "x": [1, 2, 3, 4, 5]})
@@ -105,6 +205,7 @@ def linear_regression(
     """
     caller = "linear_regression"
     conf = check_confidence(caller, confidence)
+    check_option(caller, "robust_se", robust_se, ROBUST_SE)
     if not isinstance(frame, pd.DataFrame):
         raise DataValidationError(None, f"{caller}(): frame must be a pandas DataFrame")
     if isinstance(predictors, str):
@@ -151,24 +252,35 @@ def linear_regression(
         )
     fit = sm.OLS(y, design, missing="none", hasconst=True).fit(method="pinv", cov_type="nonrobust")
     ci = fit.conf_int(alpha=1.0 - conf)
+    se, tvalues, pvalues = fit.bse, fit.tvalues, fit.pvalues
+    influence = fit.get_influence()
+    leverage = np.asarray(influence.hat_matrix_diag, dtype=float)
+    if robust_se == "hc3":
+        se = np.sqrt(np.diag(_hc3_cov(design, np.asarray(fit.resid), leverage, caller)))
+        tvalues = fit.params / se
+        df_resid = float(fit.df_resid)
+        pvalues = 2.0 * sps.t.sf(np.abs(tvalues), df_resid)
+        half = sps.t.ppf(0.5 + conf / 2.0, df_resid) * se
+        ci = np.column_stack([fit.params - half, fit.params + half])
     sd_y = float(np.std(y, ddof=1))
     sd_x = np.std(x, axis=0, ddof=1)
     names = [INTERCEPT, *predictors]
     terms = pd.DataFrame(
         {
             "b": fit.params,
-            "se": fit.bse,
+            "se": se,
             "ci_low": ci[:, 0],
             "ci_high": ci[:, 1],
             "beta": np.concatenate([[np.nan], fit.params[1:] * sd_x / sd_y]),
-            "t": fit.tvalues,
-            "p": fit.pvalues,
+            "t": tvalues,
+            "p": pvalues,
             "vif": np.concatenate([[np.nan], _vif(x)]),
         },
         index=pd.Index(names, name="term"),
     )
     bp_lm, bp_p, _, _ = het_breuschpagan(fit.resid, design, robust=True)
-    settings = RegressionSettings(outcome, predictors, conf)
+    settings = RegressionSettings(outcome, predictors, conf, robust_se=robust_se)
+    diagnostics = _diagnostics(fit, leverage)
     return RegressionResult(
         terms=terms,
         r2=float(fit.rsquared),
@@ -183,4 +295,8 @@ def linear_regression(
         residual_normality=shapiro_wilk(fit.resid),
         heteroscedasticity=BreuschPaganResult(float(bp_lm), float(bp_p), k),
         settings=settings,
+        diagnostics=diagnostics,
+        sparse_binary=_sparse_binary(complete, predictors),
+        cases_per_predictor=n / k,
+        few_cases_per_predictor=n / k < MIN_CASES_PER_PREDICTOR,
     )
