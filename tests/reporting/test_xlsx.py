@@ -23,9 +23,11 @@ def test_sheet_content(tmp_path, demo_table, demo_wide_table):
     assert all(c.font.bold for c in ws[3])
     assert ws["A4"].value == "HRCT scores" and ws["A4"].font.bold
     assert "A4:D4" in {str(r) for r in ws.merged_cells.ranges}
-    assert [c.value for c in ws[5]] == list(demo_table.rows[1].cells)
-    assert ws["D5"].data_type == "s" and ws["D5"].number_format == "@"
-    assert ws["C6"].value == "3 (1, 5)" and ws["D6"].value == "0.050"  # text, trailing zero kept
+    assert [c.value for c in ws[5]] == list(demo_table.rows[1].cells)  # text cells as formatted
+    assert ws["D5"].value == "<0.001" and ws["D5"].data_type == "s" and ws["D5"].number_format == "@"
+    assert ws["C6"].value == "3 (1, 5)" and ws["C6"].data_type == "s"
+    # a plain number is numeric; the number format keeps the printed trailing zero
+    assert ws["D6"].value == 0.05 and ws["D6"].data_type == "n" and ws["D6"].number_format == "0.000"
     assert ws["A5"].alignment.indent == 1 and ws["A6"].alignment.indent == 2
     assert ws["D5"].alignment.horizontal == "right"
     assert ws["A7"].value == "Laboratory" and ws["B7"].value is None  # 4-cell section row: not merged
@@ -72,3 +74,35 @@ def test_empty_table_still_writes(tmp_path):
     empty = TableSpec("empty", "No rows", (Column("a", "A"), Column("b", "B")), ())
     wb = openpyxl.load_workbook(write_xlsx(tmp_path / "e.xlsx", [empty]))
     assert [c.value for c in wb["empty"][3]] == ["A", "B"]
+
+
+def test_numbers_are_numeric_cells_with_the_printed_decimals(tmp_path):
+    rows = (Row(("Age", "56", "\u22121.25", "0.050", ".004", "1.000")),
+            Row(("ESR", "<0.001", "12 (8, 15)", "34 (70.8%)", "\u2212", "\u2014")))
+    cols = tuple(Column(k, k.upper(), "right") for k in ("a", "b", "c", "d", "e", "f"))
+    table = TableSpec("table2_paired", "Minus \u22121 in the title", cols, rows,
+                      footnotes=("Change \u22120.5 to 0.5.",), number=2)
+    ws = openpyxl.load_workbook(write_xlsx(tmp_path / "n.xlsx", [table]))["Table 2"]
+    numbers = [(c.value, c.number_format, c.data_type) for c in ws[4][1:]]
+    assert numbers == [(56, "0", "n"), (-1.25, "0.00", "n"), (0.05, "0.000", "n"), (0.004, "#.000", "n"),
+                       (1.0, "0.000", "n")]
+    texts = [(c.value, c.data_type) for c in ws[5][1:]]
+    assert texts == [("<0.001", "s"), ("12 (8, 15)", "s"), ("34 (70.8%)", "s"), ("-", "s"), ("\u2014", "s")]
+    assert ws["A1"].value == "Table 2. Minus -1 in the title"  # ASCII minus everywhere in the workbook
+    assert ws["A7"].value == "Change -0.5 to 0.5."
+    assert not any("\u2212" in str(c.value) for row in ws.iter_rows() for c in row if c.value is not None)
+
+
+def test_text_starting_with_equals_is_never_a_formula(tmp_path):
+    table = TableSpec("t", "T", (Column("a", "=HYPERLINK(\"x\")"),), (Row(("=1+1",)),))
+    path = write_xlsx(tmp_path / "f.xlsx", [table])
+    ws = openpyxl.load_workbook(path)["t"]
+    assert (ws["A4"].value, ws["A4"].data_type) == ("=1+1", "s")
+    assert ws["A3"].data_type == "s"
+    with zipfile.ZipFile(path) as z:
+        assert b"<f>" not in z.read("xl/worksheets/sheet1.xml")
+
+
+def test_supplementary_sheets_named_table_s():
+    names = sheet_names([spec("table1_baseline", 1), spec("tableS1_normality"), spec("tableS12_x"), spec("other")])
+    assert names == ["Table 1", "Table S1", "Table S12", "other"]

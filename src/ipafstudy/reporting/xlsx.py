@@ -1,9 +1,13 @@
 """Excel workbook of all tables: one sheet per TableSpec, deterministic bytes.
 
-Cells are written as text exactly as formatted ("0.050", "<0.001", "12 (8, 15)"): converting
-them to numbers would drop trailing zeros and break "<" values, and the numeric results live in
-the machine-readable outputs of the analysis. Layout: title in row 1, bold header in row 3 with
-rules, indented rows, bold section rows, footnotes two rows under the table, frozen header.
+A cell that holds one plain number ("48", "0.050", "-1.25", JAMA's ".004") is written as a
+numeric cell with a number format that shows exactly the printed decimals ("0.000" keeps the
+trailing zero of 0.050), so Excel can sort, sum and chart it. Everything else stays text exactly
+as formatted ("<0.001", "12 (8, 15)", "34 (70.8%)"), written as text even when it starts with "="
+(never a formula). The typeset minus sign U+2212 becomes the ASCII "-" everywhere, so Excel and
+readers of the file see a number, not a dash. Sheets are named "Table 1" ... and "Table S1" ...
+Layout: title in row 1, bold header in row 3 with rules, indented rows, bold section rows,
+footnotes two rows under the table, frozen header.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from ipafstudy.reporting.tablespec import TableSpec
 
 DEFAULT_CREATED = datetime(2000, 1, 1, tzinfo=UTC)
 _FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+_NUMBER = re.compile(r"^-?(\d+)?(?:\.(\d+))?$")
+_SUPPLEMENT_KEY = re.compile(r"^table(S\d+)(?:_|$)")
+UNICODE_MINUS = "\u2212"
 _THIN = Side(style="thin", color="000000")
 _MEDIUM = Side(style="medium", color="000000")
 
@@ -31,13 +38,20 @@ _MEDIUM = Side(style="medium", color="000000")
 def sheet_names(specs: Sequence[TableSpec]) -> list[str]:
     """Excel-safe, unique sheet names (<= 31 characters) in table order.
 
-    "Table 2" for numbered tables, otherwise the key; forbidden characters ``[]:*?/\\`` are
-    replaced by "_"; clashes (compared case-insensitively, as Excel does) get " (2)", " (3)"...
+    "Table 2" for numbered tables, "Table S1" for a supplementary table keyed ``tableS1_...``,
+    otherwise the key; forbidden characters ``[]:*?/\\`` are replaced by "_"; clashes (compared
+    case-insensitively, as Excel does) get " (2)", " (3)"...
     """
     names: list[str] = []
     seen: set[str] = set()
     for spec in specs:
-        base = f"Table {spec.number}" if spec.number is not None else spec.key
+        supplement = _SUPPLEMENT_KEY.match(spec.key)
+        if spec.number is not None:
+            base = f"Table {spec.number}"
+        elif supplement:
+            base = f"Table {supplement.group(1)}"
+        else:
+            base = spec.key
         base = _FORBIDDEN.sub("_", base).strip("'") or "Table"
         base = base[:31]
         name, k = base, 2
@@ -50,12 +64,47 @@ def sheet_names(specs: Sequence[TableSpec]) -> list[str]:
     return names
 
 
+def ascii_minus(text: str) -> str:
+    """The typeset minus U+2212 as the ASCII hyphen-minus Excel reads as a sign."""
+    return text.replace(UNICODE_MINUS, "-")
+
+
+def cell_value(text: str) -> tuple[str | int | float | None, str]:
+    """(value, number format) for one formatted table cell.
+
+    A plain number becomes a number with a format showing the same decimals; anything else is text
+    ("@") with the ASCII minus. The number is the printed (rounded) value, as the reader sees it.
+
+    >>> cell_value("0.050"), cell_value("\u22121.25"), cell_value(".004"), cell_value("48")
+    ((0.05, '0.000'), (-1.25, '0.00'), (0.004, '#.000'), (48, '0'))
+    >>> cell_value("<0.001"), cell_value("12 (8, 15)"), cell_value("")
+    (('<0.001', '@'), ('12 (8, 15)', '@'), (None, '@'))
+    """
+    plain = ascii_minus(text).strip()
+    match = _NUMBER.match(plain)
+    if not plain or not match or (match.group(1) is None and match.group(2) is None):
+        return (ascii_minus(text) or None), "@"
+    whole, decimals = match.group(1), match.group(2)
+    lead = "0" if whole is not None else "#"
+    if decimals is None:
+        return int(plain), "0"
+    return float(plain), f"{lead}.{'0' * len(decimals)}"
+
+
+def _text(ws, row: int, column: int, text: str):
+    """A text cell that Excel never evaluates (a value starting with "=" stays text)."""
+    cell = ws.cell(row=row, column=column)
+    cell.value = ascii_minus(text)
+    cell.data_type = "s"
+    return cell
+
+
 def _fill_sheet(ws, spec: TableSpec, *, font_size: float) -> None:
     ncol = len(spec.columns)
-    ws.cell(row=1, column=1, value=spec.caption).font = Font(bold=True, size=font_size + 1)
+    _text(ws, 1, 1, spec.caption).font = Font(bold=True, size=font_size + 1)
     header_row = 3
     for c, col in enumerate(spec.columns, start=1):
-        cell = ws.cell(row=header_row, column=c, value=col.label)
+        cell = _text(ws, header_row, c, col.label)
         cell.font = Font(bold=True, size=font_size)
         cell.alignment = Alignment(horizontal=col.align, vertical="bottom", wrap_text=True)
         cell.border = Border(top=_MEDIUM, bottom=_THIN)
@@ -65,8 +114,13 @@ def _fill_sheet(ws, spec: TableSpec, *, font_size: float) -> None:
         r += 1
         cells = spec.padded_cells(row)
         for c, (text, col) in enumerate(zip(cells, spec.columns, strict=True), start=1):
-            cell = ws.cell(row=r, column=c, value=text if text != "" else None)
-            cell.number_format = "@"  # text: keeps "0.050" and "<0.001" exactly
+            value, number_format = cell_value(text)
+            cell = ws.cell(row=r, column=c)
+            if isinstance(value, str):
+                cell = _text(ws, r, c, value)
+            else:
+                cell.value = value
+            cell.number_format = number_format  # "0.000" shows 0.05 as 0.050; "@" keeps "<0.001" as text
             bold = row.bold or (row.kind == "section" and c == 1)
             cell.font = Font(bold=bold, size=font_size)
             cell.alignment = Alignment(horizontal=col.align, vertical="top", wrap_text="\n" in text,
@@ -78,7 +132,7 @@ def _fill_sheet(ws, spec: TableSpec, *, font_size: float) -> None:
         cell = ws.cell(row=last, column=c)
         cell.border = Border(top=cell.border.top, bottom=_MEDIUM)
     for k, note in enumerate(spec.footnotes):
-        ws.cell(row=last + 2 + k, column=1, value=note).font = Font(italic=True, size=font_size - 1)
+        _text(ws, last + 2 + k, 1, note).font = Font(italic=True, size=font_size - 1)
     for c, col in enumerate(spec.columns, start=1):
         texts = [w for w in col.label.split()] + [
             line for row in spec.rows if not (row.kind == "section" and len(row.cells) == 1)
