@@ -166,3 +166,28 @@ def test_diagnostics_figure_written_and_in_both_documents(dataset, tmp_path):
     assert any(t.startswith("Supplementary Figure S1. Regression diagnostics.") for t in texts)
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "Supplementary Figure S1. Regression diagnostics." in html
+
+
+# -- item 8: page size from the plan -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("page_size", "twips", "css"), [("A4", 11906, "size: A4"), ("Letter", 12240, "size: letter")])
+def test_plan_page_size_reaches_docx_and_html(dataset, tmp_path, page_size, twips, css):
+    from docx import Document
+
+    from ipafstudy.reporting.report import write_report
+
+    plan = plan_from_dict({"statistics": {"bootstrap_resamples": 200}, "figures": {"dpi": 72},
+                           "page_size": page_size})
+    write_report(analyse_dataset(dataset, plan), tmp_path / "out")
+    first = Document(str(tmp_path / "out" / "report.docx")).sections[0]
+    assert first.page_width.twips == twips  # A4 210 mm = 11906 twips; Letter 8.5 in = 12240 twips
+    assert css in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+
+
+def test_plan_page_size_default_and_bad_value():
+    from ipafstudy.errors import InvalidOptionError
+
+    assert plan_from_dict({}).page_size == "A4"
+    with pytest.raises(InvalidOptionError, match="page_size"):
+        plan_from_dict({"page_size": "A5"})

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from PIL import Image as PILImage
 from PIL import ImageFont
 
+from ipafstudy.errors import InvalidOptionError
 from ipafstudy.reporting.docx import (
     CELL_PADDING_IN,
     DocxReport,
@@ -226,15 +227,21 @@ def test_tall_figure_is_scaled_to_the_page_height(tmp_path):
     rep = DocxReport(title="T")
     rep.add_figure(spec)
     shape = rep.doc.inline_shapes[0]
-    text_height = (11.0 - 2.0)  # US Letter with 1-inch margins
+    text_height = 297 / 25.4 - 2.0  # A4 (the default page) with 1-inch margins
     assert shape.height / 914400 < text_height - 0.5  # room left for the caption
+    letter = DocxReport(title="T", page_size="Letter")
+    letter.add_figure(spec)
+    assert letter.doc.inline_shapes[0].height / 914400 < (11.0 - 2.0) - 0.5  # US Letter with 1-inch margins
     with PILImage.open(png) as im:
         px_w, px_h = im.size
     assert px_h / px_w > 3  # really taller than the page allows at full width
     assert shape.height / shape.width == pytest.approx(px_h / px_w, rel=0.01)  # aspect ratio kept
     wide = FigureSpec("wide", "Wide", "", _wide_png(tmp_path), number=2)
     rep.add_figure(wide)
-    assert rep.doc.inline_shapes[1].width / 914400 == pytest.approx(6.5)
+    # a wide figure fills the text width: A4 210 mm less two 1-inch margins (at most 6.5 in)
+    assert rep.doc.inline_shapes[1].width / 914400 == pytest.approx(210 / 25.4 - 2.0, rel=1e-4)
+    letter.add_figure(wide)
+    assert letter.doc.inline_shapes[1].width / 914400 == pytest.approx(6.5)  # Letter: 8.5 - 2 = 6.5 in
 
 
 def _wide_png(tmp_path) -> Path:
@@ -257,3 +264,81 @@ def test_number_columns_stay_on_one_line_before_text_columns_do():
     assert sum(widths) == pytest.approx(available)
     assert widths[1] >= cell - 0.01  # the number is not wrapped
     assert widths[2] < text  # the text column wraps instead
+
+
+# -- captions with SEQ fields, page size (issue 10 item 8) ------------------------------------------------
+
+def _caption_fields(paragraph):
+    """(instruction, cached result) of each complex field in a paragraph, read from the XML."""
+    runs = paragraph._p.findall(qn("w:r"))
+    fields, instr, result, state = [], "", "", None
+    for run in runs:
+        char = run.find(qn("w:fldChar"))
+        if char is not None:
+            kind = char.get(qn("w:fldCharType"))
+            if kind == "begin":
+                instr, result, state = "", "", "instr"
+            elif kind == "separate":
+                state = "result"
+            elif kind == "end":
+                fields.append((instr, result))
+                state = None
+            continue
+        if state == "instr":
+            instr += "".join(t.text or "" for t in run.findall(qn("w:instrText")))
+        elif state == "result":
+            result += "".join(t.text or "" for t in run.findall(qn("w:t")))
+    return fields
+
+
+def _captions(doc):
+    return [p for p in doc.paragraphs if p.style.name == "Caption"]
+
+
+def test_captions_use_caption_style_and_seq_fields(tmp_path, demo_table, demo_figure):
+    supplementary = TableSpec("tableS4_correlation", "Supplementary Table S4. Spearman correlations",
+                              (Column("a", "A"),), (Row(("x",)),))
+    plain = TableSpec("extra", "An unnumbered table", (Column("a", "A"),), (Row(("x",)),))
+    sections = [Section("Results", (), (demo_table, supplementary, plain), (demo_figure,))]
+    doc = docx.Document(str(write_docx(tmp_path / "c.docx", title="T", sections=sections)))
+    caps = _captions(doc)
+    assert [c.text for c in caps] == ["Table 2. Before and after <tacrolimus> & co",
+                                      "Supplementary Table S4. Spearman correlations", "An unnumbered table",
+                                      "Figure 1. Response Pre, before; Post, after."]
+    # Table 2 is the first table of its sequence: forced to 2 with \r so updating fields keeps the text's number
+    assert _caption_fields(caps[0]) == [(r" SEQ Table \* ARABIC \r 2 ", "2")]
+    assert _caption_fields(caps[1]) == [(r" SEQ TableS \* ARABIC \r 4 ", "4")]
+    assert _caption_fields(caps[2]) == []
+    assert _caption_fields(caps[3]) == [(r" SEQ Figure \* ARABIC ", "1")]  # next in sequence: no \r
+    starts = [b.get(qn("w:name")) for c in caps for b in c._p.findall(qn("w:bookmarkStart"))]
+    assert starts == ["table2_paired", "tableS4_correlation", "fig1"]
+    # the bookmark spans the label and number ("Table 2"), as Word's own captions for cross-references
+    p = caps[0]._p
+    children = list(p)
+    start = children.index(p.find(qn("w:bookmarkStart")))
+    end = children.index(p.find(qn("w:bookmarkEnd")))
+    label = "".join(t.text for el in children[start:end] for t in el.iter(qn("w:t")))
+    assert label == "Table 2"
+
+
+def test_sequential_numbers_need_no_reset(tmp_path):
+    tables = tuple(TableSpec(f"t{i}", f"Title {i}", (Column("a", "A"),), (Row(("x",)),), number=i) for i in (1, 2, 3))
+    doc = docx.Document(str(write_docx(tmp_path / "s.docx", title="T", sections=[Section("R", (), tables)])))
+    assert [_caption_fields(c) for c in _captions(doc)] == [[(r" SEQ Table \* ARABIC ", str(i))] for i in (1, 2, 3)]
+
+
+def test_page_size_a4_by_default_letter_on_request(tmp_path, demo_table, demo_wide_table, demo_figure):
+    a4 = docx.Document(str(build(tmp_path, demo_table, demo_wide_table, demo_figure)))
+    letter = docx.Document(str(build(tmp_path, demo_table, demo_wide_table, demo_figure, name="l.docx",
+                                     page_size="Letter")))
+    # Word stores the page in twips (1/1440 in): A4 210 x 297 mm -> 11906 x 16838, Letter 8.5 x 11 in -> 12240 x 15840
+    a4_twips = (round(210 / 25.4 * 1440), round(297 / 25.4 * 1440))
+    assert a4_twips == (11906, 16838)
+    for doc, (short, long_) in ((a4, a4_twips), (letter, (12240, 15840))):
+        for section in doc.sections:
+            landscape = section.orientation == WD_ORIENT.LANDSCAPE
+            size = (section.page_width.twips, section.page_height.twips)
+            assert size == ((long_, short) if landscape else (short, long_))
+        assert any(s.orientation == WD_ORIENT.LANDSCAPE for s in doc.sections)  # the wide table
+    with pytest.raises(InvalidOptionError, match="page_size"):
+        DocxReport(title="T", page_size="A5")

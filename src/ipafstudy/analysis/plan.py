@@ -191,6 +191,7 @@ class AnalysisPlan(_Strict):
     statistics: StatisticsSpec = Field(default_factory=StatisticsSpec, description="Statistical conventions")
     figures: FigureSpec = Field(default_factory=FigureSpec, description="Figures")
     journal_style: str = Field(default="default", description="Journal style of numbers and p values in the report")
+    page_size: Literal["A4", "Letter"] = Field(default="A4", description="Page size of report.docx (and printed HTML)")
     clinical: dict[str, Any] = Field(
         default_factory=dict, description="Clinical SETTINGS (ClinicalSettings); omitted keys keep their defaults"
     )

@@ -3,8 +3,12 @@
 Tables use the three-rule journal layout (rule above and below the header, rule under the last
 row), a header row that repeats on every page, section rows spanning the table, indented rows,
 and footnotes under the table. Tables with many columns get a landscape page. Page numbers are a
-PAGE field in the footer. The saved file is re-zipped with fixed entry dates and fixed core
-properties, so the same content always gives the same bytes.
+PAGE field in the footer. Captions use Word's built-in Caption style and number themselves with
+SEQ fields ("Table {SEQ Table}", "Figure {SEQ Figure}", "Supplementary Table S{SEQ TableS}"), each
+label bookmarked with the table's or figure's key, so Word's Insert > Cross-reference lists them
+and "Update field" keeps the numbers. The page size (A4 or US Letter) is an option. The saved file is
+re-zipped with fixed entry dates and fixed core properties, so the same content always gives the
+same bytes.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Inches, Pt
+from docx.shared import Inches, Mm, Pt, RGBColor
 
+from ipafstudy.errors import check_option
 from ipafstudy.fileio import atomic_write_bytes, normalize_zip, pin_core_dates
 from ipafstudy.reporting.format import JournalStyle, get_style, keep_relations_together
 from ipafstudy.reporting.tablespec import FigureSpec, Section, TableSpec
@@ -36,6 +41,37 @@ DEFAULT_CREATED = datetime(2000, 1, 1, tzinfo=UTC)
 
 _ALIGN = {"left": WD_ALIGN_PARAGRAPH.LEFT, "right": WD_ALIGN_PARAGRAPH.RIGHT, "center": WD_ALIGN_PARAGRAPH.CENTER}
 _RULE = {"val": "single", "sz": "8", "space": "0", "color": "000000"}  # 1 pt rule (sz in eighths of a point)
+#: Portrait (width, height) of each page size offered by the plan's ``page_size``.
+PAGE_SIZES: dict[str, tuple[Any, Any]] = {"A4": (Mm(210), Mm(297)), "Letter": (Inches(8.5), Inches(11))}
+#: "Supplementary Table S1. Title" -> a caption numbered by the SEQ identifier TableS (FigureS for figures).
+_SUPPLEMENT = re.compile(r"^Supplementary (Table|Figure) S(\d+)\.\s*")
+
+
+def _field(paragraph, instruction: str, result: str, *, bold: bool) -> None:
+    """A complex field (begin, instruction, separate, cached result, end) whose result Word can update."""
+    for kind, value in (("begin", None), ("instr", instruction), ("separate", None), ("text", result),
+                        ("end", None)):
+        run = paragraph.add_run()
+        run.bold = bold
+        if kind == "instr":
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = f" {value} "
+        elif kind == "text":
+            el = OxmlElement("w:t")
+            el.text = value
+        else:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+        run._r.append(el)
+
+
+def _bookmark(paragraph, name: str, bookmark_id: int, *, end: bool) -> None:
+    el = OxmlElement("w:bookmarkEnd" if end else "w:bookmarkStart")
+    el.set(qn("w:id"), str(bookmark_id))
+    if not end:
+        el.set(qn("w:name"), name)
+    paragraph._p.append(el)
 
 
 def _set_cell_borders(cell, **edges: dict[str, str] | None) -> None:
@@ -292,8 +328,12 @@ class DocxReport:
     def __init__(self, *, title: str, subtitle: str | None = None, author: str = "ipafstudy",
                  created: datetime | None = None, style: str | JournalStyle | None = None,
                  landscape_min_columns: int = 7, body_font: str = "Calibri", body_size: float = 10.0,
-                 table_size: float = 9.0, keep_together_rows: int = 25) -> None:
+                 table_size: float = 9.0, keep_together_rows: int = 25, page_size: str = "A4") -> None:
+        check_option("DocxReport", "page_size", page_size, tuple(PAGE_SIZES))
         self.style = get_style(style)
+        self.page_size = page_size
+        self._sequence: dict[str, int] = {}
+        self._bookmarks = 0
         self.body_size = body_size
         self.keep_together_rows = keep_together_rows
         self.created = (created or DEFAULT_CREATED).astimezone(UTC).replace(microsecond=0)
@@ -314,7 +354,13 @@ class DocxReport:
         props.comments = ""
         props.keywords = ""
         props.subject = subtitle or ""
+        caption_style = self.doc.styles["Caption"]  # Word's built-in style: captions are listed as such
+        caption_style.font.size = Pt(body_size)
+        caption_style.font.bold = False
+        caption_style.font.italic = False
+        caption_style.font.color.rgb = RGBColor(0, 0, 0)
         section = self.doc.sections[0]
+        section.page_width, section.page_height = PAGE_SIZES[page_size]
         for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
             setattr(section, side, Inches(1.0))
         footer_par = section.footer.paragraphs[0]
@@ -356,6 +402,38 @@ class DocxReport:
         return (len(spec.columns) >= self.landscape_min_columns
                 or minimum_table_width_in(spec, self.table_size) > self._portrait_text_width_in())
 
+    # -- captions -----------------------------------------------------------------------------
+    def _caption(self, kind: str, number: int | None, title: str, key: str) -> Any:
+        """A Caption-style paragraph: "<kind> {SEQ kind}. title", the label bookmarked as ``key``.
+
+        An unnumbered title "Supplementary Table S1. ..." is numbered by the sequence ``TableS``. A
+        number that is not the next in its sequence is forced with the SEQ switch ``\\r``, so updating
+        fields in Word never changes a number the text refers to.
+        """
+        paragraph = self.doc.add_paragraph(style="Caption")
+        paragraph.paragraph_format.keep_with_next = True
+        supplement = _SUPPLEMENT.match(title) if number is None else None
+        if number is None and supplement is None:
+            paragraph.add_run(keep_relations_together(title)).bold = True
+            return paragraph
+        if supplement is not None:
+            prefix, sequence = f"Supplementary {kind} S", f"{kind}S"
+            number, title = int(supplement.group(2)), title[supplement.end():]
+        else:
+            prefix, sequence = f"{kind} ", kind
+        expected = self._sequence.get(sequence, 0) + 1
+        self._sequence[sequence] = number
+        instruction = f"SEQ {sequence} \\* ARABIC" + ("" if number == expected else f" \\r {number}")
+        self._bookmarks += 1
+        name = re.sub(r"\W", "_", key if key[:1].isalpha() else f"ref_{key}")[:40]  # Word: a letter, then \w
+        _bookmark(paragraph, name, self._bookmarks, end=False)
+        paragraph.add_run(prefix).bold = True
+        _field(paragraph, instruction, str(number), bold=True)
+        _bookmark(paragraph, name, self._bookmarks, end=True)
+        paragraph.add_run(". ").bold = True
+        paragraph.add_run(keep_relations_together(title)).bold = supplement is not None
+        return paragraph
+
     # -- blocks -------------------------------------------------------------------------------
     def add_heading(self, text: str, level: int = 1, *, landscape: bool = False) -> None:
         """A heading (levels 1-3), kept on the page of what follows it.
@@ -386,12 +464,8 @@ class DocxReport:
         if not isinstance(spec, TableSpec):
             raise TypeError(f"add_table(): expected a TableSpec, got {type(spec).__name__}")
         self._orient(self.wants_landscape(spec))
-        caption = self.doc.add_paragraph()
-        caption.paragraph_format.keep_with_next = True
+        caption = self._caption("Table", spec.number, spec.title, spec.key)
         caption.paragraph_format.space_after = Pt(4)
-        if spec.number is not None:
-            caption.add_run(f"Table {spec.number}. ").bold = True
-        caption.add_run(keep_relations_together(spec.title)).bold = spec.number is None
 
         ncol = len(spec.columns)
         table = self.doc.add_table(rows=1 + len(spec.rows), cols=ncol)
@@ -472,10 +546,8 @@ class DocxReport:
         picture_par.paragraph_format.keep_with_next = True
         inline = self.doc.inline_shapes[-1]._inline
         inline.docPr.set("descr", spec.alt_text or spec.caption or spec.title)
-        caption = self.doc.add_paragraph()
-        if spec.number is not None:
-            caption.add_run(f"Figure {spec.number}. ").bold = True
-        caption.add_run(keep_relations_together(spec.title)).bold = spec.number is None
+        caption = self._caption("Figure", spec.number, spec.title, spec.key)
+        caption.paragraph_format.keep_with_next = None
         if spec.caption:
             caption.add_run(" " + keep_relations_together(spec.caption))
 
@@ -509,10 +581,11 @@ class DocxReport:
 
 def write_docx(path: str | os.PathLike[str], *, title: str, sections: Sequence[Section | tuple[object, ...]],
                subtitle: str | None = None, created: datetime | None = None, author: str = "ipafstudy",
-               style: str | JournalStyle | None = None, landscape_min_columns: int = 7) -> Path:
+               style: str | JournalStyle | None = None, landscape_min_columns: int = 7,
+               page_size: str = "A4") -> Path:
     """Write a complete Word report: title, then each section in order. Returns the path written."""
     report = DocxReport(title=title, subtitle=subtitle, author=author, created=created, style=style,
-                        landscape_min_columns=landscape_min_columns)
+                        landscape_min_columns=landscape_min_columns, page_size=page_size)
     for section in sections:
         report.add_section(section)
     return report.save(path)

@@ -137,10 +137,17 @@ def figure_html(spec: FigureSpec, *, embed: Literal["png", "svg"] = "png") -> st
     return f'<figure id="{html.escape(spec.key)}">\n{body}\n<figcaption>{head}{title}{caption}</figcaption>\n</figure>'
 
 
+#: CSS ``@page`` size of each page size a plan may name (printing the HTML report).
+PAGE_SIZES_CSS = {"A4": "A4", "Letter": "letter"}
+
+
 def render_html(*, title: str, sections: Sequence[Section | tuple[object, ...]], subtitle: str | None = None,
-                lang: str = "en", embed: Literal["png", "svg"] = "png", generated: str | None = None) -> str:
-    """The whole report as one HTML string (see :func:`write_html`)."""
+                lang: str = "en", embed: Literal["png", "svg"] = "png", generated: str | None = None,
+                page_size: str = "A4") -> str:
+    """The whole report as one HTML string (see :func:`write_html`); ``page_size`` sets the print page."""
     check_option("render_html", "embed", embed, ("png", "svg"))
+    check_option("render_html", "page_size", page_size, tuple(PAGE_SIZES_CSS))
+    page_css = f"@media print {{ @page {{ size: {PAGE_SIZES_CSS[page_size]}; margin: 2cm; }} }}"
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{html.escape(lang)}">',
@@ -149,7 +156,7 @@ def render_html(*, title: str, sections: Sequence[Section | tuple[object, ...]],
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<meta name="generator" content="ipafstudy">',
         f"<title>{html.escape(title)}</title>",
-        f"<style>\n{CSS}\n</style>",
+        f"<style>\n{CSS}\n{page_css}\n</style>",
         "</head>",
         "<body>",
         "<main>",
@@ -173,7 +180,8 @@ def render_html(*, title: str, sections: Sequence[Section | tuple[object, ...]],
 
 def write_html(path: str | os.PathLike[str], *, title: str, sections: Sequence[Section | tuple[object, ...]],
                subtitle: str | None = None, lang: str = "en", embed: Literal["png", "svg"] = "png",
-               generated: str | None = None) -> Path:
+               generated: str | None = None, page_size: str = "A4") -> Path:
     """Write a self-contained HTML report atomically; ``generated`` is an optional dated line (off by default)."""
-    text = render_html(title=title, sections=sections, subtitle=subtitle, lang=lang, embed=embed, generated=generated)
+    text = render_html(title=title, sections=sections, subtitle=subtitle, lang=lang, embed=embed, generated=generated,
+                       page_size=page_size)
     return atomic_write_text(path, text)

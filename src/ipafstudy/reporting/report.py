@@ -295,9 +295,10 @@ def write_report(
     step("Documents")
     sections = report_sections(report)
     written["report.docx"] = docx_out.write_docx(out / "report.docx", title=report.title, sections=sections,
-                                                 subtitle=SUBTITLE, style=st, landscape_min_columns=8)
+                                                 subtitle=SUBTITLE, style=st, landscape_min_columns=8,
+                                                 page_size=results.plan.page_size)
     written["report.html"] = html_out.write_html(out / "report.html", title=report.title, sections=sections,
-                                                 subtitle=SUBTITLE)
+                                                 subtitle=SUBTITLE, page_size=results.plan.page_size)
     checksums = {name: sha256_file(path) for name, path in sorted(written.items())}
     record = run_record(results, started=started, command=command, outputs=checksums)
     written["run-record.json"] = atomic_write_text(out / "run-record.json", dumps_json(record))
