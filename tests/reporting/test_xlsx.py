@@ -93,6 +93,13 @@ def test_numbers_are_numeric_cells_with_the_printed_decimals(tmp_path):
     assert not any("\u2212" in str(c.value) for row in ws.iter_rows() for c in row if c.value is not None)
 
 
+def test_label_columns_stay_text(tmp_path):
+    table = TableSpec("t", "T", (Column("grade", "Grade"), Column("n", "n", "right")), (Row(("2", "5")),))
+    ws = openpyxl.load_workbook(write_xlsx(tmp_path / "l.xlsx", [table]))["t"]
+    assert (ws["A4"].value, ws["A4"].data_type) == ("2", "s")
+    assert (ws["B4"].value, ws["B4"].data_type) == (5, "n")
+
+
 def test_text_starting_with_equals_is_never_a_formula(tmp_path):
     table = TableSpec("t", "T", (Column("a", "=HYPERLINK(\"x\")"),), (Row(("=1+1",)),))
     path = write_xlsx(tmp_path / "f.xlsx", [table])

@@ -1,6 +1,7 @@
 """Excel workbook of all tables: one sheet per TableSpec, deterministic bytes.
 
-A cell that holds one plain number ("48", "0.050", "-1.25", JAMA's ".004") is written as a
+A cell of a number column (right- or centre-aligned) that holds one plain number ("48", "0.050",
+"-1.25", JAMA's ".004") is written as a
 numeric cell with a number format that shows exactly the printed decimals ("0.000" keeps the
 trailing zero of 0.050), so Excel can sort, sum and chart it. Everything else stays text exactly
 as formatted ("<0.001", "12 (8, 15)", "34 (70.8%)"), written as text even when it starts with "="
@@ -114,7 +115,8 @@ def _fill_sheet(ws, spec: TableSpec, *, font_size: float) -> None:
         r += 1
         cells = spec.padded_cells(row)
         for c, (text, col) in enumerate(zip(cells, spec.columns, strict=True), start=1):
-            value, number_format = cell_value(text)
+            # number columns (right/centre aligned) hold numbers; a label column ("Variable") stays text
+            value, number_format = cell_value(text) if col.align != "left" else ((ascii_minus(text) or None), "@")
             cell = ws.cell(row=r, column=c)
             if isinstance(value, str):
                 cell = _text(ws, r, c, value)
