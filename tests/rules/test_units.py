@@ -112,8 +112,8 @@ def test_measurement_variable_codes_lists_measurements_and_steroids_once_sorted(
     assert codes == sorted(codes) and len(codes) == len(set(codes))
     assert {"crp", "esr", "mmrc", "methylprednisolone_dose", "prednisone_dose", "dexamethasone_dose"} <= set(codes)
     assert set(codes) == set(MEASUREMENT_VARIABLES) | set(STEROID_EQUIVALENT_MPRED)
-    with pytest.raises(UnknownUnitError, match="known variables are") as info:
-        convert_measurement("fev1", 2.0, "L")
+    with pytest.raises(UnknownUnitError, match="use one of") as info:
+        convert_measurement("ldh", 200.0, "U/L")
     assert str(codes) in str(info.value)
 
 

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ipafstudy.errors import InvalidOptionError
+from ipafstudy.rules.units import BUILTIN_VARIABLES, MeasurementVariable, UnknownUnitError, VariableCatalogue
 from ipafstudy.settings import ClinicalSettings, describe_settings
 
 OUTCOME_CODES: tuple[str, ...] = (
@@ -161,6 +162,23 @@ class FigureSpec(_Strict):
     dpi: int = Field(default=300, ge=72, le=1200, description="Resolution of the PNG figures (journals ask 300+)")
 
 
+class VariableSpec(_Strict):
+    """A measurement variable the built-in catalogue lacks, declared by the study (issue 11 item 2)."""
+
+    code: str = Field(description="Code written in the measurements table's variable column (lower case, digits, _)")
+    label: str = Field(description="Label printed in messages and tables")
+    unit: str = Field(description="Canonical unit: values are converted to it on load")
+    units: dict[str, float] = Field(
+        default_factory=dict,
+        description="Other accepted units: unit -> factor, canonical = value x factor (the canonical unit is 1)",
+    )
+    range: tuple[float, float] = Field(description="Plausible range [low, high] in the canonical unit")
+    integer: bool = Field(default=False, description="Values must be whole numbers")
+
+    def measurement_variable(self) -> MeasurementVariable:
+        return MeasurementVariable(self.code, self.label, self.unit, self.range[0], self.range[1], self.integer)
+
+
 def _default_outcomes() -> tuple[OutcomeSpec, ...]:
     rows = (
         ("hrct_total", "Total HRCT score", None),
@@ -192,6 +210,11 @@ class AnalysisPlan(_Strict):
     figures: FigureSpec = Field(default_factory=FigureSpec, description="Figures")
     journal_style: str = Field(default="default", description="Journal style of numbers and p values in the report")
     page_size: Literal["A4", "Letter"] = Field(default="A4", description="Page size of report.docx (and printed HTML)")
+    variables: tuple[VariableSpec, ...] = Field(
+        default=(),
+        description="Measurement variables the built-in catalogue lacks, e.g. [{code: ldh, label: LDH, "
+        "unit: U/L, units: {ukat/L: 60}, range: [0, 10000], integer: false}]",
+    )
     clinical: dict[str, Any] = Field(
         default_factory=dict, description="Clinical SETTINGS (ClinicalSettings); omitted keys keep their defaults"
     )
@@ -225,6 +248,10 @@ class AnalysisPlan(_Strict):
                 raise ValueError(f"{key}: {col!r} is not a known variable; allowed: {sorted(allowed)}")
         if self.regression.outcome in self.regression.predictors:
             raise ValueError("regression.predictors: the outcome cannot also be a predictor")
+        try:
+            _ = self.variable_catalogue
+        except UnknownUnitError as exc:
+            raise ValueError(str(exc)) from None
         _check_clinical_types(self.clinical)
         try:
             ClinicalSettings.from_dict(dict(self.clinical))
@@ -235,6 +262,15 @@ class AnalysisPlan(_Strict):
     @property
     def settings(self) -> ClinicalSettings:
         return ClinicalSettings.from_dict(dict(self.clinical))
+
+    @property
+    def variable_catalogue(self) -> VariableCatalogue:
+        """Built-in measurement variables plus the plan's declared ones (what loading and validation accept)."""
+        if not self.variables:
+            return BUILTIN_VARIABLES
+        return BUILTIN_VARIABLES.with_declared(
+            [v.measurement_variable() for v in self.variables], {v.code: v.units for v in self.variables}
+        )
 
     @property
     def outcome_codes(self) -> tuple[str, ...]:

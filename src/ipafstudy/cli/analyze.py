@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     step, close = _progress(args.quiet)
     try:
         step("Load")
-        study = load_study(args.data, mapping=args.mapping, redcap_dictionary=args.redcap_dictionary)
+        study = load_study(args.data, mapping=args.mapping, redcap_dictionary=args.redcap_dictionary,
+                           variables=plan.variable_catalogue)
         results = run_study(study, plan, progress=step)
         written = write_report(results, args.out, force=True, progress=step,
                                command=["ipafstudy", "analyze", *sys.argv[2:]] if sys.argv else None)

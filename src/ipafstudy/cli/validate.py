@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ipafstudy.analysis.plan import load_plan
 from ipafstudy.data.loaders import read_antibody_aliases, validate_path
 from ipafstudy.fileio import write_output_file
 
@@ -27,13 +28,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--antibody-aliases", metavar="ALIASES.yaml", help="extra laboratory spellings: 'spelling: canonical name'"
     )
+    parser.add_argument(
+        "--plan", metavar="PLAN.yaml", help="analysis plan whose declared measurement variables are accepted"
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     aliases = read_antibody_aliases(args.antibody_aliases) if args.antibody_aliases else None
+    variables = load_plan(args.plan).variable_catalogue if args.plan else None
     report = validate_path(
-        args.path, mapping=args.mapping, redcap_dictionary=args.redcap_dictionary, antibody_aliases=aliases
+        args.path, mapping=args.mapping, redcap_dictionary=args.redcap_dictionary, antibody_aliases=aliases,
+        variables=variables,
     )
     if args.json:
         write_output_file(args.json, (report.to_json() + "\n").encode("utf-8"), force=args.force)

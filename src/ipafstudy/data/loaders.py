@@ -24,6 +24,7 @@ from ipafstudy.data.sources import RawRow, RawTable, source_file
 from ipafstudy.data.spellings import canonical_header, is_blank
 from ipafstudy.data.validation import build_study
 from ipafstudy.errors import DataValidationError, IpafstudyError
+from ipafstudy.rules.units import VariableCatalogue
 
 CSV_ENCODINGS = ("utf-8-sig", "cp1252")
 IGNORED_SHEETS = ("readme", "lists")  # written by the template: instructions and drop-down lists
@@ -216,6 +217,7 @@ def validate_path(
     mapping: str | Path | None = None,
     redcap_dictionary: str | Path | None = None,
     antibody_aliases: Mapping[str, str] | None = None,
+    variables: VariableCatalogue | None = None,
 ) -> ValidationReport:
     """Check an input and return every problem found; never raises for data problems.
 
@@ -224,7 +226,8 @@ def validate_path(
     """
     reader, origin = _read(path, mapping, redcap_dictionary)
     _, report = build_study(
-        reader.tables, reader.sources, antibody_aliases=antibody_aliases, issues=reader.issues, origin=origin
+        reader.tables, reader.sources, antibody_aliases=antibody_aliases, issues=reader.issues, origin=origin,
+        variables=variables,
     )
     return report
 
@@ -235,17 +238,20 @@ def load_study(
     mapping: str | Path | None = None,
     redcap_dictionary: str | Path | None = None,
     antibody_aliases: Mapping[str, str] | None = None,
+    variables: VariableCatalogue | None = None,
 ) -> Study:
     """Load and validate a study; raises DataValidationError (``.report``) listing every problem.
 
     ``path`` is a folder of CSV files named after the tables, an XLSX workbook with one sheet
     per table, or a REDCap records export CSV (with ``redcap_dictionary`` and optionally a YAML
     ``mapping``). ``antibody_aliases`` adds laboratory spellings (raw name -> canonical name).
+    ``variables`` adds the analysis plan's declared measurement variables (``AnalysisPlan.variable_catalogue``).
     Warnings do not stop loading; they are available from ``validate_path``.
     """
     reader, origin = _read(path, mapping, redcap_dictionary)
     study, report = build_study(
-        reader.tables, reader.sources, antibody_aliases=antibody_aliases, issues=reader.issues, origin=origin
+        reader.tables, reader.sources, antibody_aliases=antibody_aliases, issues=reader.issues, origin=origin,
+        variables=variables,
     )
     if study is None:
         raise DataValidationError(report, _error_message(origin, report))

@@ -69,15 +69,7 @@ from ipafstudy.data.schema import (
 from ipafstudy.data.sources import RawTable
 from ipafstudy.data.spellings import canonical_category, canonical_token, is_blank
 from ipafstudy.rules.antibodies import CANONICAL_ANTIBODIES, check_antibody_aliases, normalise_antibody_name
-from ipafstudy.rules.units import (
-    MEASUREMENT_VARIABLES,
-    STEROID_EQUIVALENT_MPRED,
-    UnknownUnitError,
-    accepted_units,
-    convert_measurement,
-    measurement_variable_codes,
-    normalise_unit,
-)
+from ipafstudy.rules.units import BUILTIN_VARIABLES, UnknownUnitError, VariableCatalogue, normalise_unit
 
 # Columns added beside the schema columns, per table.
 EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -269,7 +261,10 @@ def _check_columns(raw: RawTable, table: Table, col: _Collector) -> set[str]:
     return present
 
 
-def _parse_rows(raw: RawTable, table: Table, col: _Collector, aliases: Mapping[str, str] | None) -> list[dict]:
+def _parse_rows(
+    raw: RawTable, table: Table, col: _Collector, aliases: Mapping[str, str] | None,
+    variables: VariableCatalogue = BUILTIN_VARIABLES,
+) -> list[dict]:
     present = _check_columns(raw, table, col)
     records: list[dict] = []
     for raw_row in raw.rows:
@@ -296,7 +291,7 @@ def _parse_rows(raw: RawTable, table: Table, col: _Collector, aliases: Mapping[s
         if table.name == "antibodies":
             _antibody_row(raw, rec, col, aliases)
         elif table.name == "measurements":
-            _measurement_row(raw, rec, col)
+            _measurement_row(raw, rec, col, variables)
         elif table.name == "treatments" and rec.get("drug") is not None:
             rec["drug"] = str(rec["drug"]).lower()  # drug names are matched lower-case downstream
         records.append(rec)
@@ -333,26 +328,22 @@ def _antibody_row(raw: RawTable, rec: dict, col: _Collector, aliases: Mapping[st
         )
 
 
-def _measurement_row(raw: RawTable, rec: dict, col: _Collector) -> None:
+def _measurement_row(raw: RawTable, rec: dict, col: _Collector, variables: VariableCatalogue) -> None:
     row = rec[SOURCE_ROW]
     variable, value, unit = rec.get("variable"), rec.get("value"), rec.get("unit")
     rec["original_variable"], rec["original_value"], rec["original_unit"] = variable, value, unit
     if variable is None:
         return
-    code = canonical_token(variable)
-    if code not in MEASUREMENT_VARIABLES and code not in STEROID_EQUIVALENT_MPRED:
-        known = measurement_variable_codes()
-        col.add(
-            raw, row, "variable", variable, "unknown_variable",
-            f"{variable!r} is not a known measurement variable; use one of {known}",
-        )
+    code = variables.resolve(canonical_token(variable), unit)  # aliases: fvc_percent_predicted -> fvc_pct_pred
+    if code is None:
+        col.add(raw, row, "variable", variable, "unknown_variable", variables.unknown_variable_message(variable, unit))
         rec["variable"] = None
         rec["_bad"].add("variable")
         return
-    rec["variable"] = "methylprednisolone_dose" if code in STEROID_EQUIVALENT_MPRED else code
+    rec["variable"] = variables.spec(code).code
     if unit is None:
         return
-    units = accepted_units(code)
+    units = variables.accepted_units(code)
     if normalise_unit(unit) not in units:
         col.add(
             raw, row, "unit", unit, "unknown_unit", f"{unit!r} is not accepted for {code}; use one of {list(units)}"
@@ -363,13 +354,13 @@ def _measurement_row(raw: RawTable, rec: dict, col: _Collector) -> None:
     if value is None:
         return
     try:
-        var, converted, canonical_unit = convert_measurement(code, float(value), str(unit))
+        var, converted, canonical_unit = variables.convert(code, float(value), str(unit))
     except UnknownUnitError as err:  # pragma: no cover - guarded by the unit check above
         col.add(raw, row, "unit", unit, "unknown_unit", str(err))
         return
-    spec = MEASUREMENT_VARIABLES[var]
-    offset = convert_measurement(code, 0.0, str(unit))[1]
-    factor = convert_measurement(code, 1.0, str(unit))[1] - offset
+    spec = variables.spec(var)
+    offset = variables.convert(code, 0.0, str(unit))[1]
+    factor = variables.convert(code, 1.0, str(unit))[1] - offset
     if spec.integer and not float(value).is_integer():
         col.add(raw, row, "value", value, "type", f"{spec.label} must be a whole number, got {float(value):g}")
         rec["_bad"].add("value")
@@ -587,11 +578,13 @@ def build_study(
     antibody_aliases: Mapping[str, str] | None = None,
     issues: Iterable[ValidationIssue] = (),
     origin: str = "input",
+    variables: VariableCatalogue | None = None,
 ) -> tuple[Study | None, ValidationReport]:
     """Parse and check every raw table; return (Study or None when there are errors, report).
 
     ``issues`` are problems a reader already found (unreadable sheet, bad header); they are
-    merged into the report. ``origin`` names the input in table-level messages.
+    merged into the report. ``origin`` names the input in table-level messages. ``variables``
+    is the measurement catalogue (built-in plus the plan's declared variables; default built-in).
     """
     if antibody_aliases:
         antibody_aliases = check_antibody_aliases(antibody_aliases)  # a bad target fails before any row is read
@@ -609,7 +602,7 @@ def build_study(
         raw = raw_tables.get(name)
         if raw is None:
             continue
-        records = _parse_rows(raw, table, col, antibody_aliases)
+        records = _parse_rows(raw, table, col, antibody_aliases, variables or BUILTIN_VARIABLES)
         _row_checks(name, raw, records, col)
         parsed[name] = (raw, records)
     _patient_checks(parsed, col)
