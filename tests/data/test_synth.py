@@ -76,7 +76,7 @@ def test_different_seed_gives_different_tables(cohort: synth.SynthCohort) -> Non
 
 def test_bundled_copy_is_exactly_the_default_generation(cohort: synth.SynthCohort) -> None:
     assert synth.bundled_files() == synth.cohort_files(cohort), (
-        "the bundled example cohort drifted; run: python -m ipafstudy.data.synth --refresh-bundled"
+        "the bundled example cohort drifted; run: python -m ipafstudy.cli.synth --refresh-bundled"
     )
 
 
@@ -497,3 +497,18 @@ def test_screening_pipeline_recovers_the_intended_cohort(folder: Path, truth: di
     screening = result.screening.set_index("patient_id")
     not_ipaf = sorted(p for p, t in truth["patients"].items() if t["fate"] == "not_ipaf")
     assert sorted(screening.index[screening["exclusion_step"] == "not_ipaf"]) == not_ipaf
+
+
+def test_developer_entry_point_lives_in_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m ipafstudy.cli.synth --calibration`` prints every target; the data package parses no arguments."""
+    from ipafstudy.cli import synth as cli_synth
+
+    assert cli_synth.main(["--calibration"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(synth.CALIBRATION_TARGETS)
+    assert all(line.endswith(" ok") for line in lines)
+    package = Path(synth.__file__).parent
+    assert not (package.parent / "synth.py").exists()
+    for module in package.glob("*.py"):
+        text = module.read_text(encoding="utf-8")
+        assert "argparse" not in text and "def main(" not in text, module.name

@@ -1,10 +1,24 @@
-"""``ipafstudy synth --out DIR``: write a seeded example cohort (or the bundled copy) as a CSV folder."""
+"""``ipafstudy synth --out DIR``: write a seeded example cohort (or the bundled copy) as a CSV folder.
+
+Also the developer entry point ``python -m ipafstudy.cli.synth --refresh-bundled | --calibration``
+(regenerate src/ipafstudy/example_data; print the model's intended summaries against the calibration
+targets). Argument parsing only: the work is in ``ipafstudy.data.synth``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from ipafstudy.data.synth import DEFAULT_N_SCREENED, DEFAULT_SEED, copy_bundled, generate_cohort, write_cohort
+from ipafstudy.data.synth import (
+    DEFAULT_N_SCREENED,
+    DEFAULT_SEED,
+    calibration_report,
+    copy_bundled,
+    generate_cohort,
+    refresh_bundled,
+    write_cohort,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,3 +63,24 @@ def run(args: argparse.Namespace) -> int:
         f"(seed {args.seed}; intended fates in generator_truth.json)"
     )
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Developer tool: regenerate the bundled copy and/or print the calibration report."""
+    parser = argparse.ArgumentParser(
+        prog="python -m ipafstudy.cli.synth", description="Maintain the bundled example cohort (docs/synth.md)."
+    )
+    parser.add_argument("--refresh-bundled", action="store_true", help="regenerate src/ipafstudy/example_data")
+    parser.add_argument("--calibration", action="store_true", help="print intended summaries against the targets")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed for --calibration")
+    args = parser.parse_args(argv)
+    if args.refresh_bundled:
+        print(f"wrote {refresh_bundled()}")
+    if args.calibration:
+        for name, value, target, tol, ok in calibration_report(generate_cohort(seed=args.seed)):
+            print(f"{name:28s} {value:9.3f}  target {target:8.3f} +/- {tol:<6g} {'ok' if ok else 'OUT'}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

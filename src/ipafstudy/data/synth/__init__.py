@@ -1,0 +1,60 @@
+"""Seeded example cohort: a model of screened IPAF patients, written in the CSV-folder format.
+
+Why a model and not a table of published numbers: the demo and the test-suite need records that
+behave like a real screen (people fail eligibility for real reasons, readers disagree, labs use
+other units, the last visit is incomplete), so every number here comes from a patient-level model
+(latent severity, antibody group, treatment response) drawn with a seeded generator. The
+reference study's summary numbers appear in exactly one place, ``calibration.CALIBRATION_TARGETS``,
+which the tuning report and the calibration test compare the generated eligible cohort against.
+
+Modules: ``design`` (fates, centres, spellings, parameters), ``model`` (patient features and latent
+HRCT extents), ``courses`` (treated courses: visits, labs, scans, adverse events), ``generate``
+(``generate_cohort``), ``files`` (writing and the bundled copy), ``calibration`` (targets and the
+tuning report). The model is documented in ``docs/synth.md``. Entry points::
+
+    cohort = generate_cohort(seed=20250101)
+    write_cohort(cohort, "out/example")
+    python -m ipafstudy.cli.synth --refresh-bundled     # regenerate src/ipafstudy/example_data
+    python -m ipafstudy.cli.synth --calibration         # intended summaries vs targets
+"""
+
+from __future__ import annotations
+
+from ipafstudy.data.synth.calibration import (
+    CALIBRATION_SOURCE,
+    CALIBRATION_TARGETS,
+    calibration_report,
+    intended_summary,
+)
+from ipafstudy.data.synth.design import (
+    ANTI_SYNTHETASE,
+    DATA_CUTOFF,
+    DEFAULT_N_SCREENED,
+    DEFAULT_SEED,
+    ENA_PANEL,
+    FATE_ORDER,
+    FIRST_START,
+    GENERATOR_VERSION,
+    GROUP_DESIGN,
+    MAA_KEYS,
+    MSA_KEYS,
+    MYOSITIS_BLOT,
+    SCREEN_DESIGN,
+    SEROLOGIC_ITEM_KEYS,
+    SITE_PROFILES,
+    SPELLINGS,
+    TREATED_IPAF_FATES,
+    TRUTH_FILE,
+    SiteProfile,
+    SynthCohort,
+)
+from ipafstudy.data.synth.files import bundled_files, cohort_files, copy_bundled, refresh_bundled, write_cohort
+from ipafstudy.data.synth.generate import generate_cohort
+
+__all__ = [
+    "ANTI_SYNTHETASE", "CALIBRATION_SOURCE", "CALIBRATION_TARGETS", "DATA_CUTOFF", "DEFAULT_N_SCREENED",
+    "DEFAULT_SEED", "ENA_PANEL", "FATE_ORDER", "FIRST_START", "GENERATOR_VERSION", "GROUP_DESIGN", "MAA_KEYS",
+    "MSA_KEYS", "MYOSITIS_BLOT", "SCREEN_DESIGN", "SEROLOGIC_ITEM_KEYS", "SITE_PROFILES", "SPELLINGS",
+    "TREATED_IPAF_FATES", "TRUTH_FILE", "SiteProfile", "SynthCohort", "bundled_files", "calibration_report",
+    "cohort_files", "copy_bundled", "generate_cohort", "intended_summary", "refresh_bundled", "write_cohort",
+]
