@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ipafstudy.rules.common import RuleInputError, as_tristate, float_or_nan, is_missing
+from ipafstudy.rules.common import RuleInputError, as_tristate, float_or_nan
 
 
 @pytest.mark.parametrize(
@@ -23,12 +23,6 @@ def test_as_tristate(value, expected):
 def test_as_tristate_rejects_guesses(value):
     with pytest.raises(RuleInputError, match=r"raynaud of patient 'P3'"):
         as_tristate(value, field="raynaud", owner="patient 'P3'")
-
-
-@pytest.mark.parametrize(("value", "expected"), [(None, True), (float("nan"), True), (pd.NA, True), (0, False),
-                                                  ("", False), (np.nan, True), (0.0, False)])
-def test_is_missing(value, expected):
-    assert is_missing(value) is expected
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,9 @@ def trace_outcome(dataset: pd.DataFrame, results: dict[str, Any], outcome: str) 
     used = data.loc[both, ["patient_id", *cols.values()]].rename(columns={v: k for k, v in cols.items()})
     used = used.sort_values("patient_id", kind="mergesort").reset_index(drop=True)
 
-    exclusions = pd.DataFrame(results.get("exclusions") or [], columns=["patient_id", "outcome", "timepoint", "reason"])
+    table = results.get("exclusions") or {}
+    records = table.get("records", []) if isinstance(table, dict) else table  # older runs: a plain list of records
+    exclusions = pd.DataFrame(records, columns=["patient_id", "outcome", "timepoint", "reason"])
     left: list[dict[str, Any]] = []
     for rec in data.loc[~both].to_dict("records"):
         pid = rec["patient_id"]

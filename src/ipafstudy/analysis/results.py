@@ -7,47 +7,13 @@ settings used, so ``results.json`` can be audited without re-running anything.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-
-def jsonable(obj: Any) -> Any:
-    """Plain JSON types, deterministic: NaN -> None, dates -> ISO text, frames -> records, keys sorted later."""
-    if obj is None or isinstance(obj, bool | str):
-        return obj
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        value = float(obj)
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(obj, dt.date | pd.Timestamp):
-        return obj.isoformat()[:10] if not isinstance(obj, dt.datetime) else obj.isoformat()
-    if isinstance(obj, pd.DataFrame):
-        return [jsonable(dict(zip(obj.columns, row, strict=True))) for row in obj.itertuples(index=False)]
-    if isinstance(obj, pd.Series):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, np.ndarray):
-        return [jsonable(v) for v in obj.tolist()]
-    if hasattr(obj, "to_dict") and not isinstance(obj, type):
-        return jsonable(obj.to_dict())
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, Mapping):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | frozenset):
-        items = [jsonable(v) for v in obj]
-        return sorted(items, key=repr) if isinstance(obj, set | frozenset) else items
-    if pd.isna(obj):
-        return None
-    return str(obj)
+from ipafstudy.values import jsonable
 
 
 class _ToDict:

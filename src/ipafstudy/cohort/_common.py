@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from ipafstudy.data.schema import SOURCE_FILE, SOURCE_ROW, SOURCE_SHEET
+from ipafstudy.values import is_missing
 
 
 def as_date(value: object) -> dt.date | None:
@@ -38,15 +39,6 @@ def as_date(value: object) -> dt.date | None:
     except (TypeError, ValueError):
         pass
     raise TypeError(f"cannot read {value!r} as a date")
-
-
-def is_missing(value: object) -> bool:
-    if value is None or value is pd.NaT:
-        return True
-    try:
-        return bool(pd.isna(value))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
 
 
 def text_or_none(value: object) -> str | None:
@@ -96,23 +88,3 @@ def all_dates(values: Iterable[object]) -> list[dt.date]:
         if d is not None:
             out.append(d)
     return out
-
-
-def jsonable(value: object) -> object:
-    """Plain JSON types: dates as ISO text, NaN/NA as None, numpy scalars as Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
-        return [jsonable(v) for v in items]
-    if isinstance(value, (dt.date, pd.Timestamp)):
-        return value.isoformat()
-    if isinstance(value, (bool, int, str)) or value is None:
-        return value
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
-    if hasattr(value, "item") and not isinstance(value, pd.DataFrame):
-        return jsonable(value.item())  # type: ignore[union-attr]
-    if is_missing(value):
-        return None
-    return str(value)

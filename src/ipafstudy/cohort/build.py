@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from ipafstudy.cohort._common import as_date, by_patient, iso, jsonable, text_or_none
+from ipafstudy.cohort._common import as_date, by_patient, iso, text_or_none
 from ipafstudy.cohort.adverse_events import adverse_event_tables
 from ipafstudy.cohort.agreement import hrct_agreement
 from ipafstudy.cohort.exposure import Exposure, age_at_start, resolve_cutoff, tacrolimus_exposures
@@ -36,6 +36,7 @@ from ipafstudy.rules.antibodies import AntibodyGroup, antibody_group
 from ipafstudy.rules.common import as_tristate
 from ipafstudy.rules.ipaf import DOMAINS, AntibodyTest, IpafClassification, IpafInput, classify_ipaf
 from ipafstudy.settings import ClinicalSettings
+from ipafstudy.values import jsonable
 
 VALUE_COLUMNS = ("patient_id", "outcome", "timepoint", "value", "date", "days_from_start", "source")
 MISS_COLUMNS = ("patient_id", "outcome", "timepoint", "reason")

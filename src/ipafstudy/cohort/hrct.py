@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ipafstudy.cohort._common import as_date, is_missing, text_or_none
+from ipafstudy.cohort._common import as_date, text_or_none
 from ipafstudy.errors import InvalidOptionError
 from ipafstudy.rules.common import float_or_nan
 from ipafstudy.rules.hrct import MAX_GRADE, PATTERNS, HrctConsensus, consensus, discordance
 from ipafstudy.settings import ClinicalSettings
+from ipafstudy.values import is_missing
 
 EXCLUDED_COLUMNS = ("patient_id", "scan_date", "n_open_flags", "reason")
 

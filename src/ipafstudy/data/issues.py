@@ -6,14 +6,14 @@ file, sheet, row (as numbered in their own file, header = row 1), column and the
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import pandas as pd
+
+from ipafstudy.values import jsonable
 
 Severity = Literal["error", "warning"]
 
@@ -52,20 +52,8 @@ class ValidationIssue:
 
     def to_dict(self) -> dict[str, object]:
         out = asdict(self)
-        out["value"] = _jsonable(self.value)
+        out["value"] = jsonable(self.value)
         return out
-
-
-def _jsonable(value: object) -> object:
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
 
 
 def _sort_key(issue: ValidationIssue) -> tuple[object, ...]:

@@ -38,10 +38,10 @@ from ipafstudy.reporting.format import (
     fmt_number,
     fmt_p,
     get_style,
-    is_missing,
     print_style,
     significance_stars,
 )
+from ipafstudy.values import is_missing
 
 Whiskers = Literal["minmax", "tukey"]
 BOX_STAT_COLUMNS: tuple[str, ...] = ("outcome", "timepoint", "q1", "median", "q3", "whisker_low", "whisker_high")

@@ -33,6 +33,7 @@ from typing import Literal
 from ipafstudy.errors import InvalidOptionError, check_option
 from ipafstudy.stats.pvalues import decimal_as_seen, format_p
 from ipafstudy.stats.pvalues import significance_stars as _stats_stars
+from ipafstudy.values import is_missing
 
 PStyle = Literal["fixed", "adaptive"]
 
@@ -151,16 +152,6 @@ def keep_relations_together(text: str) -> str:
     True
     """
     return _RELATION.sub("\u00a0\\1\u00a0", text)
-
-
-def is_missing(value: object) -> bool:
-    """True for None, NaN, pd.NA and pd.NaT-like values (without importing pandas)."""
-    if value is None:
-        return True
-    try:
-        return bool(value != value)  # NaN and pd.NA-compatible: NaN != NaN
-    except TypeError:  # pd.NA raises on bool()
-        return True
 
 
 def _to_decimal(value: object, what: str) -> Decimal:

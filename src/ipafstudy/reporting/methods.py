@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ipafstudy.analysis.results import Continuous, Count, PairedOutcome, StudyResults
-from ipafstudy.reporting.format import JournalStyle, fmt_n_pct, fmt_number, fmt_p_relation, get_style, is_missing
+from ipafstudy.reporting.format import JournalStyle, fmt_n_pct, fmt_number, fmt_p_relation, get_style
 from ipafstudy.reporting.tables import (
     DECIMALS,
     Q_LABEL,
@@ -21,6 +21,7 @@ from ipafstudy.reporting.tables import (
     regression_cautions,
     wilcoxon_method_words,
 )
+from ipafstudy.values import is_missing
 
 _FOLLOW_UP = {
     "latest_complete_visit": "the latest visit during treatment at which every measured outcome was recorded",

@@ -22,11 +22,11 @@ from ipafstudy.reporting.format import (
     fmt_p,
     fmt_p_relation,
     get_style,
-    is_missing,
 )
 from ipafstudy.reporting.tablespec import Column, Row, TableSpec
 from ipafstudy.stats.paired import AUTO_EXACT_MAX_NONZERO, FEW_NONZERO_PAIRS
 from ipafstudy.stats.regression import MIN_CASES_PER_PREDICTOR, MIN_MINORITY_SHARE
+from ipafstudy.values import is_missing
 
 # Decimals per variable; anything not listed uses the style's default.
 DECIMALS: dict[str, int] = {"crp": 2, "tacrolimus_trough_median": 2, "trough": 2}

@@ -13,9 +13,10 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from ipafstudy.rules.common import RuleInputError, float_or_nan, is_missing
+from ipafstudy.rules.common import RuleInputError, float_or_nan
 from ipafstudy.rules.units import normalise_unit
 from ipafstudy.settings import ClinicalSettings
+from ipafstudy.values import is_missing
 
 # CTCAE v4.03 / v5.0 hypomagnesaemia, mmol/L. Each grade's range includes its LOWER bound:
 # grade 1 "<LLN - 0.5" = [0.5, LLN); grade 2 "<0.5 - 0.4" = [0.4, 0.5); grade 3 "<0.4 - 0.3" = [0.3, 0.4);

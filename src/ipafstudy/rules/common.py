@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ipafstudy.errors import IpafstudyError
+from ipafstudy.values import is_missing
 
 TriState = bool | None
 
@@ -53,12 +54,3 @@ def float_or_nan(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
-
-
-def is_missing(value: Any) -> bool:
-    """True for None, NaN and pd.NA (what a blank cell becomes)."""
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return type(value).__name__ == "NAType"

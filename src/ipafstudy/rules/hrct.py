@@ -16,8 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from ipafstudy.rules.common import RuleInputError, float_or_nan, is_missing
+from ipafstudy.rules.common import RuleInputError, float_or_nan
 from ipafstudy.settings import ClinicalSettings
+from ipafstudy.values import is_missing
 
 # Same values as data/schema.py (a test checks); repeated because rules sit below data.
 ZONES = ("RU", "RM", "RL", "LU", "LM", "LL")

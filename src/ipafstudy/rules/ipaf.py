@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ipafstudy.rules.antibodies import ANTI_SYNTHETASE_ANTIBODIES, CANONICAL_ANTIBODIES
-from ipafstudy.rules.common import RuleInputError, TriState, as_tristate, float_or_nan, is_missing
+from ipafstudy.rules.common import RuleInputError, TriState, as_tristate, float_or_nan
 from ipafstudy.settings import ClinicalSettings
+from ipafstudy.values import is_missing
 
 # Value sets; data/schema.py imports them from here, so the data model and the rules share one definition.
 ANTIBODY_RESULTS = ("positive", "negative", "borderline")

@@ -1,4 +1,4 @@
-"""Shared plumbing for ``ipafstudy.stats``: result mixin, JSON conversion and input coercion.
+"""Shared plumbing for ``ipafstudy.stats``: result mixin and input coercion.
 
 Kept private so the public surface stays the functions and their result classes; every
 public function converts its inputs here so that the same bad input gets the same message.
@@ -7,53 +7,23 @@ public function converts its inputs here so that the same bad input gets the sam
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import fields, is_dataclass
+from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ipafstudy.errors import DataValidationError, InvalidOptionError
-
-
-def to_jsonable(value: Any) -> Any:
-    """Convert numpy/pandas/dataclass values into plain JSON-safe Python (NaN kept as float)."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, pd.DataFrame):
-        frame = value.reset_index()
-        return {
-            "columns": [str(c) for c in frame.columns],
-            "records": [{str(k): to_jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")],
-        }
-    if isinstance(value, pd.Series):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return [to_jsonable(v) for v in value.tolist()]
-    if isinstance(value, (list, tuple, range)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value)
-    if value is None or isinstance(value, str):
-        return value
-    if value is pd.NA or value is pd.NaT:
-        return math.nan
-    return str(value)
+from ipafstudy.values import jsonable
 
 
 class ResultMixin:
     """``to_dict()`` for frozen result dataclasses: JSON-safe, settings included."""
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-Python dict of every field (floats, ints, strings, lists, dicts; NaN allowed)."""
-        return to_jsonable(self)
+        """Plain-Python dict of every field, as :func:`ipafstudy.values.jsonable` (NaN becomes None)."""
+        return {f.name: jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
 
 DEFAULT_TIE_DECIMALS = 10
