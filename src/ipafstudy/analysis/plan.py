@@ -120,7 +120,7 @@ class StatisticsSpec(_Strict):
         default="spss", description="Quartiles: spss = Hyndman-Fan 6 (SPSS, Prism); r7 = R default; tukey = hinges"
     )
     continuous_summary: ContinuousSummary = Field(
-        default="median_iqr", description="How continuous baseline variables are summarised in Table 1"
+        default="median_iqr", description="How continuous variables are printed in Tables 1, 2, 4 and 5"
     )
     zero_method: ZeroMethod = Field(
         default="wilcox", description="Wilcoxon zero differences: wilcox = dropped (SPSS); pratt = ranked then dropped"

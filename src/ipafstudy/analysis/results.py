@@ -78,6 +78,9 @@ class PairedOutcome(_ToDict):
     wilcoxon: Any
     normality: Mapping[str, Any]
     notes: tuple[str, ...] = ()
+    #: Mean and SD at baseline and follow-up (printed instead of the quartiles under ``continuous_summary: mean_sd``).
+    baseline_describe: Any = None
+    follow_up_describe: Any = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ class GroupComparisonRow(_ToDict):
     test_name: str | None
     test: Any
     note: str | None = None
+    #: Continuous rows: mean and SD per group (printed under ``continuous_summary: mean_sd``).
+    describe: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -160,11 +160,14 @@ def paired_outcome(
         name: notes.call(f"{where} Shapiro-Wilk {name}", stats.shapiro_wilk, values)
         for name, values in (("baseline", before), ("follow_up", after), ("difference", diff))
     }
+    describe = {name: notes.call(f"{where} {name} mean and SD", stats.describe_continuous, values)
+                for name, values in (("baseline", before), ("follow_up", after))}
     return PairedOutcome(
         code=code, label=spec.label, unit=spec.unit, group=group,
         n_patients=len(data), n_pairs=int(complete.sum()),
         baseline=q["baseline"], follow_up=q["follow_up"], change=q["change"],
         median_change=change, wilcoxon=wil, normality=normality,
+        baseline_describe=describe["baseline"], follow_up_describe=describe["follow_up"],
     )
 
 
@@ -235,8 +238,11 @@ def subgroup_baseline(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> 
         x, y = (_values(parts[g], column) for g in (g1, g2))
         summaries = {g: notes.call(f"Table 4 {label} {g}", stats.quantiles, v, method=q_method)
                      for g, v in ((g1, x), (g2, y))}
+        describe = {g: notes.call(f"Table 4 {label} {g} mean and SD", stats.describe_continuous, v)
+                    for g, v in ((g1, x), (g2, y))}
         test = _mann_whitney(notes, f"Table 4 {label}", x, y, plan)
-        rows.append(GroupComparisonRow(key, label, "continuous", summaries, "Mann-Whitney U" if test else None, test))
+        rows.append(GroupComparisonRow(key, label, "continuous", summaries, "Mann-Whitney U" if test else None, test,
+                                       describe=describe))
 
     def binary(key: str, column: str, label: str) -> None:
         counts = {g: _count(parts[g][column]) for g in (g1, g2)}

@@ -18,6 +18,7 @@ from ipafstudy.reporting.tables import (
     DECIMALS,
     Q_LABEL,
     REGRESSION_DIAGNOSTICS_FIGURE,
+    mann_whitney_words,
     regression_cautions,
     wilcoxon_method_words,
 )
@@ -33,6 +34,8 @@ _BLANK_FEATURE = {
 }
 #: Figure number of the Spearman heatmap (the flow diagram is Figure 1, the box plots Figure 2).
 CORRELATION_FIGURE = 3
+#: Name of each multiplicity adjustment in running text.
+ADJUST_NAME = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
 _CONSENSUS = {
     "mean_then_adjudicator": "the mean of the two readers' zone grades, or the third reader's grade where the "
     "pair was flagged",
@@ -89,30 +92,33 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
         "Lab-defined hypomagnesaemia was serum magnesium below "
         f"{fmt_number(s.hypomagnesemia_mmol_l, 2, style=st_fmt)} mmol/L."
     )
-    adjust = {"none": "without multiplicity adjustment", "holm": "with Holm-adjusted p values shown alongside",
-              "bh": "with Benjamini-Hochberg-adjusted p values shown alongside"}[plan.correlation.adjust]
+    adjust = ("without multiplicity adjustment" if plan.correlation.adjust == "none" else
+              f"with {ADJUST_NAME[plan.correlation.adjust]}-adjusted p values, which the results text cites "
+              "(the heatmap's stars use the raw p)")
     r_n = {"pairs": "the number of pairs", "nonzero": "the number of non-zero differences",
            "observations": "twice the number of pairs"}[st.effect_size_n]
     predictors = _and([_var(results.regression_labels.get(p, p)) for p in plan.regression.predictors])
     reg_outcome = _var(results.regression_labels.get(plan.regression.outcome, plan.regression.outcome))
     conf = fmt_number(100 * st.confidence, 0, style=st_fmt)
-    mw_p = "exact" if st.mann_whitney_method == "exact" else "normal approximation with tie correction"
+    mw_p = mann_whitney_words(st.mann_whitney_method, st.mann_whitney_continuity)
     ties = (
         "In rank-based tests, values were ranked exactly as stored."
         if st.tie_decimals is None
         else f"In rank-based tests, values equal to {st.tie_decimals} decimal places were treated as ties."
     )
+    quartiles = f"first and third quartiles by the {Q_LABEL[st.quantile_method]} definition"
+    summary = (f"mean (SD) and categorical variables as n (%); box plots show quartiles ({quartiles})"
+               if st.continuous_summary == "mean_sd" else f"median ({quartiles}) and categorical variables as n (%)")
     stats_text = (
-        f"Continuous variables are summarised as {'mean (SD)' if st.continuous_summary == 'mean_sd' else 'median'} "
-        f"(first and third quartiles by the {Q_LABEL[st.quantile_method]} definition) and categorical variables as "
-        "n (%). Normality was assessed with the Shapiro-Wilk test on baseline, follow-up and paired differences. "
+        f"Continuous variables are summarised as {summary}. Normality was assessed with the Shapiro-Wilk test on "
+        "baseline, follow-up and paired differences. "
         "Baseline and last follow-up values were compared within patients with the Wilcoxon signed-rank test "
         f"(two-sided; zero differences {'dropped' if st.zero_method == 'wilcox' else 'ranked then dropped (Pratt)'}; "
         f"{wilcoxon_method_words(st.wilcoxon_method)}"
         f"; {'with' if st.continuity else 'no'} continuity correction), with effect size r = |z|/√N, N being "
         f"{r_n}. The median change is given with a {conf}% {st.bootstrap_ci_method} bootstrap confidence interval "
         f"({st.bootstrap_resamples:,} resamples of patients, seed {st.seed}). Groups were compared with the "
-        f"Mann-Whitney U test ({mw_p}, {'with' if st.mann_whitney_continuity else 'no'} continuity correction) and "
+        f"Mann-Whitney U test ({mw_p}) and "
         "categorical variables with Pearson's χ² test without continuity correction, or Fisher's exact test when "
         "an expected count was below 5. Changes were correlated with Spearman's ρ (pairwise complete cases) "
         f"{adjust}. {ties} {reg_outcome[:1].upper() + reg_outcome[1:]} was regressed on {predictors} by ordinary least "
@@ -131,13 +137,23 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
     return [design, stats_text, software]
 
 
+def _prints_as_zero(value: Any, decimals: int) -> bool:
+    return not is_missing(value) and abs(float(value)) < 0.5 * 10 ** -decimals
+
+
 def _change_phrase(p: PairedOutcome, style: JournalStyle) -> str:
+    """Median change with its CI; a median that prints as 0 says nothing, so the direction counts are given."""
     mc = p.median_change
     dec = DECIMALS.get(p.code, style.decimals)
-    text = f"median change {fmt_number(mc.estimate if mc is not None else None, dec, style=style)}"
-    if mc is not None and not is_missing(mc.ci_low) and not is_missing(mc.ci_high):
-        conf = fmt_number(100 * mc.confidence, 0, style=style)
-        text += f", {conf}% CI {_ci_text(mc.ci_low, mc.ci_high, dec, style)}"
+    w = p.wilcoxon
+    if mc is not None and w is not None and _prints_as_zero(mc.estimate, dec):
+        text = (f"median change {fmt_number(0, dec, style=style)}; decreased in {w.n_decreased}, increased in "
+                f"{w.n_increased}, unchanged in {w.n_unchanged}")
+    else:
+        text = f"median change {fmt_number(mc.estimate if mc is not None else None, dec, style=style)}"
+        if mc is not None and not is_missing(mc.ci_low) and not is_missing(mc.ci_high):
+            conf = fmt_number(100 * mc.confidence, 0, style=style)
+            text += f", {conf}% CI {_ci_text(mc.ci_low, mc.ci_high, dec, style)}"
     if p.wilcoxon is not None:
         text += f"; {fmt_p_relation(p.wilcoxon.p, style=style)}, r = {fmt_number(p.wilcoxon.r, 2, style=style)}"
     return text
@@ -215,19 +231,27 @@ def _correlation_sentence(results: StudyResults, st: JournalStyle) -> list[str]:
     if primary_label not in labels:
         return []
     alpha = results.plan.statistics.alpha
+    adjusted = getattr(corr, "p_adjusted", None)
+    method = results.plan.correlation.adjust
+    # With an adjustment set, significance and the cited p are the adjusted ones (the raw p is in Table S4).
+    p_frame = adjusted if adjusted is not None and method != "none" else corr.p
+    p_words = "p" if p_frame is corr.p else f"{ADJUST_NAME[method]}-adjusted p"
+    where = f"Figure {CORRELATION_FIGURE}"
     hits = [
-        (b, float(corr.rho.loc[primary_label, b]), float(corr.p.loc[primary_label, b]))
-        for b in labels if b != primary_label and not is_missing(float(corr.p.loc[primary_label, b]))
-        and float(corr.p.loc[primary_label, b]) < alpha
+        (b, float(corr.rho.loc[primary_label, b]), float(p_frame.loc[primary_label, b]))
+        for b in labels if b != primary_label and not is_missing(float(p_frame.loc[primary_label, b]))
+        and float(p_frame.loc[primary_label, b]) < alpha
     ]
+    after = "" if p_frame is corr.p else f" after {ADJUST_NAME[method]} adjustment"
     if not hits:
         return [f"The change in {_lc(primary_label)} was not significantly correlated with the change in any other "
-                f"outcome (Figure {CORRELATION_FIGURE})."]
+                f"outcome{after} ({where})."]
     hits.sort(key=lambda h: h[2])
     return [f"The change in {_lc(primary_label)} correlated with the changes in " + _and([
-        f"{_lc(b)} (ρ = {fmt_number(r, st.corr_decimals + 1, style=st)}, {fmt_p_relation(p, style=st)})"
+        f"{_lc(b)} (ρ = {fmt_number(r, st.corr_decimals + 1, style=st)}, "
+        f"{p_words}{fmt_p_relation(p, style=st)[1:]})"
         for b, r, p in hits
-    ]) + f" (Figure {CORRELATION_FIGURE})."]
+    ]) + f" ({where})."]
 
 
 def _regression_sentence(results: StudyResults, st: JournalStyle) -> list[str]:

@@ -149,26 +149,37 @@ def make_figures(results: StudyResults, fig_dir: Path, style: JournalStyle) -> t
             ylabels={c: panels[c].unit or "score" for c in codes}, style=style,
         )
         png, svg = figs.save_figure(fig, fig_dir / box_key, dpi=plan.figures.dpi, style=style)
-        caption = ("Outcomes at baseline (Pre) and last follow-up (Post) on tacrolimus. "
-                   + figs.box_caption(whiskers=plan.figures.whiskers, quartile_method=plan.statistics.quantile_method,
-                                      paired_lines=plan.figures.paired_lines)
-                   + " Stars: Wilcoxon signed-rank p of Table 2.")
-        out.append(FigureSpec(box_key, "Treatment response to tacrolimus.", caption, png, svg, number=len(out) + 1,
+        out.append(FigureSpec(box_key, "Treatment response to tacrolimus.", box_plot_caption(results), png, svg,
+                              number=len(out) + 1,
                               alt_text="Box plots of each outcome before and after tacrolimus"))
     corr = results.correlation
     if corr is not None:
         fig = figs.correlation_heatmap(corr.rho, corr.p, [f"Δ {label}" for label in results.correlation_labels],
                                        style=style)
         png, svg = figs.save_figure(fig, fig_dir / corr_key, dpi=plan.figures.dpi, style=style)
-        adjust = plan.correlation.adjust
-        caption = ("Spearman correlations among the changes (follow-up minus baseline), pairwise complete cases; ρ "
-                   "in each cell. Stars use the unadjusted p: * p < 0.05; ** p < 0.01; *** p < 0.001."
-                   + (f" {'Holm' if adjust == 'holm' else 'Benjamini-Hochberg'}-adjusted p values are in "
-                      "Supplementary Table S4." if adjust != "none" else ""))
-        out.append(FigureSpec(corr_key, "Correlations among the changes in outcomes.", caption, png, svg,
+        out.append(FigureSpec(corr_key, "Correlations among the changes in outcomes.", correlation_caption(results),
+                              png, svg,
                               number=len(out) + 1, alt_text="Heatmap of Spearman correlation coefficients"))
     out += _diagnostics_figure(results, fig_dir, style)
     return tuple(out)
+
+
+def box_plot_caption(results: StudyResults) -> str:
+    """Figure 2 legend, from the plan's quartile method, whisker rule and paired lines."""
+    plan = results.plan
+    return ("Outcomes at baseline (Pre) and last follow-up (Post) on tacrolimus. "
+            + figs.box_caption(whiskers=plan.figures.whiskers, quartile_method=plan.statistics.quantile_method,
+                               paired_lines=plan.figures.paired_lines)
+            + " Stars: Wilcoxon signed-rank p of Table 2.")
+
+
+def correlation_caption(results: StudyResults) -> str:
+    """Figure 3 legend: raw p for the stars, and where the adjusted p values are when an adjustment is set."""
+    adjust = results.plan.correlation.adjust
+    return ("Spearman correlations among the changes (follow-up minus baseline), pairwise complete cases; ρ "
+            "in each cell. Stars use the unadjusted p: * p < 0.05; ** p < 0.01; *** p < 0.001."
+            + (f" {'Holm' if adjust == 'holm' else 'Benjamini-Hochberg'}-adjusted p values are in "
+               "Supplementary Table S4." if adjust != "none" else ""))
 
 
 def _diagnostics_figure(results: StudyResults, fig_dir: Path, style: JournalStyle) -> list[FigureSpec]:

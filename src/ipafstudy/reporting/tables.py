@@ -61,16 +61,40 @@ def _continuous(c: Continuous | None, key: str, style: JournalStyle) -> str:
     return _q(c.quantiles, key, style)
 
 
+def _mean_sd(results: StudyResults) -> bool:
+    return results.plan.statistics.continuous_summary == "mean_sd"
+
+
 def _summary_words(results: StudyResults) -> str:
-    return "mean (SD)" if results.plan.statistics.continuous_summary == "mean_sd" else "median (Q1, Q3)"
+    """What a continuous cell holds, in the words of the plan's ``continuous_summary``."""
+    return "mean (SD)" if _mean_sd(results) else "median (Q1, Q3)"
+
+
+def _summary(q: Any, d: Any, key: str, style: JournalStyle, mean_sd: bool) -> str:
+    """A continuous cell: mean (SD) from ``d`` under ``mean_sd``, else median (Q1, Q3) from ``q``."""
+    if not mean_sd:
+        return _q(q, key, style)
+    if d is None:
+        return style.missing
+    return fmt_mean_sd(d.mean, d.sd, _d(key, style), style=style)
+
+
+def mann_whitney_words(method: str, continuity: bool) -> str:
+    """How the Mann-Whitney p was obtained, from the plan's options."""
+    if method == "exact":
+        return "exact p"
+    return f"normal approximation with tie correction, {'with' if continuity else 'no'} continuity correction"
 
 
 def _unit(label: str, unit: str | None) -> str:
     return f"{label}, {unit}" if unit else label
 
 
-def _quartile_note(results: StudyResults) -> str:
-    return f"Quartiles: {Q_LABEL[results.plan.statistics.quantile_method]}."
+def _quartile_note(results: StudyResults) -> tuple[str, ...]:
+    """The quartile definition, for tables that print quartiles (none under ``continuous_summary: mean_sd``)."""
+    if _mean_sd(results):
+        return ()
+    return (f"Quartiles: {Q_LABEL[results.plan.statistics.quantile_method]}.",)
 
 
 def table1(results: StudyResults, style: JournalStyle) -> TableSpec:
@@ -95,7 +119,7 @@ def table1(results: StudyResults, style: JournalStyle) -> TableSpec:
     notes = [
         f"Continuous variables are {_summary_words(results)}; categorical variables n (%). Where a feature was "
         "unknown for some patients, the denominator is shown (n/known).",
-        _quartile_note(results),
+        *_quartile_note(results),
         "Items of the IPAF classification (Fischer et al. 2015); a patient may meet several items in a domain.",
     ]
     if results.n_antibody_both:
@@ -155,8 +179,8 @@ def table2(results: StudyResults, style: JournalStyle) -> TableSpec:
     cols = (
         Column("variable", "Variable"),
         Column("n", "n", "right"),
-        Column("baseline", "Baseline, median (Q1, Q3)", "right"),
-        Column("follow_up", "Last follow-up, median (Q1, Q3)", "right"),
+        Column("baseline", f"Baseline, {_summary_words(results)}", "right"),
+        Column("follow_up", f"Last follow-up, {_summary_words(results)}", "right"),
         Column("change", f"Median change ({conf}% bootstrap CI)", "right"),
         Column("direction", "Decreased / unchanged / increased", "right"),
         Column("z", "z", "right"),
@@ -164,6 +188,7 @@ def table2(results: StudyResults, style: JournalStyle) -> TableSpec:
         Column("r", "r", "right"),
     )
     rows = []
+    mean_sd = _mean_sd(results)
     for p in results.paired:
         w, mc = p.wilcoxon, p.median_change
         change = style.missing
@@ -173,8 +198,9 @@ def table2(results: StudyResults, style: JournalStyle) -> TableSpec:
                 change += f" ({fmt_ci(mc.ci_low, mc.ci_high, _d(p.code, style), style=style)})"
         direction = style.missing if w is None else f"{w.n_decreased} / {w.n_unchanged} / {w.n_increased}"
         rows.append(Row((
-            _unit(p.label, p.unit), fmt_int(p.n_pairs, style=style), _q(p.baseline, p.code, style),
-            _q(p.follow_up, p.code, style), change, direction,
+            _unit(p.label, p.unit), fmt_int(p.n_pairs, style=style),
+            _summary(p.baseline, p.baseline_describe, p.code, style, mean_sd),
+            _summary(p.follow_up, p.follow_up_describe, p.code, style, mean_sd), change, direction,
             style.missing if w is None else fmt_number(w.z, 2, style=style), _wilcoxon_p(p, style),
             style.missing if w is None else fmt_number(w.r, 2, style=style),
         )))
@@ -188,7 +214,7 @@ def table2(results: StudyResults, style: JournalStyle) -> TableSpec:
         f"{'with' if st.continuity else 'no'} continuity correction. r = |z|/√N with N = {r_n[st.effect_size_n]}.",
         f"Bootstrap CI: {st.bootstrap_resamples:,} resamples of patients, {st.bootstrap_ci_method} interval, seed "
         f"{st.seed}.",
-        _quartile_note(results),
+        *_quartile_note(results),
         ABBREVIATIONS,
     )
     few = few_nonzero_note([(p.label, p.wilcoxon) for p in results.paired], style)
@@ -335,6 +361,7 @@ def table4(results: StudyResults, style: JournalStyle) -> TableSpec:
     lab = results.plan.subgroup.labels
     n1, n2 = results.group_sizes.get(g1, 0), results.group_sizes.get(g2, 0)
     rows = []
+    mean_sd = _mean_sd(results)
     for r in results.subgroup_baseline:
         cells = []
         for g, n in ((g1, n1), (g2, n2)):
@@ -346,18 +373,19 @@ def table4(results: StudyResults, style: JournalStyle) -> TableSpec:
             elif v is None:
                 cells.append(style.missing)
             else:
-                text = _q(v, r.key.removesuffix("_baseline"), style)
+                text = _summary(v, r.describe.get(g), r.key.removesuffix("_baseline"), style, mean_sd)
                 cells.append(text + (f" [n = {v.n}]" if v.n != n else ""))
         label = f"{r.label}, n (%)" if r.kind in ("categorical", "distribution") else r.label
         p = fmt_p(r.test.p, style=style) if r.test is not None else ""
         rows.append(Row((label, *cells, _test_stat(r, style), p, _test_name(r)),
                         indent=1 if r.kind == "level" else 0))
+    st = results.plan.statistics
     notes = (
-        "Continuous variables: median (Q1, Q3), Mann-Whitney U (U = min(U1, U2)), normal approximation with tie "
-        "correction. Categorical variables: Pearson χ² without continuity correction, or Fisher's exact test when "
-        "an expected count is below 5; the test is named per row. mMRC grades: one test of the grade-by-group "
-        "table (grades observed in either group).",
-        _quartile_note(results),
+        f"Continuous variables: {_summary_words(results)}, Mann-Whitney U (U = min(U1, U2)), "
+        f"{mann_whitney_words(st.mann_whitney_method, st.mann_whitney_continuity)}. Categorical variables: Pearson "
+        "χ² without continuity correction, or Fisher's exact test when an expected count is below 5; the test is "
+        "named per row. mMRC grades: one test of the grade-by-group table (grades observed in either group).",
+        *_quartile_note(results),
         ABBREVIATIONS,
     )
     return TableSpec(
@@ -376,15 +404,18 @@ def table5(results: StudyResults, style: JournalStyle) -> TableSpec:
     sizes = {g: results.group_sizes.get(g, 0) for g in (g1, g2)}
     rows = []
     fewer = False
+    mean_sd = _mean_sd(results)
     for r in results.subgroup_response:
         cells: list[str] = [_unit(r.label, r.unit)]
         for g in (g1, g2):
             p = r.within.get(g)
-            base = _q(None if p is None else p.baseline, r.code, style)
+            base = _summary(None if p is None else p.baseline, None if p is None else p.baseline_describe, r.code,
+                            style, mean_sd)
             if p is not None and p.n_pairs != sizes[g]:
                 base += f" [n = {p.n_pairs}]"
                 fewer = True
-            cells += [base, _q(None if p is None else p.follow_up, r.code, style), _wilcoxon_p(p, style)]
+            cells += [base, _summary(None if p is None else p.follow_up, None if p is None else p.follow_up_describe,
+                                     r.code, style, mean_sd), _wilcoxon_p(p, style)]
         cells.append(style.missing if r.between is None else fmt_p(r.between.p, style=style))
         rows.append(Row(tuple(cells)))
     cols = (
@@ -395,13 +426,15 @@ def table5(results: StudyResults, style: JournalStyle) -> TableSpec:
         Column("p2", "P2", "right"),
         Column("p3", "P3", "right"),
     )
+    st = results.plan.statistics
     notes = [
-        f"{lab[g1]} group n = {sizes[g1]}; {lab[g2]} group n = {sizes[g2]}. Values are median (Q1, Q3) of the "
-        "patients with both a baseline and a follow-up value"
+        f"{lab[g1]} group n = {sizes[g1]}; {lab[g2]} group n = {sizes[g2]}. Values are {_summary_words(results)} of "
+        "the patients with both a baseline and a follow-up value"
         + ("; [n = ...] marks rows with fewer patients." if fewer else "."),
         f"P1 ({lab[g1]}) and P2 ({lab[g2]}): Wilcoxon signed-rank test within the group, as in Table 2. P3: "
-        "Mann-Whitney U test comparing the changes (follow-up minus baseline) between the groups.",
-        _quartile_note(results),
+        "Mann-Whitney U test comparing the changes (follow-up minus baseline) between the groups "
+        f"({mann_whitney_words(st.mann_whitney_method, st.mann_whitney_continuity)}).",
+        *_quartile_note(results),
         ABBREVIATIONS,
     ]
     within = [(f"{r.label} ({lab[g]})", r.within[g].wilcoxon) for r in results.subgroup_response for g in (g1, g2)
