@@ -11,7 +11,6 @@ example cohort cannot break the test while a false sentence still does.
 from __future__ import annotations
 
 import math
-import re
 import typing
 from importlib import resources
 from typing import Any
@@ -185,7 +184,7 @@ def test_words_describe_what_the_tables_hold(cohort_and_data, section, name, val
     caption2 = box_plot_caption(res)
     for panel in res.box_plots:
         q1, med, q3 = hand_quartiles(np.array(panel.before), st.quantile_method)
-        assert math.isclose(panel.before_box.q1, q1) and math.isclose(panel.before_box.q3, q3), panel.code
+        assert [panel.before_box.q1, panel.before_box.median, panel.before_box.q3] == pytest.approx([q1, med, q3])
         if plan.figures.whiskers == "minmax":
             assert panel.before_box.whisker_low == min(panel.before)
             assert panel.before_box.whisker_high == max(panel.before)
