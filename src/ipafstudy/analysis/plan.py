@@ -11,6 +11,7 @@ default.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import typing
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ipafstudy.errors import InvalidOptionError
+from ipafstudy.rules.drugs import DEFAULT_EXPOSURE_NAMES, DrugMatcher
 from ipafstudy.rules.units import BUILTIN_VARIABLES, MeasurementVariable, UnknownUnitError, VariableCatalogue
 from ipafstudy.settings import ClinicalSettings, describe_settings
 
@@ -179,6 +181,50 @@ class VariableSpec(_Strict):
         return MeasurementVariable(self.code, self.label, self.unit, self.range[0], self.range[1], self.integer)
 
 
+_DRUG_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _check_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    if not names or any(not str(n).strip() for n in names):
+        raise ValueError("at least one non-blank name is needed")
+    return names
+
+
+class ExposureSpec(_Strict):
+    """The study drug: which treatments rows are the exposure (case-insensitive whole words of ``drug``)."""
+
+    drug: str = Field(default="tacrolimus", description="The study drug (code)")
+    label: str | None = Field(default=None, description="Name printed in texts (default: the drug)")
+    names: tuple[str, ...] = Field(
+        default=DEFAULT_EXPOSURE_NAMES, description="Names that identify it in treatments.drug (whole words)"
+    )
+
+    _names = field_validator("names")(classmethod(lambda cls, v: _check_names(v)))
+
+    def matcher(self) -> DrugMatcher:
+        return DrugMatcher(self.drug, tuple(self.names), self.label or self.drug)
+
+
+class ConcomitantSpec(_Strict):
+    """A drug whose use at exposure start becomes the 0/1 column ``concomitant_<code>`` of the analysis dataset."""
+
+    code: str = Field(description="Code: the column is concomitant_<code> (lower case, digits, _)")
+    label: str | None = Field(default=None, description="Name printed in tables (default: the code)")
+    names: tuple[str, ...] = Field(description="Names that identify it in treatments.drug (whole words)")
+
+    _names = field_validator("names")(classmethod(lambda cls, v: _check_names(v)))
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        if not _DRUG_CODE.match(v):
+            raise ValueError("a code is lower case letters, digits and '_' (e.g. mmf)")
+        return v
+
+    def matcher(self) -> DrugMatcher:
+        return DrugMatcher(self.code, tuple(self.names), self.label or self.code)
+
+
 def _default_outcomes() -> tuple[OutcomeSpec, ...]:
     rows = (
         ("hrct_total", "Total HRCT score", None),
@@ -210,6 +256,12 @@ class AnalysisPlan(_Strict):
     figures: FigureSpec = Field(default_factory=FigureSpec, description="Figures")
     journal_style: str = Field(default="default", description="Journal style of numbers and p values in the report")
     page_size: Literal["A4", "Letter"] = Field(default="A4", description="Page size of report.docx (and printed HTML)")
+    exposure: ExposureSpec = Field(default_factory=ExposureSpec, description="The study drug (exposure)")
+    concomitant: tuple[ConcomitantSpec, ...] = Field(
+        default=(),
+        description="Drugs at exposure start, each a 0/1 column concomitant_<code> usable as a regression "
+        "predictor, e.g. [{code: mmf, label: MMF, names: [mycophenolate, MMF, CellCept]}]",
+    )
     variables: tuple[VariableSpec, ...] = Field(
         default=(),
         description="Measurement variables the built-in catalogue lacks, e.g. [{code: ldh, label: LDH, "
@@ -240,7 +292,16 @@ class AnalysisPlan(_Strict):
                 raise ValueError(f"{key}: {bad} not among the plan's outcomes {codes}")
         if len(self.correlation.outcomes) < 2:
             raise ValueError("correlation.outcomes: at least two outcomes are needed for a matrix")
-        allowed = allowed_model_columns(codes)
+        conc = [c.code for c in self.concomitant]
+        if len(set(conc)) != len(conc):
+            raise ValueError(f"concomitant: codes are repeated: {conc}")
+        study_drug = self.exposure.matcher()
+        for c in self.concomitant:
+            clash = [n for n in c.names if study_drug.matches(n)]
+            if clash:
+                raise ValueError(f"concomitant[{c.code}].names: {clash} also name the exposure drug "
+                                 f"{self.exposure.drug!r}; a drug cannot be concomitant to itself")
+        allowed = allowed_model_columns(codes) | {f"concomitant_{c}" for c in conc}
         for key, col in [("regression.outcome", self.regression.outcome)] + [
             ("regression.predictors", p) for p in self.regression.predictors
         ]:
@@ -262,6 +323,14 @@ class AnalysisPlan(_Strict):
     @property
     def settings(self) -> ClinicalSettings:
         return ClinicalSettings.from_dict(dict(self.clinical))
+
+    @property
+    def exposure_drug(self) -> DrugMatcher:
+        return self.exposure.matcher()
+
+    @property
+    def concomitant_drugs(self) -> tuple[DrugMatcher, ...]:
+        return tuple(c.matcher() for c in self.concomitant)
 
     @property
     def variable_catalogue(self) -> VariableCatalogue:
@@ -328,6 +397,9 @@ def variable_label(column: str, plan: AnalysisPlan) -> str:
     """Human label for a column of the analysis dataset ('hrct_ggo_baseline' -> 'Baseline GGO')."""
     if column in COVARIATE_PREDICTORS:
         return COVARIATE_PREDICTORS[column]
+    for c in plan.concomitant:
+        if column == f"concomitant_{c.code}":
+            return f"Concomitant {c.label or c.code}"
     for code in plan.outcome_codes:
         for suffix, word in OUTCOME_SUFFIXES.items():
             if column == f"{code}_{suffix}":

@@ -377,6 +377,8 @@ def analyse_dataset(
     """Every table from the analysis dataset (one row per analysed patient) and the cohort's side tables."""
     step = progress or (lambda _name: None)
     notes = _Notes()
+    for warning in getattr(cohort, "exposure_warnings", ()):  # one per patient with a course lacking its route
+        notes.add(warning)
     data = data.sort_values("patient_id", kind="mergesort").reset_index(drop=True)
     step("Table 1")
     table1 = baseline_table(data, plan, notes)
@@ -416,7 +418,8 @@ def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progres
     plan = plan or AnalysisPlan()
     step = progress or (lambda _name: None)
     step("Cohort")
-    cohort = build_cohort(study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome)
+    cohort = build_cohort(study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome,
+                          exposure=plan.exposure_drug, concomitant=plan.concomitant_drugs)
     data = analysis_dataset(cohort, plan)
     step("HRCT reader agreement")  # computed once, by the cohort, on the analysed patients' reads
     return analyse_dataset(data, plan, cohort=cohort, sources=tuple(getattr(study, "sources", ())),

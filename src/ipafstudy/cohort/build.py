@@ -18,7 +18,15 @@ import pandas as pd
 from ipafstudy.cohort._common import as_date, by_patient, iso, text_or_none
 from ipafstudy.cohort.adverse_events import adverse_event_tables
 from ipafstudy.cohort.agreement import hrct_agreement
-from ipafstudy.cohort.exposure import Exposure, age_at_start, resolve_cutoff, tacrolimus_exposures
+from ipafstudy.cohort.exposure import (
+    TACROLIMUS,
+    DrugMatcher,
+    Exposure,
+    age_at_start,
+    concomitant_at_start,
+    resolve_cutoff,
+    tacrolimus_exposures,
+)
 from ipafstudy.cohort.hrct import HrctCohort, hrct_cohort
 from ipafstudy.cohort.screening import FlowStep, PatientScreen, build_flow
 from ipafstudy.cohort.timepoints import (
@@ -73,6 +81,8 @@ class Cohort:
     antibody_groups: dict[str, AntibodyGroup] = field(repr=False)
     timepoint_values: pd.DataFrame = field(repr=False)
     timepoint_misses: pd.DataFrame = field(repr=False)
+    exposure_drug: DrugMatcher = field(default=TACROLIMUS, repr=False)
+    exposure_warnings: tuple[str, ...] = ()
 
     def analysis_frame(self) -> pd.DataFrame:
         """One row per analysed patient: group, smoking and per outcome baseline/follow-up/change.
@@ -256,8 +266,13 @@ def build_cohort(
     *,
     outcomes: Sequence[str] = DEFAULT_OUTCOMES,
     primary_outcome: str = "hrct_total",
+    exposure: DrugMatcher | None = None,
+    concomitant: Sequence[DrugMatcher] = (),
 ) -> Cohort:
     """Screen every patient and assemble the analysed cohort.
+
+    ``exposure`` is the study drug (default tacrolimus); each ``concomitant`` drug becomes a 0/1 covariate
+    ``concomitant_<drug>``: a non-topical course covering the exposure start day.
 
     >>> cohort = build_cohort(study)                       # doctest: +SKIP
     >>> cohort.analysis_frame().to_csv("analysis_dataset.csv", index=False)  # doctest: +SKIP
@@ -265,7 +280,8 @@ def build_cohort(
     settings = settings if settings is not None else ClinicalSettings()
     outcome_list = check_outcomes(outcomes, primary_outcome)
     cutoff = resolve_cutoff(study, settings)
-    exposures = tacrolimus_exposures(study, settings, cutoff)
+    drug = exposure if exposure is not None else TACROLIMUS
+    exposures = tacrolimus_exposures(study, settings, cutoff, drug)
     tests = by_patient(study.antibodies)
     meas = by_patient(study.measurements)
     classes = classify_patients(study, settings, tests)
@@ -352,7 +368,9 @@ def build_cohort(
         analysed_ids=analysed,
         values=values_all[values_all["patient_id"].isin(analysed_set)].reset_index(drop=True),
         outcome_exclusions=misses_all[misses_all["patient_id"].isin(analysed_set)].reset_index(drop=True),
-        covariates=_covariates(patients, analysed, ages, groups, classes, exposures, meas),
+        covariates=_with_concomitant(
+            _covariates(patients, analysed, ages, groups, classes, exposures, meas), study, exposures, concomitant
+        ),
         adverse_events=ae,
         adverse_event_summary=ae_summary,
         adverse_events_outside=ae_outside,
@@ -362,4 +380,22 @@ def build_cohort(
         antibody_groups=groups,
         timepoint_values=values_all,
         timepoint_misses=misses_all,
+        exposure_drug=drug,
+        exposure_warnings=tuple(exposures[pid].warning for pid in study.patient_ids if exposures[pid].warning),
     )
+
+
+def _with_concomitant(
+    cov: pd.DataFrame, study: Study, exposures: dict[str, Exposure], drugs: Sequence[DrugMatcher]
+) -> pd.DataFrame:
+    """Add a 0/1 ``concomitant_<drug>`` column per plan drug (on a non-topical course at the exposure start)."""
+    if not drugs or not len(cov):
+        return cov
+    rows = by_patient(study.treatments)
+    flags = {
+        pid: concomitant_at_start(rows.get(pid, []), exposures[pid].start, tuple(drugs)) for pid in cov["patient_id"]
+    }
+    cov = cov.copy()
+    for d in drugs:
+        cov[f"concomitant_{d.drug}"] = pd.array([flags[pid][d.drug] for pid in cov["patient_id"]], dtype="Int64")
+    return cov

@@ -2,9 +2,14 @@
 
 How courses are joined (the spec is silent, so this is the documented rule):
 
-* Tacrolimus rows are found case-insensitively on ``drug`` (``"Tacrolimus"``, ``"TACROLIMUS "``,
-  ``"tacrolimus (FK506)"`` all count: the name only has to contain ``tacrolimus``; ``FK506`` alone
-  counts too).
+* The exposure drug is a ``DrugMatcher`` (the plan's ``exposure`` section; default tacrolimus with the
+  names tacrolimus, FK506, FK-506, Prograf, Advagraf, Envarsus). A course matches when one of the names
+  occurs in ``drug`` as a whole word, case-insensitively: ``"Tacrolimus"``, ``"TACROLIMUS "`` and
+  ``"tacrolimus (FK506)"`` match; ``"pretacrolimusx"`` does not.
+* Route (optional ``route`` column): a topical course never counts as exposure (nor as a concomitant
+  drug). When the study records routes at all, a matching course without a route still counts and
+  the patient gets ONE warning (``Exposure.warning``); a study without any route keeps today's
+  behaviour, without warnings.
 * The exposure starts on the FIRST course's start date. Later courses are joined while they
   continue it: a course that starts on or before the day after the current end
   (``start <= end + CONTINUATION_GAP_DAYS``) extends the exposure (dose changes are often
@@ -28,12 +33,21 @@ from dataclasses import asdict, dataclass
 from ipafstudy.cohort._common import all_dates, as_date, by_patient, iso, source_text, text_or_none
 from ipafstudy.data.model import Study
 from ipafstudy.rules.common import float_or_nan
+from ipafstudy.rules.drugs import DEFAULT_EXPOSURE_NAMES, DrugMatcher
 from ipafstudy.settings import ClinicalSettings
 
 CONTINUATION_GAP_DAYS = 1
 """A course starting at most this many days after the previous end continues the exposure."""
 
-_TACROLIMUS_NAMES = ("tacrolimus", "fk506", "fk-506")
+NON_EXPOSURE_ROUTES = ("topical",)
+"""Courses given by these routes never count as exposure or as a concomitant drug."""
+
+TACROLIMUS = DrugMatcher("tacrolimus", DEFAULT_EXPOSURE_NAMES, "tacrolimus")
+
+
+def _route(row: dict[str, object]) -> str | None:
+    route = text_or_none(row.get("route"))
+    return route.lower() if route else None
 
 _DATE_COLUMNS = {
     "treatments": ("start_date", "end_date"),
@@ -58,6 +72,7 @@ class Exposure:
     n_courses_ignored: int
     sources: tuple[str, ...]
     note: str
+    warning: str | None = None
 
     @property
     def exposed(self) -> bool:
@@ -68,12 +83,13 @@ class Exposure:
         out["start"] = iso(self.start)
         out["end"] = iso(self.end)
         out["sources"] = list(self.sources)
+        if self.warning is None:
+            del out["warning"]
         return out
 
 
 def is_tacrolimus(drug: object) -> bool:
-    name = (text_or_none(drug) or "").lower()
-    return any(t in name for t in _TACROLIMUS_NAMES)
+    return TACROLIMUS.matches(drug)
 
 
 def resolve_cutoff(study: Study, settings: ClinicalSettings) -> dt.date | None:
@@ -89,26 +105,49 @@ def resolve_cutoff(study: Study, settings: ClinicalSettings) -> dt.date | None:
     return max(found) if found else None
 
 
-def patient_exposure(patient_id: str, rows: list[dict[str, object]], cutoff: dt.date | None) -> Exposure:
-    """Join one patient's treatment rows into an exposure (see the module docstring for the rule)."""
+def patient_exposure(
+    patient_id: str,
+    rows: list[dict[str, object]],
+    cutoff: dt.date | None,
+    drug: DrugMatcher = TACROLIMUS,
+    *,
+    routes_recorded: bool = False,
+) -> Exposure:
+    """Join one patient's treatment rows into an exposure (see the module docstring for the rule).
+
+    ``routes_recorded``: the study has a route on some course, so a matching course without one is warned about.
+    """
     courses = []
+    n_topical = n_no_route = 0
     for row in rows:
-        if not is_tacrolimus(row.get("drug")):
+        if not drug.matches(row.get("drug")):
             continue
         start = as_date(row.get("start_date"))
         if start is None:
             continue
+        route = _route(row)
+        if route in NON_EXPOSURE_ROUTES:
+            n_topical += 1
+            continue
+        n_no_route += route is None
         courses.append((start, as_date(row.get("end_date")), source_text(row)))
     n_courses = len(courses)
+    warning = None
+    if routes_recorded and n_no_route:
+        warning = (f"patient {patient_id}: {n_no_route} {drug.display} course(s) without a route counted as "
+                   "exposure; record the route (oral, intravenous, ...)")
+    topical = [f"{n_topical} topical {drug.display} course(s) not counted"] if n_topical else []
     if n_courses == 0:
-        return Exposure(patient_id, None, None, False, None, 0, 0, 0, (), "no tacrolimus course recorded")
+        note = "; ".join([f"no {drug.display} course recorded", *topical])
+        return Exposure(patient_id, None, None, False, None, 0, 0, 0, (), note)
     courses.sort(key=lambda c: (c[0], c[1] or dt.date.max, c[2]))
     if cutoff is not None:
         usable = [c for c in courses if c[0] <= cutoff]
         if not usable:
             return Exposure(
                 patient_id, None, None, False, None, n_courses, 0, n_courses, (),
-                f"tacrolimus started after the data cut-off {cutoff.isoformat()}",
+                "; ".join([f"{drug.display} started after the data cut-off {cutoff.isoformat()}", *topical]),
+                warning,
             )
     else:
         usable = courses
@@ -127,7 +166,7 @@ def patient_exposure(patient_id: str, rows: list[dict[str, object]], cutoff: dt.
             ongoing = True
         elif end is not None and c_end > end:
             end = c_end
-    notes = []
+    notes = list(topical)
     if cutoff is not None and (ongoing or (end is not None and end > cutoff)):
         if not ongoing:
             notes.append(f"recorded end {end.isoformat()} is after the data cut-off")  # type: ignore[union-attr]
@@ -144,18 +183,51 @@ def patient_exposure(patient_id: str, rows: list[dict[str, object]], cutoff: dt.
     if ongoing:
         notes.append(f"ongoing at the data cut-off {iso(cutoff)}")
     return Exposure(
-        patient_id, start, end, ongoing, days, n_courses, joined, ignored, tuple(sources), "; ".join(notes)
+        patient_id, start, end, ongoing, days, n_courses, joined, ignored, tuple(sources), "; ".join(notes), warning
     )
 
 
+def routes_recorded(study: Study) -> bool:
+    """Whether any course of the study has a route (only then is a missing route worth a warning)."""
+    return "route" in study.treatments.columns and bool(study.treatments["route"].notna().any())
+
+
 def tacrolimus_exposures(
-    study: Study, settings: ClinicalSettings, cutoff: dt.date | None = None
+    study: Study, settings: ClinicalSettings, cutoff: dt.date | None = None, drug: DrugMatcher = TACROLIMUS
 ) -> dict[str, Exposure]:
-    """Exposure for every screened patient (patients without tacrolimus get ``start=None``)."""
+    """Exposure to ``drug`` (default tacrolimus) for every screened patient (unexposed patients get ``start=None``)."""
     if cutoff is None:
         cutoff = resolve_cutoff(study, settings)
     rows = by_patient(study.treatments)
-    return {pid: patient_exposure(pid, rows.get(pid, []), cutoff) for pid in study.patient_ids}
+    recorded = routes_recorded(study)
+    return {
+        pid: patient_exposure(pid, rows.get(pid, []), cutoff, drug, routes_recorded=recorded)
+        for pid in study.patient_ids
+    }
+
+
+def concomitant_at_start(
+    rows: list[dict[str, object]], start: dt.date | None, drugs: tuple[DrugMatcher, ...] | list[DrugMatcher]
+) -> dict[str, int | None]:
+    """1 when a non-topical course of each drug covers the exposure start day (start <= day <= end or ongoing), else 0.
+
+    None for every drug when there is no exposure start.
+    """
+    out: dict[str, int | None] = {}
+    for drug in drugs:
+        if start is None:
+            out[drug.drug] = None
+            continue
+        on = False
+        for row in rows:
+            if not drug.matches(row.get("drug")) or _route(row) in NON_EXPOSURE_ROUTES:
+                continue
+            c_start, c_end = as_date(row.get("start_date")), as_date(row.get("end_date"))
+            if c_start is not None and c_start <= start and (c_end is None or start <= c_end):
+                on = True
+                break
+        out[drug.drug] = int(on)
+    return out
 
 
 def age_at(birth_date: dt.date, day: dt.date) -> int:

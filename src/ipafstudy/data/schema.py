@@ -20,6 +20,7 @@ YES_NO_UNKNOWN = ("yes", "no", "unknown")
 ZONES = ("RU", "RM", "RL", "LU", "LM", "LL")
 PATTERNS = ("ggo", "fibrosis", "honeycombing", "consolidation")
 READER_ROLES = ("reader1", "reader2", "adjudicator")
+ROUTES = ("oral", "intravenous", "subcutaneous", "intramuscular", "topical", "inhaled", "other")
 
 # Columns each loader adds so any value can be traced to the cell it came from.
 SOURCE_FILE = "_source_file"
@@ -156,6 +157,8 @@ TREATMENTS = Table(
         Column("end_date", "date", "Last day of the course; empty while ongoing."),
         Column("dose", "number", "Dose.", minimum=0),
         Column("dose_unit", "string", "Unit of the dose, e.g. mg/day."),
+        Column("route", "category", "Route of administration (optional); topical courses never count as exposure.",
+               allowed=ROUTES),
     ),
 )
 

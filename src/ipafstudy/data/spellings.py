@@ -119,6 +119,14 @@ COLUMN_ALIASES: dict[tuple[str, str], dict[str, str]] = {
         "gastrointestinal": "gastrointestinal_discomfort",
         "hyperglycemia": "hyperglycaemia",
     },
+    ("treatments", "route"): {
+        "po": "oral", "per_os": "oral", "by_mouth": "oral", "enteral": "oral",
+        "iv": "intravenous", "i.v.": "intravenous", "infusion": "intravenous",
+        "sc": "subcutaneous", "s.c.": "subcutaneous", "subcut": "subcutaneous",
+        "im": "intramuscular", "i.m.": "intramuscular",
+        "cutaneous": "topical", "dermal": "topical", "skin": "topical", "ointment": "topical", "cream": "topical",
+        "inhalation": "inhaled", "inh": "inhaled", "nebulised": "inhaled", "nebulized": "inhaled",
+    },
     ("adverse_events", "outcome"): {"recovered": "resolved", "not_resolved": "ongoing", "death": "fatal"},
 }
 
