@@ -174,7 +174,7 @@ def test_one_patient_and_two_patients_do_not_crash(dataset, fast_plan):
         assert res.n_analysed == n
         assert res.regression is None  # too few patients for five coefficients
         assert any("Regression" in note for note in res.notes)
-        json.loads(dumps_json(res.to_dict()))
+        assert json.loads(dumps_json(res.to_dict()))["n_analysed"] == n  # dumps_json refuses NaN
 
 
 def test_all_missing_outcome_and_all_zero_changes(dataset, fast_plan):

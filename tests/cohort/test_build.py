@@ -138,7 +138,7 @@ def test_settings_change_the_flow():
 
 
 def test_to_dict_is_json(cohort):
-    text = json.dumps(cohort.to_dict())
+    text = json.dumps(cohort.to_dict(), allow_nan=False)
     assert '"analysed_ids": ["P01", "P08", "P10"]' in text
 
 
@@ -177,7 +177,7 @@ def test_explain(cohort):
 def test_empty_study_and_all_unknown_patient():
     c = build_cohort(make_study([]))
     assert c.flow[0].n_after == 0 and c.analysis_frame().shape == (0, 3 + 5 * len(c.outcomes))
-    json.dumps(c.to_dict())
+    assert json.loads(json.dumps(c.to_dict(), allow_nan=False))["analysed_ids"] == []
     blank = {k: None for k in ("interstitial_pneumonia", "alternative_etiology_excluded", "defined_ctd",
                                "inflammatory_arthritis", "hrct_pattern", "biopsy_pattern")}
     c = build_cohort(make_study([patient("X", **blank)]))

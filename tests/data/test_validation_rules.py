@@ -291,7 +291,7 @@ def test_cli_exit_codes_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_synthetic_multisite_cohort_passes_validation(tmp_path: Path) -> None:
-    synth = pytest.importorskip("ipafstudy.data.synth")
+    from ipafstudy.data import synth
     cohort = synth.generate_cohort(seed=11, n_screened=60, n_sites=3)
     synth.write_cohort(cohort, tmp_path / "synth")
     report = validate_path(tmp_path / "synth")

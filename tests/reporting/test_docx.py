@@ -11,6 +11,7 @@ import docx
 import matplotlib
 import pytest
 from docx.enum.section import WD_ORIENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -53,7 +54,9 @@ def test_table_content_and_layout(tmp_path, demo_table, demo_wide_table, demo_fi
     assert ggo.paragraph_format.left_indent.pt == 12.0
     assert all(run.bold for run in ggo.runs)
     assert table.rows[2].cells[0].paragraphs[0].paragraph_format.left_indent.pt == 6.0
-    assert table.rows[1].cells[3].paragraphs[0].alignment is not None
+    assert table.rows[1].cells[3].paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.LEFT  # section row: one merged cell
+    assert [c.paragraphs[0].alignment for c in table.rows[2].cells] == [
+        WD_ALIGN_PARAGRAPH.LEFT, WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.RIGHT]
     texts = [p.text for p in doc.paragraphs]
     assert "Table 2. Before and after <tacrolimus> & co" in texts
     i = texts.index("IQR, interquartile range.")

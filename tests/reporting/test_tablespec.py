@@ -38,7 +38,7 @@ def test_caption_and_frame():
 
 def test_dict_round_trip_is_json():
     spec = make_spec()
-    data = json.loads(json.dumps(spec.to_dict()))
+    data = json.loads(json.dumps(spec.to_dict(), allow_nan=False))
     assert TableSpec.from_dict(data) == spec
 
 

@@ -436,7 +436,7 @@ def test_to_row_is_flat_and_complete():
 
 def test_to_dict_is_json_ready():
     res = classify_ipaf(IpafInput("P0"), DEFAULT)
-    back = json.loads(json.dumps(res.to_dict()))
+    back = json.loads(json.dumps(res.to_dict(), allow_nan=False))
     assert back["status"] == "indeterminate"
     assert back["domains"]["serologic"]["met"] is None
 

@@ -59,7 +59,9 @@ def test_matrix_matches_r_and_adjusts_core_family():
     assert res.rho.loc["ggo", "hrct"] == res.rho.loc["hrct", "ggo"]
     assert list(long.columns) == ["rho", "p", "n", "p_adjusted", "stars", "stars_adjusted"]
     assert (long["stars"] == "***").all()
-    json.dumps(res.to_dict())
+    payload = res.to_dict()
+    assert json.loads(json.dumps(payload, allow_nan=False)) == payload
+    assert payload["rho"]["columns"][0] == "index" and len(payload["rho"]["records"]) == len(res.rho)
 
 
 def test_matrix_with_degenerate_columns_does_not_crash():

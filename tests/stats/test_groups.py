@@ -114,7 +114,9 @@ def test_bad_tables(table, error):
 def test_result_json_safe():
     import json
 
-    json.dumps(compare_categorical([[3, 1], [1, 3]]).to_dict())
+    payload = compare_categorical([[3, 1], [1, 3]]).to_dict()
+    assert json.loads(json.dumps(payload, allow_nan=False)) == payload  # raises on NaN; tuples would not round-trip
+    assert payload["n"] == 8
 
 
 def test_fisher_too_large_table_has_clear_error(monkeypatch):

@@ -82,7 +82,7 @@ def test_listwise_deletion_counted_and_json():
     frame = pd.DataFrame({"y": [1, 2, 3, np.nan, 5, 6], "a": [1, 3, 2, 4, np.nan, 5], "b": [0, 1, 0, 1, 0, 1]})
     res = linear_regression(frame, "y", ["a", "b"])
     assert (res.n, res.n_dropped) == (4, 2)
-    payload = json.loads(json.dumps(res.to_dict(), allow_nan=True))
+    payload = json.loads(json.dumps(res.to_dict(), allow_nan=False))
     assert payload["terms"]["records"][0]["term"] == "Intercept"
     assert payload["settings"]["predictors"] == ["a", "b"]
 
