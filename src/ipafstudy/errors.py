@@ -27,6 +27,10 @@ class OutputExistsError(IpafstudyError):
     """The output location exists and is not empty; pass ``force`` to replace it."""
 
 
+class OutputNotWritableError(IpafstudyError):
+    """The output location cannot be created or written (permissions, read-only disk, a file in the way)."""
+
+
 class StatisticalWarning(UserWarning):
     """A result was computed but needs care (fallback method used, assumption violated)."""
 

@@ -138,11 +138,46 @@ class ClinicalSettings:
             raise InvalidOptionError(
                 f"unknown clinical setting(s) {unknown}; known settings are {sorted(known)}"
             )
+        problems = [p for p in (setting_type_problem(k, v) for k, v in values.items()) if p]
+        if problems:
+            raise InvalidOptionError("; ".join(problems))
         vals = dict(values)
         cutoff = vals.get("data_cutoff_date")
         if isinstance(cutoff, str):
             vals["data_cutoff_date"] = dt.date.fromisoformat(cutoff)
         return replace(cls(), **vals)
+
+
+def setting_type_problem(key: str, value: object, *, prefix: str = "clinical.") -> str | None:
+    """Why ``value`` has the wrong type for setting ``key`` (None when it fits; unknown keys are not judged here).
+
+    ClinicalSettings itself does not check types, so every reader of a settings file (plan, ``screen --settings``)
+    goes through this one rule: ``min_age: "x"`` is a clear error, not a crash later.
+    """
+    defaults = {f.name: f.default for f in fields(ClinicalSettings)}
+    if key not in defaults:
+        return None
+    default = defaults[key]
+    if key == "data_cutoff_date":
+        ok = value is None or isinstance(value, dt.date) or (isinstance(value, str) and _is_iso_date(value))
+        expected = "a date YYYY-MM-DD or null"
+    elif isinstance(default, bool):
+        ok, expected = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, expected = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif isinstance(default, float):
+        ok, expected = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+    else:
+        ok, expected = isinstance(value, str), "text"
+    return None if ok else f"{prefix}{key} = {value!r} is not valid; expected {expected}"
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def describe_settings() -> list[tuple[str, object, str]]:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from ipafstudy.cli.screen import load_settings
+from ipafstudy.cohort.outputs import load_settings
 from ipafstudy.errors import InvalidOptionError
 
 
@@ -33,7 +33,7 @@ def test_unknown_setting_is_named(tmp_path):
 
 
 def test_plan_outcomes_are_used(tmp_path):
-    from ipafstudy.cli.screen import load_outcomes
+    from ipafstudy.cohort.outputs import load_outcomes
 
     plan = tmp_path / "plan.yaml"
     plan.write_text("outcomes:\n  - code: crp\n    label: CRP\n  - code: hrct_total\nprimary_outcome: crp\n"

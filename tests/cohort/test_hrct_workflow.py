@@ -62,9 +62,9 @@ def test_blank_rows_stay_open_and_bad_grades_are_named():
 def test_cli_round_trip_xlsx(tmp_path, monkeypatch):
     # the CLI reads a data folder: pretend load_study returned our hand-built study
     study = merge(_parts())
-    import ipafstudy.cli.hrct as cli_hrct
+    import ipafstudy.data.loaders as loaders
 
-    monkeypatch.setattr(cli_hrct, "load_study", lambda _path: study)
+    monkeypatch.setattr(loaders, "load_study", lambda _path: study)
     out = tmp_path / "worklist.xlsx"
     assert main(["hrct", "worklist", "ANY", "--out", str(out)]) == 0
     filled = pd.read_excel(out)
@@ -90,10 +90,10 @@ def test_cli_round_trip_xlsx(tmp_path, monkeypatch):
 
 
 def test_cli_agreement_prints_table(monkeypatch, capsys):
-    import ipafstudy.cli.hrct as cli_hrct
+    import ipafstudy.data.loaders as loaders
 
     study = merge(_parts())
-    monkeypatch.setattr(cli_hrct, "load_study", lambda _path: study)
+    monkeypatch.setattr(loaders, "load_study", lambda _path: study)
     assert main(["hrct", "agreement", "ANY"]) == 0
     out = capsys.readouterr().out
     assert "ICC(2,1)" in out and "kappa_quadratic" in out

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ipafstudy.analysis.plan import AnalysisPlan
+from ipafstudy.fileio import unescape_formulas
 
 
 @dataclass(frozen=True)
@@ -209,8 +210,8 @@ def flow_steps(cohort: Any) -> tuple[Any, ...]:
 
 
 def read_dataset(path: Any) -> pd.DataFrame:
-    """Read ``analysis_dataset.csv`` back with the types the analysis used (ids as text)."""
-    return pd.read_csv(path, dtype={"patient_id": str}, keep_default_na=True)
+    """Read ``analysis_dataset.csv`` back with the types the analysis used (ids as text, formula escapes undone)."""
+    return unescape_formulas(pd.read_csv(path, dtype={"patient_id": str}, keep_default_na=True))
 
 
 def patient_ids(data: pd.DataFrame) -> Iterable[str]:

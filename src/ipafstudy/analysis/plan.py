@@ -10,7 +10,6 @@ default.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import typing
 from pathlib import Path
@@ -22,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ipafstudy.errors import InvalidOptionError
 from ipafstudy.rules.drugs import DEFAULT_EXPOSURE_NAMES, DrugMatcher
 from ipafstudy.rules.units import BUILTIN_VARIABLES, MeasurementVariable, UnknownUnitError, VariableCatalogue
-from ipafstudy.settings import ClinicalSettings, describe_settings
+from ipafstudy.settings import ClinicalSettings, describe_settings, setting_type_problem
 
 OUTCOME_CODES: tuple[str, ...] = (
     "hrct_total",
@@ -360,32 +359,10 @@ class AnalysisPlan(_Strict):
 
 def _check_clinical_types(values: dict[str, Any]) -> None:
     """ClinicalSettings does not check types; a plan must (``min_age: "x"`` is an error, not a crash later)."""
-    defaults = {name: default for name, default, _ in describe_settings()}
     for key, value in values.items():
-        if key not in defaults:
-            continue  # reported by ClinicalSettings.from_dict with the list of known settings
-        default = defaults[key]
-        if key == "data_cutoff_date":
-            ok = value is None or isinstance(value, dt.date) or (isinstance(value, str) and _is_iso_date(value))
-            expected = "a date YYYY-MM-DD or null"
-        elif isinstance(default, bool):
-            ok, expected = isinstance(value, bool), "true or false"
-        elif isinstance(default, int):
-            ok, expected = isinstance(value, int) and not isinstance(value, bool), "a whole number"
-        elif isinstance(default, float):
-            ok, expected = isinstance(value, int | float) and not isinstance(value, bool), "a number"
-        else:
-            ok, expected = isinstance(value, str), "text"
-        if not ok:
-            raise ValueError(f"clinical.{key} = {value!r} is not valid; expected {expected}")
-
-
-def _is_iso_date(text: str) -> bool:
-    try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
+        problem = setting_type_problem(key, value)
+        if problem:
+            raise ValueError(problem)
 
 
 def allowed_model_columns(outcome_codes: typing.Iterable[str]) -> set[str]:
@@ -450,6 +427,8 @@ def load_plan(path: str | Path) -> AnalysisPlan:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise InvalidOptionError(f"analysis plan {str(p)!r} is not valid YAML: {exc}") from None
+    except ValueError as exc:  # PyYAML builds dates itself: 2024-13-01 fails inside the parser
+        raise InvalidOptionError(f"analysis plan {str(p)!r}: {exc} (a date must be YYYY-MM-DD)") from None
     return plan_from_dict(data, source=repr(str(p)))
 
 

@@ -41,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     except IpafstudyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: stopped before finishing; no partial output files were left", file=sys.stderr)
+        return 130
+    except OSError as exc:  # disk full, permission denied, a folder vanished: one line, no traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

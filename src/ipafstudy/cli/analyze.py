@@ -6,13 +6,6 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from ipafstudy.analysis.plan import AnalysisPlan, load_plan
-from ipafstudy.analysis.study import run_study
-from ipafstudy.data.loaders import load_study
-from ipafstudy.fileio import prepare_output_dir
-from ipafstudy.reporting.format import get_style
-from ipafstudy.reporting.report import write_report
-
 STEPS = ("Load", "Cohort", "HRCT reader agreement", "Table 1", "Table 2", "Figure 3", "Table 3", "Tables 4 and 5",
          "Adverse events and missing data", "Data and results", "Figures", "Tables", "Documents")
 
@@ -60,17 +53,25 @@ def _progress(quiet: bool) -> tuple[Callable[[str], None], Callable[[], None]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ipafstudy.analysis.plan import AnalysisPlan, load_plan
+    from ipafstudy.analysis.study import run_study
+    from ipafstudy.data.loaders import load_study
+    from ipafstudy.fileio import check_output_dir, output_dir
+    from ipafstudy.reporting.format import get_style
+    from ipafstudy.reporting.report import write_report
+
     plan = load_plan(args.plan) if args.plan else AnalysisPlan()
     get_style(plan.journal_style)  # an unknown journal style fails before any work is done
-    prepare_output_dir(args.out, force=args.force)  # refuse a non-empty --out before the long work
+    check_output_dir(args.out, force=args.force)  # refuse a non-empty or unwritable --out before the long work
     step, close = _progress(args.quiet)
     try:
         step("Load")
         study = load_study(args.data, mapping=args.mapping, redcap_dictionary=args.redcap_dictionary,
                            variables=plan.variable_catalogue)
         results = run_study(study, plan, progress=step)
-        written = write_report(results, args.out, force=True, progress=step,
-                               command=["ipafstudy", "analyze", *sys.argv[2:]] if sys.argv else None)
+        with output_dir(args.out, force=args.force) as out:  # created only now; removed again if writing fails
+            written = write_report(results, out, force=True, progress=step,
+                                   command=["ipafstudy", "analyze", *sys.argv[2:]] if sys.argv else None)
     finally:
         close()
     if not args.quiet:

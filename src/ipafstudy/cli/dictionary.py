@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ipafstudy.fileio import check_output_dir
+
+    check_output_dir(args.out, force=True)  # an unwritable folder is one clear line; same-named files need --force
     for path in write_dictionary(args.out, force=args.force, redcap_only=args.redcap):
         print(f"wrote {path}")
     return 0

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
-from ipafstudy.analysis.explain import trace_from_dir
-from ipafstudy.errors import OutputExistsError
-from ipafstudy.fileio import atomic_write_text, csv_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,10 +25,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.csv and Path(args.csv).exists() and not args.force:
-        raise OutputExistsError(f"{args.csv} already exists; choose another file or pass --force to replace it")
+    from ipafstudy.analysis.explain import trace_from_dir
+    from ipafstudy.fileio import check_output_file, csv_text, write_output_file
+
+    if args.csv:
+        check_output_file(args.csv, force=args.force)  # refuse an existing or unwritable file before the work
     trace = trace_from_dir(args.out_dir, args.outcome)
     print(trace.to_text())
     if args.csv:
-        atomic_write_text(args.csv, csv_text(trace.used))
+        write_output_file(args.csv, csv_text(trace.used).encode("utf-8"), force=args.force)
     return 0

@@ -12,17 +12,6 @@
 from __future__ import annotations
 
 import argparse
-import io
-
-import pandas as pd
-
-from ipafstudy.cohort.agreement import hrct_agreement
-from ipafstudy.cohort.hrct import adjudication_worklist, adjudicator_rows
-from ipafstudy.data.loaders import load_study
-from ipafstudy.errors import InvalidOptionError
-from ipafstudy.fileio import ZIP_EPOCH, csv_text, normalize_zip, pin_core_dates, write_output_file
-from ipafstudy.rules.hrct import consensus, reader_scores
-from ipafstudy.settings import ClinicalSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,59 +45,51 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p.set_defaults(handler={"worklist": run_worklist, "scores": run_scores, "agreement": run_agreement}[name])
 
 
-def _settings(path: str | None) -> ClinicalSettings:
-    from ipafstudy.cli.screen import load_settings
+def _check_out(path: str | None, force: bool, allowed: tuple[str, ...] = ("csv", "xlsx")) -> None:
+    """File name, overwrite and writability checks before any loading."""
+    from ipafstudy.cohort.outputs import check_table_path
+    from ipafstudy.fileio import check_output_file
 
-    return load_settings(path)
-
-
-def scores(reads: pd.DataFrame, settings: ClinicalSettings) -> pd.DataFrame:
-    """Each reader's scores per scan, then the consensus row (reader = 'consensus')."""
-    per_reader = reader_scores(reads)
-    cons = consensus(reads, settings).scans.copy()
-    cons.insert(2, "reader", "consensus")
-    cons.insert(3, "reader_role", f"consensus ({settings.consensus_rule})")
-    frame = pd.concat([per_reader, cons], ignore_index=True, sort=False)
-    return frame.sort_values(["patient_id", "scan_date"], kind="mergesort").reset_index(drop=True)
-
-
-def _write(path: str, frame: pd.DataFrame, force: bool, sheet: str) -> None:
-    suffix = path.lower().rsplit(".", 1)[-1]
-    if suffix == "csv":
-        data = csv_text(frame).encode("utf-8")
-    elif suffix == "xlsx":
-        buffer = io.BytesIO()
-        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-            frame.to_excel(writer, sheet_name=sheet, index=False)
-        # Fixed zip and document dates: the same worklist is the same file on every run.
-        stamp = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(*ZIP_EPOCH)
-        data = normalize_zip(buffer.getvalue(), rewrite={"docProps/core.xml": lambda x: pin_core_dates(x, stamp)})
-    else:
-        raise InvalidOptionError(f"--out {path!r}: use a .csv or .xlsx file name")
-    write_output_file(path, data, force=force)
+    if path:
+        check_table_path(path, allowed=allowed)
+        check_output_file(path, force=force)
 
 
 def run_worklist(args: argparse.Namespace) -> int:
-    settings = _settings(args.settings)
+    from ipafstudy.cohort.hrct import adjudication_worklist
+    from ipafstudy.cohort.outputs import load_settings, write_table
+    from ipafstudy.data.loaders import load_study
+
+    settings = load_settings(args.settings)
+    _check_out(args.out, args.force)
     study = load_study(args.data)
     frame = adjudication_worklist(study.hrct_reads, settings)
-    _write(args.out, frame, args.force, "adjudication")
+    write_table(args.out, frame, force=args.force, sheet="adjudication")
     n_scans = frame[["patient_id", "scan_date"]].drop_duplicates().shape[0]
     print(f"{len(frame)} zone/pattern cell(s) on {n_scans} scan(s) need a third reader; written to {args.out}")
     return 0
 
 
 def run_scores(args: argparse.Namespace) -> int:
-    settings = _settings(args.settings)
+    from ipafstudy.cohort.outputs import hrct_scores, load_settings, write_table
+    from ipafstudy.data.loaders import load_study
+
+    settings = load_settings(args.settings)
+    _check_out(args.out, args.force, allowed=("csv",))
     study = load_study(args.data)
-    if not args.out.lower().endswith(".csv"):
-        raise InvalidOptionError(f"--out {args.out!r}: scores are written as a .csv file")
-    _write(args.out, scores(study.hrct_reads, settings), args.force, "scores")
+    write_table(args.out, hrct_scores(study.hrct_reads, settings), force=args.force, sheet="scores")
     print(f"scores written to {args.out}")
     return 0
 
 
 def run_agreement(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ipafstudy.cohort.agreement import hrct_agreement
+    from ipafstudy.cohort.outputs import write_table
+    from ipafstudy.data.loaders import load_study
+
+    _check_out(args.out, args.force)
     study = load_study(args.data)
     result = hrct_agreement(study.hrct_reads)
     frame = result.to_frame()
@@ -116,19 +97,17 @@ def run_agreement(args: argparse.Namespace) -> int:
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(frame.round(3).to_string(index=False))
     if args.out:
-        _write(args.out, frame, args.force, "agreement")
+        write_table(args.out, frame, force=args.force, sheet="agreement")
     return 0
 
 
 def run_adjudicated(args: argparse.Namespace) -> int:
-    path = str(args.worklist)
-    if path.lower().endswith(".xlsx"):
-        filled = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
-    elif path.lower().endswith(".csv"):
-        filled = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    else:
-        raise InvalidOptionError(f"{path!r}: give the worklist as .xlsx or .csv")
-    rows = adjudicator_rows(filled, source=path)
-    _write(args.out, rows, args.force, "hrct_reads")
+    from ipafstudy.cohort.hrct import adjudicator_rows
+    from ipafstudy.cohort.outputs import read_worklist, write_table
+
+    _check_out(args.out, args.force)
+    rows = adjudicator_rows(read_worklist(str(args.worklist)), source=str(args.worklist))
+    # rows to append to the input hrct_reads: ids exactly as in the data, not formula-escaped
+    write_table(args.out, rows, force=args.force, sheet="hrct_reads", escape=False)
     print(f"{len(rows)} adjudicator row(s) written to {args.out}; append them to hrct_reads and re-run screen")
     return 0

@@ -22,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ipafstudy.fileio import check_output_file
+
+    check_output_file(args.out, force=args.force)
     path = write_template(args.out, force=args.force)
     print(f"wrote {path}")
     return 0

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ipafstudy.analysis.plan import load_plan
-from ipafstudy.data.loaders import read_antibody_aliases, validate_path
-from ipafstudy.fileio import write_output_file
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -35,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ipafstudy.analysis.plan import load_plan
+    from ipafstudy.data.loaders import read_antibody_aliases, validate_path
+    from ipafstudy.fileio import check_output_file, write_output_file
+
+    if args.json:
+        check_output_file(args.json, force=args.force)  # refuse an existing or unwritable report before the work
     aliases = read_antibody_aliases(args.antibody_aliases) if args.antibody_aliases else None
     variables = load_plan(args.plan).variable_catalogue if args.plan else None
     report = validate_path(

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ipafstudy.analysis.results import StudyResults
-from ipafstudy.fileio import atomic_write_text, prepare_output_dir, sha256_file
+from ipafstudy.fileio import atomic_write_text, csv_text, prepare_output_dir, sha256_file
 from ipafstudy.reporting import figures as figs
 from ipafstudy.reporting.format import JournalStyle, get_style, print_style
 from ipafstudy.reporting.io import write_table_csv
@@ -56,7 +56,7 @@ def dumps_json(obj: Any) -> str:
 
 def dataset_csv(results: StudyResults) -> str:
     """``analysis_dataset.csv``: the exact per-patient values every table was computed from."""
-    return results.dataset.to_csv(index=False, lineterminator="\n", na_rep="")
+    return csv_text(results.dataset)  # text that a spreadsheet would evaluate is escaped
 
 
 def _box_frames(results: StudyResults) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:

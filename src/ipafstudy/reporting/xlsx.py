@@ -24,7 +24,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from ipafstudy.fileio import atomic_write_bytes, normalize_zip, pin_core_dates
+from ipafstudy.fileio import atomic_write_bytes, normalize_zip, pin_core_dates, set_xlsx_value
 from ipafstudy.reporting.tablespec import TableSpec
 
 DEFAULT_CREATED = datetime(2000, 1, 1, tzinfo=UTC)
@@ -94,10 +94,7 @@ def cell_value(text: str) -> tuple[str | int | float | None, str]:
 
 def _text(ws, row: int, column: int, text: str):
     """A text cell that Excel never evaluates (a value starting with "=" stays text)."""
-    cell = ws.cell(row=row, column=column)
-    cell.value = ascii_minus(text)
-    cell.data_type = "s"
-    return cell
+    return set_xlsx_value(ws.cell(row=row, column=column), ascii_minus(text))  # the one rule, in fileio
 
 
 def _fill_sheet(ws, spec: TableSpec, *, font_size: float) -> None:
