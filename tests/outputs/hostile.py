@@ -26,7 +26,7 @@ def hostile_copy(dest: Path, *, source: Path = BUNDLED, target: str = TARGET) ->
                 row["patient_id"] = EVIL_ID
                 if "site" in row:
                     row["site"] = EVIL_SITE
-            if "event_detail" in row and row["event_detail"]:
+            if row.get("event_detail"):
                 row["event_detail"] = EVIL_DETAIL
         with (dest / src.name).open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0].keys()), lineterminator="\n")

@@ -22,7 +22,7 @@ from ipafstudy.fileio import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
-from hostile import EVIL_DETAIL, EVIL_ID, EVIL_SITE, hostile_copy  # noqa: E402
+from hostile import EVIL_DETAIL, EVIL_ID, EVIL_SITE, hostile_copy
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 NUMERIC_ONLY = set("0123456789.,()% +-eE")
