@@ -35,6 +35,10 @@ def test_exposure_label_and_names_from_the_plan():
          "concomitant[tac].names: ['Prograf'] also name the exposure drug 'tacrolimus'"),
         ({"regression": {"predictors": ["concomitant_mmf"]}}, "'concomitant_mmf' is not a known variable"),
         ({"exposure": {"drug": "x", "names": ["x"], "route": "oral"}}, "exposure.route: unknown key"),
+        ({"adverse_events": {"lab_rules": ["ldh_increase"]}}, "adverse_events.lab_rules.0 = 'ldh_increase' is not"),
+        ({"adverse_events": {"lab_rules": ["aki", "aki"]}}, "lab rules are repeated"),
+        ({"adverse_events": {"alt_uln": 0}}, "adverse_events.alt_uln"),
+        ({"adverse_events": {"neutrophils_lln": 15}}, "adverse_events.neutrophils_lln"),
     ],
 )
 def test_bad_exposure_sections_name_the_key(data, message):
@@ -47,3 +51,8 @@ def test_concomitant_column_is_a_known_predictor():
     plan = plan_from_dict({"concomitant": [{"code": "mmf", "names": ["mmf"]}],
                            "regression": {"predictors": ["concomitant_mmf", "ever_smoker"]}})
     assert plan.regression.predictors == ("concomitant_mmf", "ever_smoker")
+
+
+def test_default_lab_rules_are_the_reference_studys():
+    rules = AnalysisPlan().adverse_events.rules()
+    assert (rules.rules, rules.neutrophils_lln, rules.alt_uln) == (("hypomagnesaemia", "aki"), 2.0, 40.0)

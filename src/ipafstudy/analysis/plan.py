@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ipafstudy.errors import InvalidOptionError
 from ipafstudy.rules.drugs import DEFAULT_EXPOSURE_NAMES, DrugMatcher
+from ipafstudy.rules.lab_rules import DEFAULT_LAB_RULES, LAB_RULES, LabRules
 from ipafstudy.rules.units import BUILTIN_VARIABLES, MeasurementVariable, UnknownUnitError, VariableCatalogue
 from ipafstudy.settings import ClinicalSettings, describe_settings, setting_type_problem
 
@@ -163,6 +164,29 @@ class FigureSpec(_Strict):
     dpi: int = Field(default=300, ge=72, le=1200, description="Resolution of the PNG figures (journals ask 300+)")
 
 
+class AdverseEventsSpec(_Strict):
+    """Lab-derived adverse events: which rules run (they depend on the drug) and the limits of normal they need."""
+
+    lab_rules: tuple[Literal[tuple(LAB_RULES)], ...] = Field(  # type: ignore[valid-type]
+        default=DEFAULT_LAB_RULES,
+        description="Lab rules: hypomagnesaemia (CTCAE), aki (KDIGO), neutropenia and alt_increase (CTCAE v5.0)",
+    )
+    neutrophils_lln: float = Field(
+        default=2.0, gt=0.5, lt=10, description="Lower limit of normal of the neutrophil count, 10^9/L (neutropenia)"
+    )
+    alt_uln: float = Field(default=40.0, gt=0, le=1000, description="Upper limit of normal of ALT, U/L (alt_increase)")
+
+    @field_validator("lab_rules")
+    @classmethod
+    def _unique(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"lab rules are repeated: {list(v)}")
+        return v
+
+    def rules(self) -> LabRules:
+        return LabRules(tuple(self.lab_rules), self.neutrophils_lln, self.alt_uln)
+
+
 class VariableSpec(_Strict):
     """A measurement variable the built-in catalogue lacks, declared by the study (issue 11 item 2)."""
 
@@ -260,6 +284,9 @@ class AnalysisPlan(_Strict):
         default=(),
         description="Drugs at exposure start, each a 0/1 column concomitant_<code> usable as a regression "
         "predictor, e.g. [{code: mmf, label: MMF, names: [mycophenolate, MMF, CellCept]}]",
+    )
+    adverse_events: AdverseEventsSpec = Field(
+        default_factory=AdverseEventsSpec, description="Lab-derived adverse events (Table 6)"
     )
     variables: tuple[VariableSpec, ...] = Field(
         default=(),

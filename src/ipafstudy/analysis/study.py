@@ -333,6 +333,8 @@ AE_LABELS = {
     "hyperglycaemia": "Hyperglycaemia",
     "tremor": "Tremor",
     "other": "Other",
+    "neutropenia": "Neutrophil count decreased",
+    "alt_increased": "ALT increased",
 }
 AE_FLAGS = ("serious", "led_to_discontinuation", "led_to_dose_change")
 
@@ -419,7 +421,8 @@ def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progres
     step = progress or (lambda _name: None)
     step("Cohort")
     cohort = build_cohort(study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome,
-                          exposure=plan.exposure_drug, concomitant=plan.concomitant_drugs)
+                          exposure=plan.exposure_drug, concomitant=plan.concomitant_drugs,
+                          lab_rules=plan.adverse_events.rules())
     data = analysis_dataset(cohort, plan)
     step("HRCT reader agreement")  # computed once, by the cohort, on the analysed patients' reads
     return analyse_dataset(data, plan, cohort=cohort, sources=tuple(getattr(study, "sources", ())),

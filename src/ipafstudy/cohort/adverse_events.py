@@ -15,7 +15,13 @@ Rules the spec leaves open, documented here:
   the recorded grade, else the lab grade. Unmatched lab episodes are rows with
   ``source='lab-derived'``.
 * Summary: a patient counts once per event type; percent of the analysed cohort. Every event
-  type of the schema is listed, so a zero (e.g. renal insufficiency 0/48) is explicit.
+  type of the schema is listed, so a zero (e.g. renal insufficiency 0/48) is explicit; so is
+  every event type of a lab rule the plan enables (``neutropenia``, ``alt_increased``).
+* Which lab rules run is the plan's ``adverse_events.lab_rules`` (``LabRules``; default
+  hypomagnesaemia and aki, the reference study's). ``aki`` also needs ``renal_rule='kdigo'``.
+  Neutropenia (neutrophil count below the LLN, CTCAE grade of the nadir) and ALT increase (ALT
+  above the ULN, CTCAE grade of the peak) are merged with recorded events of the same type
+  like the others.
 """
 
 from __future__ import annotations
@@ -30,8 +36,14 @@ from ipafstudy.cohort._common import as_date, source_text, text_or_none
 from ipafstudy.cohort.exposure import Exposure
 from ipafstudy.cohort.timepoints import Observation, TimepointValue, choose_baseline
 from ipafstudy.data.schema import ADVERSE_EVENTS
-from ipafstudy.rules.adverse_events import hypomagnesaemia_events, kdigo_aki_events
+from ipafstudy.rules.adverse_events import (
+    alt_increase_events,
+    hypomagnesaemia_events,
+    kdigo_aki_events,
+    neutropenia_events,
+)
 from ipafstudy.rules.common import float_or_nan
+from ipafstudy.rules.lab_rules import LabRules
 from ipafstudy.settings import ClinicalSettings
 
 MERGE_WINDOW_DAYS = 14
@@ -126,8 +138,12 @@ def merge_events(recorded: list[dict[str, Any]], lab: list[dict[str, Any]]) -> l
         target = merged[i]
         if target["lab_onset_date"] is None or ep["onset_date"] < target["lab_onset_date"]:
             target["lab_onset_date"] = ep["onset_date"]
-        if ep["lab_value"] is not None and (target["lab_value"] is None or ep["lab_value"] < target["lab_value"]):
-            target["lab_value"] = ep["lab_value"]  # the worst (lowest) value
+        higher_worse = ep["event"] == "alt_increased"  # the worst ALT is the highest
+        if ep["lab_value"] is not None and (
+            target["lab_value"] is None
+            or (ep["lab_value"] > target["lab_value"] if higher_worse else ep["lab_value"] < target["lab_value"])
+        ):
+            target["lab_value"] = ep["lab_value"]  # the worst (lowest; highest for ALT) value
         if ep["lab_grade"] is not None and (target["lab_grade"] is None or ep["lab_grade"] > target["lab_grade"]):
             target["lab_grade"] = ep["lab_grade"]
         if target["grade"] is None and target["lab_grade"] is not None:
@@ -137,11 +153,15 @@ def merge_events(recorded: list[dict[str, Any]], lab: list[dict[str, Any]]) -> l
     return merged + out_lab
 
 
-def summarise(events: pd.DataFrame, analysed: Sequence[str]) -> pd.DataFrame:
-    """n patients (%) per event type, on-treatment events of analysed patients; a patient counts once."""
+def summarise(events: pd.DataFrame, analysed: Sequence[str], extra_types: Sequence[str] = ()) -> pd.DataFrame:
+    """n patients (%) per event type, on-treatment events of analysed patients; a patient counts once.
+
+    ``extra_types`` (the enabled lab rules' event types) are listed after the schema's, even when zero.
+    """
     n = len(analysed)
     on = events[events["patient_id"].isin(set(analysed))] if len(events) else events
-    types = list(EVENT_TYPES) + sorted(set(on["event"]) - set(EVENT_TYPES)) if len(on) else list(EVENT_TYPES)
+    listed = list(EVENT_TYPES) + [t for t in extra_types if t not in EVENT_TYPES]
+    types = listed + sorted(set(on["event"]) - set(listed)) if len(on) else listed
     rows = []
     for event in types:
         sub = on[on["event"] == event] if len(on) else on
@@ -164,16 +184,18 @@ def adverse_event_tables(
     exposures: dict[str, Exposure],
     analysed: Sequence[str],
     settings: ClinicalSettings,
+    lab_rules: LabRules | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(on-treatment event rows, per-type summary, recorded rows outside exposure) of the analysed patients.
 
     ``recorded`` and ``meas`` are the adverse_events and measurements rows grouped by patient.
     """
+    lab_rules = lab_rules if lab_rules is not None else LabRules()
     rows: list[dict[str, Any]] = []
     for pid in analysed:
         exp = exposures[pid]
         rec = recorded_events(recorded.get(pid, []), exp)
-        lab = lab_derived_events(pid, meas.get(pid, []), exp, settings)
+        lab = lab_derived_events(pid, meas.get(pid, []), exp, settings, lab_rules)
         rows += merge_events(rec, lab)
     frame = pd.DataFrame(rows, columns=list(AE_COLUMNS))
     if len(frame):
@@ -182,7 +204,7 @@ def adverse_event_tables(
         frame[col] = frame[col].astype("Int64")
     inside = frame["during_treatment"].astype(bool)
     on = frame[inside].reset_index(drop=True)
-    return on, summarise(on, analysed), frame[~inside].reset_index(drop=True)
+    return on, summarise(on, analysed, lab_rules.event_types), frame[~inside].reset_index(drop=True)
 
 
 def _lab_series(rows: Sequence[dict[str, Any]], variable: str) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
@@ -207,25 +229,27 @@ def _onset_ref(picked: Sequence[dict[str, Any]], day: dt.date, keep: Callable[[f
 
 
 def lab_derived_events(
-    pid: str, rows: Sequence[dict[str, Any]], exp: Exposure, settings: ClinicalSettings
+    pid: str, rows: Sequence[dict[str, Any]], exp: Exposure, settings: ClinicalSettings,
+    lab_rules: LabRules | None = None,
 ) -> list[dict[str, Any]]:
-    """Hypomagnesaemia (CTCAE-graded) and KDIGO AKI episodes during exposure, as event rows.
+    """The enabled lab rules' episodes during exposure, as event rows (default: Mg and KDIGO AKI).
 
     The KDIGO baseline is the creatinine value closest to start within the baseline window (the
     same rule as every other baseline).
     """
     if exp.start is None:
         return []
+    enabled = (lab_rules if lab_rules is not None else LabRules()).rules
     out = []
     mg, mg_rows = _lab_series(rows, "magnesium")
-    if len(mg):
+    if len(mg) and "hypomagnesaemia" in enabled:
         thr = settings.hypomagnesemia_mmol_l
         for ev in hypomagnesaemia_events(mg, exp.start, exp.end, settings):
             ref = _onset_ref(mg_rows, ev.onset_date, lambda v, t=thr: v < t)
             rule = f"serum Mg < {thr:g} mmol/L; CTCAE grade of the nadir {ev.nadir:g} mmol/L"
             out.append(lab_episode_row(pid, "hypomagnesaemia", ev.onset_date, ev.nadir, ev.grade, rule, ref, exp))
     cr, cr_rows = _lab_series(rows, "creatinine")
-    if len(cr) and settings.renal_rule != "none":
+    if len(cr) and settings.renal_rule != "none" and "aki" in enabled:
         obs = [Observation("creatinine", d, v, "") for d, v in zip(cr["date"], cr["value"], strict=True)]
         base = choose_baseline(pid, "creatinine", obs, exp.start, settings)
         baseline = base.value if isinstance(base, TimepointValue) else None
@@ -233,4 +257,27 @@ def lab_derived_events(
             rule = f"KDIGO AKI stage {ev.stage}: {ev.criterion}"
             ref = _onset_ref(cr_rows, ev.onset_date, lambda v: True)
             out.append(lab_episode_row(pid, "renal_insufficiency", ev.onset_date, ev.peak, None, rule, ref, exp))
+    if lab_rules is not None:
+        out += _ctcae_lab_events(pid, rows, exp, lab_rules)
+    return out
+
+
+def _ctcae_lab_events(pid: str, rows: Sequence[dict[str, Any]], exp: Exposure, lab: LabRules) -> list[dict[str, Any]]:
+    """Neutropenia and ALT increase episodes (CTCAE v5.0) when the plan enables them."""
+    out = []
+    if "neutropenia" in lab.rules:
+        anc, anc_rows = _lab_series(rows, "neutrophils")
+        if len(anc):
+            for ev in neutropenia_events(anc, exp.start, exp.end, lab.neutrophils_lln):
+                ref = _onset_ref(anc_rows, ev.onset_date, lambda v: v < lab.neutrophils_lln)
+                rule = (f"neutrophils < LLN {lab.neutrophils_lln:g} x 10^9/L; CTCAE v5.0 grade of the nadir "
+                        f"{ev.worst:g} x 10^9/L")
+                out.append(lab_episode_row(pid, "neutropenia", ev.onset_date, ev.worst, ev.grade, rule, ref, exp))
+    if "alt_increase" in lab.rules:
+        alt, alt_rows = _lab_series(rows, "alt")
+        if len(alt):
+            for ev in alt_increase_events(alt, exp.start, exp.end, lab.alt_uln):
+                ref = _onset_ref(alt_rows, ev.onset_date, lambda v: v > lab.alt_uln)
+                rule = f"ALT > ULN {lab.alt_uln:g} U/L; CTCAE v5.0 grade of the peak {ev.worst:g} U/L"
+                out.append(lab_episode_row(pid, "alt_increased", ev.onset_date, ev.worst, ev.grade, rule, ref, exp))
     return out

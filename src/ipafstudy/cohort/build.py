@@ -43,6 +43,7 @@ from ipafstudy.data.model import Study
 from ipafstudy.rules.antibodies import AntibodyGroup, antibody_group
 from ipafstudy.rules.common import as_tristate
 from ipafstudy.rules.ipaf import DOMAINS, AntibodyTest, IpafClassification, IpafInput, classify_ipaf
+from ipafstudy.rules.lab_rules import LabRules
 from ipafstudy.settings import ClinicalSettings
 from ipafstudy.values import jsonable
 
@@ -268,6 +269,7 @@ def build_cohort(
     primary_outcome: str = "hrct_total",
     exposure: DrugMatcher | None = None,
     concomitant: Sequence[DrugMatcher] = (),
+    lab_rules: LabRules | None = None,
 ) -> Cohort:
     """Screen every patient and assemble the analysed cohort.
 
@@ -354,7 +356,7 @@ def build_cohort(
 
     classification = pd.DataFrame([classes[pid].to_row() for pid in study.patient_ids])
     ae, ae_summary, ae_outside = adverse_event_tables(
-        by_patient(study.adverse_events), meas, exposures, analysed, settings
+        by_patient(study.adverse_events), meas, exposures, analysed, settings, lab_rules
     )
     return Cohort(
         settings=settings,

@@ -1,8 +1,10 @@
-"""Lab-derived adverse events (clinical-rules.md s.7): hypomagnesaemia (CTCAE) and acute kidney injury (KDIGO).
+"""Lab-derived adverse events (clinical-rules.md s.7): hypomagnesaemia (CTCAE), acute kidney injury (KDIGO),
+and (issue 11 item 7) neutrophil count decreased and ALT increased (CTCAE v5.0).
 
 Inputs are small frames with a ``date`` column (datetime.date, pandas Timestamp or ISO text)
-and a ``value`` column in the canonical unit (magnesium mmol/L, creatinine umol/L; convert with
-rules.units first). The exposure window is inclusive at both ends; ``end=None`` means open-ended.
+and a ``value`` column in the canonical unit (magnesium mmol/L, creatinine umol/L, neutrophils
+10^9/L, ALT U/L; convert with rules.units first). The exposure window is inclusive at both ends;
+``end=None`` means open-ended. Which rules run is the plan's choice (``LabRules``).
 """
 
 from __future__ import annotations
@@ -264,3 +266,102 @@ def _aki_event(run: list[tuple[pd.Timestamp, float, int, str]]) -> AkiEvent:
         stage=max(s for _, _, s, _ in run),
         criterion=run[0][3],
     )
+
+
+# --------------------------------------------------------------------------- rule selection (issue 11 item 7)
+
+class LabEvent(NamedTuple):
+    """One lab-defined episode: first abnormal value's date, worst value (canonical unit), CTCAE grade of it."""
+
+    onset_date: dt.date
+    worst: float
+    grade: int
+
+
+def ctcae_neutrophil_grade(count: float, lower_limit_normal: float = 2.0) -> int:
+    """CTCAE v5.0 'Neutrophil count decreased' grade (0-4) of an absolute neutrophil count in 10^9/L.
+
+    Grade 1 "<LLN - 1.5", grade 2 "<1.5 - 1.0", grade 3 "<1.0 - 0.5", grade 4 "<0.5 x 10^9/L". Each range
+    includes its LOWER bound (1.5 is grade 1, 1.0 grade 2, 0.5 grade 3); a value at or above the LLN is 0.
+    An LLN at or below 1.5 leaves grade 1 empty: values below the LLN start at grade 2.
+
+    >>> [ctcae_neutrophil_grade(v) for v in (2.0, 1.99, 1.5, 1.49, 1.0, 0.99, 0.5, 0.49)]
+    [0, 1, 1, 2, 2, 3, 3, 4]
+    """
+    value = _number(count, "neutrophil count (10^9/L)")
+    lln = _number(lower_limit_normal, "neutrophil lower limit of normal (10^9/L)")
+    if value < 0:
+        raise RuleInputError(f"neutrophil count {count!r} x 10^9/L is negative")
+    if lln <= 0:
+        raise RuleInputError(f"neutrophil lower limit of normal {lower_limit_normal!r} must be positive")
+    value = round(value, _COMPARE_DECIMALS)
+    if value >= lln:
+        return 0
+    for floor, grade in ((1.5, 1), (1.0, 2), (0.5, 3)):
+        if value >= floor:
+            return grade
+    return 4
+
+
+def ctcae_alt_grade(alt: float, upper_limit_normal: float = 40.0) -> int:
+    """CTCAE v5.0 'Alanine aminotransferase increased' grade (0-4), for a normal baseline, from ALT in U/L.
+
+    Grade 1 ">ULN - 3.0 x ULN", grade 2 ">3.0 - 5.0 x ULN", grade 3 ">5.0 - 20.0 x ULN", grade 4 ">20.0 x ULN".
+    Each range includes its UPPER bound (exactly 3 x ULN is grade 1); a value at or below the ULN is 0. The
+    ratio value / ULN is rounded to 9 decimals first, so 120 / 40 is exactly 3. CTCAE's separate grading for
+    an abnormal baseline (multiples of the baseline) is not applied.
+
+    >>> [ctcae_alt_grade(v, 40) for v in (40, 41, 120, 121, 200, 201, 800, 801)]
+    [0, 1, 1, 2, 2, 3, 3, 4]
+    """
+    value = _number(alt, "ALT (U/L)")
+    uln = _number(upper_limit_normal, "ALT upper limit of normal (U/L)")
+    if value < 0:
+        raise RuleInputError(f"ALT {alt!r} U/L is negative")
+    if uln <= 0:
+        raise RuleInputError(f"ALT upper limit of normal {upper_limit_normal!r} must be positive")
+    ratio = round(value / uln, _COMPARE_DECIMALS)
+    if ratio <= 1.0:
+        return 0
+    for ceiling, grade in ((3.0, 1), (5.0, 2), (20.0, 3)):
+        if ratio <= ceiling:
+            return grade
+    return 4
+
+
+def _graded_episodes(
+    values: pd.DataFrame, start: Any, end: Any, what: str, grade: Any, worse: Any
+) -> list[LabEvent]:
+    """Consecutive values with grade >= 1 (no normal value between them) form one episode, graded at its worst."""
+    lo, hi = _window(start, end)
+    events: list[LabEvent] = []
+    run: list[tuple[pd.Timestamp, float]] = []
+    for ts, value in _series(values, what):
+        if not _inside(ts, lo, hi):
+            continue
+        if grade(value) >= 1:
+            run.append((ts, value))
+            continue
+        if run:
+            events.append(_episode(run, grade, worse))
+            run = []
+    if run:
+        events.append(_episode(run, grade, worse))
+    return events
+
+
+def _episode(run: list[tuple[pd.Timestamp, float]], grade: Any, worse: Any) -> LabEvent:
+    worst = worse(v for _, v in run)
+    return LabEvent(run[0][0].date(), worst, grade(worst))
+
+
+def neutropenia_events(values: pd.DataFrame, start: Any, end: Any, lower_limit_normal: float) -> list[LabEvent]:
+    """Neutrophil count decreased during exposure: counts (10^9/L) below the LLN; episode grade = grade of its nadir."""
+    return _graded_episodes(
+        values, start, end, "neutrophils", lambda v: ctcae_neutrophil_grade(v, lower_limit_normal), min
+    )
+
+
+def alt_increase_events(values: pd.DataFrame, start: Any, end: Any, upper_limit_normal: float) -> list[LabEvent]:
+    """ALT increased during exposure: ALT (U/L) above the ULN; episode grade = grade of its peak."""
+    return _graded_episodes(values, start, end, "ALT", lambda v: ctcae_alt_grade(v, upper_limit_normal), max)
