@@ -10,36 +10,25 @@ Every loader produces raw tables (cells as written, with their row numbers) and 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
 from ipafstudy.data.issues import ValidationIssue, ValidationReport
-from ipafstudy.data.model import SourceFile, Study
+from ipafstudy.data.model import Study
+from ipafstudy.data.redcap import read_redcap
 from ipafstudy.data.schema import TABLES
-from ipafstudy.data.sources import RawRow, RawTable, source_file
+from ipafstudy.data.sources import RawInput, RawRow, RawTable, read_csv_rows, source_file
 from ipafstudy.data.spellings import canonical_header, is_blank
 from ipafstudy.data.validation import build_study
 from ipafstudy.errors import DataValidationError, IpafstudyError
 from ipafstudy.rules.units import VariableCatalogue
 
-CSV_ENCODINGS = ("utf-8-sig", "cp1252")
 IGNORED_SHEETS = ("readme", "lists")  # written by the template: instructions and drop-down lists
 
 
-class _Reader:
-    """Accumulates raw tables, sources and reader-level issues for one input."""
-
-    def __init__(self) -> None:
-        self.tables: dict[str, RawTable] = {}
-        self.sources: list[SourceFile] = []
-        self.issues: list[ValidationIssue] = []
-
-
-def _header_map(raw_headers: list[object], file: str, sheet: str | None, reader: _Reader) -> dict[int, str]:
+def _header_map(raw_headers: list[object], file: str, sheet: str | None, reader: RawInput) -> dict[int, str]:
     """Column index -> canonical name; duplicate headers are reported, blank headers skipped."""
     out: dict[int, str] = {}
     seen: dict[str, int] = {}
@@ -61,7 +50,7 @@ def _header_map(raw_headers: list[object], file: str, sheet: str | None, reader:
 
 
 def _rows_to_table(
-    name: str, file: str, sheet: str | None, rows: list[tuple[int, list[object]]], reader: _Reader
+    name: str, file: str, sheet: str | None, rows: list[tuple[int, list[object]]], reader: RawInput
 ) -> RawTable:
     """Build a RawTable from (row number, cells) pairs whose first pair is the header row."""
     table = RawTable(name=name, file=file, sheet=sheet)
@@ -79,37 +68,15 @@ def _rows_to_table(
     return table
 
 
-def read_csv_rows(path: Path) -> tuple[list[tuple[int, list[object]]], str]:
-    """Rows of a CSV as (row number, cells), header = row 1; delimiter ',' or ';' detected.
-
-    Row numbers count records, as a spreadsheet shows them, so a quoted cell spanning two
-    lines still counts as one row. Returns the rows and the encoding that worked.
-    """
-    data = path.read_bytes()
-    for encoding in CSV_ENCODINGS:
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes nearly anything
-        raise IpafstudyError(f"{path.name}: cannot decode the file as UTF-8 or Windows-1252 text")
-    first_line = text.splitlines()[0] if text else ""
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=False)
-    rows = [(number, list(cells)) for number, cells in enumerate(reader, start=1)]
-    return rows, encoding
-
-
-def _read_csv_folder(folder: Path, reader: _Reader) -> None:
+def _read_csv_folder(folder: Path, reader: RawInput) -> None:
     by_name = {p.name.lower(): p for p in sorted(folder.iterdir()) if p.is_file()}
     for name in TABLES:
         path = by_name.get(f"{name}.csv")
         if path is None:
             continue
         reader.sources.append(source_file(path, "csv"))
-        rows, encoding = read_csv_rows(path)
-        if encoding != "utf-8-sig":
+        rows, encoding = read_csv_rows(path, reader.issues)
+        if encoding == "cp1252":
             reader.issues.append(
                 ValidationIssue(
                     path.name, None, None, None, encoding, "encoding",
@@ -126,7 +93,7 @@ def _xlsx_cell(value: object) -> object:
     return value
 
 
-def _read_xlsx(path: Path, reader: _Reader) -> None:
+def _read_xlsx(path: Path, reader: RawInput) -> None:
     import openpyxl
 
     reader.sources.append(source_file(path, "xlsx"))
@@ -171,9 +138,9 @@ def _read(
     path: str | Path,
     mapping: str | Path | None,
     redcap_dictionary: str | Path | None,
-) -> tuple[_Reader, str]:
+) -> tuple[RawInput, str]:
     source = Path(path)
-    reader = _Reader()
+    reader = RawInput()
     if not source.exists():
         raise IpafstudyError(f"{source}: no such file or folder")
     if source.is_dir():
@@ -185,8 +152,6 @@ def _read(
     elif source.suffix.lower() in (".xlsx", ".xlsm"):
         _read_xlsx(source, reader)
     elif source.suffix.lower() in (".csv", ".txt"):
-        from ipafstudy.data.redcap import read_redcap
-
         read_redcap(source, reader, mapping=mapping, dictionary=redcap_dictionary)
     else:
         raise IpafstudyError(

@@ -35,17 +35,13 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ipafstudy.data.issues import ValidationIssue
 from ipafstudy.data.schema import TABLES, YES_NO_UNKNOWN, Column
-from ipafstudy.data.sources import RawRow, RawTable, source_file
+from ipafstudy.data.sources import RawInput, RawRow, RawTable, read_csv_rows, source_file
 from ipafstudy.data.spellings import canonical_header, canonical_token, is_blank
 from ipafstudy.errors import IpafstudyError
 from ipafstudy.rules.units import measurement_variable_codes
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ipafstudy.data.loaders import _Reader
 
 # Standard REDCap data dictionary header, in REDCap's own order.
 DICTIONARY_COLUMNS = (
@@ -254,8 +250,6 @@ def parse_choices(text: str) -> dict[str, str]:
 
 def read_dictionary(path: Path) -> dict[str, _Field]:
     """Fields of a REDCap data dictionary CSV, keyed by field name."""
-    from ipafstudy.data.loaders import read_csv_rows
-
     rows, _ = read_csv_rows(path)
     if not rows:
         raise IpafstudyError(f"{path.name}: the REDCap data dictionary is empty")
@@ -388,14 +382,12 @@ def _decode(raw: object, fld: _Field, mapping: RedcapMapping) -> object:
 
 def read_redcap(
     export: Path,
-    reader: _Reader,
+    reader: RawInput,
     *,
     mapping: str | Path | None = None,
     dictionary: str | Path | None = None,
 ) -> None:
     """Turn a REDCap records export into raw tables (row numbers of the export file)."""
-    from ipafstudy.data.loaders import read_csv_rows
-
     dict_path = Path(dictionary) if dictionary is not None else _find_dictionary(export)
     if not dict_path.exists():
         raise IpafstudyError(f"{dict_path}: REDCap data dictionary not found")
@@ -405,7 +397,7 @@ def read_redcap(
     reader.sources.append(source_file(dict_path, "redcap-dictionary"))
     if mapping is not None:
         reader.sources.append(source_file(mapping, "mapping"))
-    rows, _ = read_csv_rows(export)
+    rows, _ = read_csv_rows(export, reader.issues)
     if not rows:
         raise IpafstudyError(f"{export.name}: the REDCap export is empty")
     header = [str(h).strip() for h in rows[0][1]]

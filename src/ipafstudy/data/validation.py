@@ -39,6 +39,7 @@ missing_grade             warning   an HRCT pattern with neither grade nor perce
 age_missing               warning   neither birth_date nor age_at_index
 unknown_sheet             warning   a workbook sheet that is not a table (README is expected)
 encoding                  warning   a CSV file that is not UTF-8 (read as Windows-1252)
+csv_syntax                error     a quote never closed or a cell over 128 KiB (data.sources)
 detail_missing            warning   an 'other' adverse event without event_detail
 ========================  ========  ===============================================================
 """
