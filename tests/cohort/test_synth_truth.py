@@ -79,3 +79,90 @@ def test_screen_cli_writes_outputs_and_refuses_non_empty(generated, tmp_path, ca
     assert main(["screen", str(folder), "--out", str(out)]) == 1  # non-empty without --force
     assert "--force" in capsys.readouterr().err
     assert main(["screen", str(folder), "--out", str(out), "--force"]) == 0
+
+
+# ---- the situations the generator builds in (generator_truth.json), recovered exactly by the pipeline ----
+
+
+def test_ipaf_status_matches_truth(generated):
+    """Patients the model left undecidable are indeterminate, everyone else IPAF or not as intended."""
+    _, truth, cohort = generated
+    sc = cohort.screening.set_index("patient_id")
+    indeterminate = sorted(p for p, t in truth["patients"].items() if t["not_ipaf_reason"] == "indeterminate")
+    assert len(indeterminate) == 1
+    assert sorted(sc.index[sc["ipaf_status"] == "indeterminate"]) == indeterminate
+    expected = {p: "not_ipaf" if t["fate"] == "not_ipaf" else "ipaf" for p, t in truth["patients"].items()
+                if p not in indeterminate}
+    assert {p: sc.at[p, "ipaf_status"] for p in expected} == expected
+
+
+def test_exposure_of_every_treated_patient_matches_truth(generated):
+    """Joined (contiguous or overlapping) courses extend the exposure; a course after a gap is not used."""
+    _, truth, cohort = generated
+    treated = {p: t for p, t in truth["patients"].items() if "tacrolimus_start" in t}
+    got = {
+        p: (e.start.isoformat(), e.end.isoformat() if e.end and not e.ongoing else None, e.n_courses,
+            e.n_courses_joined, e.n_courses_ignored)
+        for p, e in cohort.exposures.items() if p in treated
+    }
+    want = {
+        p: (t["tacrolimus_start"], t["tacrolimus_end"], t["tacrolimus_courses"], t["tacrolimus_courses_joined"],
+            t["tacrolimus_courses_ignored"])
+        for p, t in treated.items()
+    }
+    assert got == want
+    situations = [t.get("situation") for t in treated.values()]
+    for kind in ("contiguous_courses", "overlapping_courses", "rechallenge_after_gap"):
+        assert situations.count(kind) == 2, kind
+
+
+def test_open_flags_block_exactly_their_scans(generated):
+    """The analysed patient's follow-up HRCT comes from the earlier scan; the no-follow-up patient has none."""
+    _, truth, cohort = generated
+    blocked = {p: t for p, t in truth["patients"].items() if "open_flag_scan" in t}
+    assert {t["fate"] for t in blocked.values()} == {"eligible", "no_follow_up"}
+    assert {(f["patient_id"], f["scan_date"]) for f in truth["open_hrct_flags"]} == {
+        (p, t["open_flag_scan"]) for p, t in blocked.items()
+    }
+    values = cohort.values
+    follow = values[(values["outcome"] == "hrct_total") & (values["timepoint"] == "follow_up")].set_index("patient_id")
+    sc = cohort.screening.set_index("patient_id")
+    for pid, t in blocked.items():
+        if t["fate"] == "eligible":
+            assert str(follow.at[pid, "date"])[:10] == t["follow_up_scan"] != t["open_flag_scan"]
+        else:
+            assert sc.at[pid, "exclusion_step"] == "no_follow_up"
+
+
+def test_same_day_values_are_averaged_and_missing_outcomes_are_missing(generated):
+    _, truth, cohort = generated
+    values = cohort.values.set_index(["patient_id", "outcome", "timepoint"])
+    n_same_day = n_missing = 0
+    for pid, t in truth["patients"].items():
+        for sd in t.get("same_day_values", []):
+            n_same_day += 1
+            timepoint = "baseline" if sd["date"] < t["tacrolimus_start"] else "follow_up"
+            row = values.loc[(pid, sd["variable"], timepoint)]
+            assert str(row["date"])[:10] == sd["date"]
+            assert row["value"] == sum(sd["values"]) / len(sd["values"])
+        for miss in t.get("missing_outcomes", []):
+            n_missing += 1
+            assert (pid, miss["outcome"], miss["timepoint"]) not in values.index
+            assert (pid, miss["outcome"], "follow_up") in values.index
+    assert n_same_day == 2 and n_missing == 2
+    data = cohort.analysis_frame()
+    assert data["mmrc_change"].notna().sum() == data["crp_change"].notna().sum() == len(cohort.analysed_ids) - 1
+
+
+def test_lab_derived_events_are_exactly_the_unrecorded_ones(generated):
+    """Lab-derived rows (hypomagnesaemia without a recorded row, the one AKI) are those the model left out."""
+    _, truth, cohort = generated
+    ae = cohort.adverse_events
+    lab = ae[ae["source"] == "lab-derived"]
+    got = sorted(zip(lab["patient_id"], lab["event"], lab["onset_date"].astype(str).str[:10], strict=True))
+    want = sorted((p, e["event"], e["onset_date"]) for p, t in truth["patients"].items()
+                  for e in t.get("lab_only_events", []))
+    assert got == want
+    assert [e for _, e, _ in want].count("renal_insufficiency") == 1
+    summary = cohort.adverse_event_summary.set_index("event")
+    assert summary.at["renal_insufficiency", "n_patients"] == 1

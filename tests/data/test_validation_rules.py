@@ -295,7 +295,9 @@ def test_synthetic_multisite_cohort_passes_validation(tmp_path: Path) -> None:
     cohort = synth.generate_cohort(seed=11, n_screened=60, n_sites=3)
     synth.write_cohort(cohort, tmp_path / "synth")
     report = validate_path(tmp_path / "synth")
-    assert report.issues == (), report.to_text()
+    assert report.errors == (), report.to_text()
+    # The generator enters a value twice on purpose (same-day duplicates); nothing else may warn.
+    assert {i.rule for i in report.warnings} <= {"duplicate_row"}, report.to_text()
     study = load_study(tmp_path / "synth")
     assert len(study.patients) == len(cohort.tables["patients"])
     assert len(study.measurements) == len(cohort.tables["measurements"])

@@ -23,7 +23,11 @@ from ipafstudy.reporting.tables import build_tables
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     data = tmp_path_factory.mktemp("tables") / "data"
-    write_cohort(generate_cohort(seed=5, n_screened=150), data)
+    cohort = generate_cohort(seed=6, n_screened=150)
+    # Table 3 needs a fitted regression: ever_smoker must vary among the analysed (seed 5 drew none).
+    smokers = {cohort.truth["patients"][p]["smoking"] != "never" for p in cohort.eligible_ids}
+    assert smokers == {True, False}
+    write_cohort(cohort, data)
     plan = plan_from_dict({"statistics": {"bootstrap_resamples": 200}})
     return run_study(load_study(data), plan)
 

@@ -8,6 +8,7 @@ returned ``StudyResults``; nothing downstream computes a number.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
@@ -302,6 +303,29 @@ def subgroup_response(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> 
     return tuple(rows)
 
 
+_OPTION_CLAUSE = re.compile(r"\s*\([^()]*=[^()]*\)")
+_WINDOW = re.compile(r"after \d{4}-\d{2}-\d{2} up to (?:\d{4}-\d{2}-\d{2}|the data cut-off)")
+_DATES = re.compile(r"\s*\d{4}-\d{2}-\d{2}(?: to \d{4}-\d{2}-\d{2})?")
+
+
+def missing_reason_words(reason: str, labels: Mapping[str, str]) -> str:
+    """A per-patient miss reason as a reader-facing category: no dates, no option names, outcome labels.
+
+    Why: Table S3 counts patients per reason, so the patient's own dates must go (each patient would be
+    a row of its own), and option names belong only in the settings appendix. ``explain`` keeps the
+    full per-patient reason.
+
+    >>> missing_reason_words("no mmrc value in the baseline window 2024-01-01 to 2024-03-31 "
+    ...                      "(baseline_window_days=90, start day included)", {"mmrc": "mMRC"})
+    'no mMRC value in the baseline window'
+    """
+    words = _OPTION_CLAUSE.sub("", reason.split("; nearest earlier value")[0])
+    words = _DATES.sub("", _WINDOW.sub("during treatment", words)).replace(" (during treatment)", "")
+    for code in sorted(labels, key=len, reverse=True):
+        words = re.sub(rf"\b{re.escape(code)}\b", labels[code], words)
+    return words.strip()
+
+
 def missing_data(data: pd.DataFrame, exclusions: pd.DataFrame, plan: AnalysisPlan) -> tuple[MissingDataRow, ...]:
     """Per outcome and timepoint: analysed patients, values available, and the reasons the others lack one."""
     rows = []
@@ -311,7 +335,9 @@ def missing_data(data: pd.DataFrame, exclusions: pd.DataFrame, plan: AnalysisPla
             missing_ids = set(data.loc[values.isna(), "patient_id"].astype(str))
             ex = exclusions[(exclusions["outcome"] == o.code) & (exclusions["timepoint"] == tp)]
             ex = ex[ex["patient_id"].astype(str).isin(missing_ids)]
-            reasons = ex.groupby("reason").size().sort_index().astype(int).to_dict() if len(ex) else {}
+            labels = {x.code: x.label for x in plan.outcomes}
+            words = ex["reason"].map(lambda r: missing_reason_words(str(r), labels))
+            reasons = words.groupby(words).size().sort_index().astype(int).to_dict() if len(ex) else {}
             unexplained = len(missing_ids - set(ex["patient_id"].astype(str)))
             if unexplained:
                 reasons["no value recorded"] = reasons.get("no value recorded", 0) + unexplained

@@ -26,6 +26,8 @@ CALIBRATION_TARGETS: dict[str, dict[str, object]] = {
     "age_median": {"target": 56, "tolerance": 3, "source": "Results 3.1 text (Table 1 prints mean +/- SD)"},
     "age_q1": {"target": 50, "tolerance": 4, "source": "Results 3.1 text"},
     "age_q3": {"target": 59, "tolerance": 4, "source": "Results 3.1 text"},
+    "age_mean": {"target": 54.90, "tolerance": 3, "source": "Table 1 (printed mean +/- SD)"},
+    "age_sd": {"target": 10.36, "tolerance": 2.5, "source": "Table 1 (printed mean +/- SD)"},
     "female": {"target": 34 / 48, "tolerance": 0.15, "source": "Table 1"},
     "smoking_history": {"target": 3 / 48, "tolerance": 0.08, "source": "Table 1"},
     "inflammatory_arthritis": {"target": 6 / 48, "tolerance": 0.10, "source": "Table 1"},
@@ -95,6 +97,7 @@ def intended_summary(cohort: SynthCohort) -> dict[str, float]:
         out[f"n_{g}"] = float(sum(p["antibody_group"] == g for p in pts))
     ages = [p["age_at_start"] for p in pts]
     out.update(age_median=_q(ages, 50), age_q1=_q(ages, 25), age_q3=_q(ages, 75))
+    out.update(age_mean=float(np.mean(ages)), age_sd=float(np.std(ages, ddof=1)))
     out["female"] = sum(p["female"] for p in pts) / n
     out["smoking_history"] = sum(p["smoking"] != "never" for p in pts) / n
     out["ana_item"] = sum(p["ana_item"] for p in pts) / n

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 DEFAULT_SEED = 20250101
 DEFAULT_N_SCREENED = 271
 TRUTH_FILE = "generator_truth.json"
@@ -28,7 +28,8 @@ FIRST_START = dt.date(2021, 1, 11)
 # a rheumatology ILD screen (most are not IPAF; a few fail each later step).
 SCREEN_DESIGN: dict[str, int] = {
     "not_ipaf:defined_ctd": 84,
-    "not_ipaf:single_domain": 58,
+    "not_ipaf:single_domain": 57,
+    "not_ipaf:indeterminate": 1,
     "not_ipaf:no_interstitial_pneumonia": 12,
     "not_ipaf:alternative_etiology": 21,
     "no_tacrolimus": 29,
@@ -41,6 +42,31 @@ SCREEN_DESIGN: dict[str, int] = {
 GROUP_DESIGN: dict[str, int] = {"msa": 28, "maa": 15, "neither": 5}
 FATE_ORDER = ("not_ipaf", "no_tacrolimus", "under_min_age", "short_exposure", "no_baseline", "no_follow_up")
 TREATED_IPAF_FATES = ("eligible", "under_min_age", "short_exposure", "no_baseline", "no_follow_up")
+
+# Situations that exercise the rules end to end (docs/synth.md "Situations"). Each listed eligible patient
+# (drawn at random among the eligible) gets one; a screen with fewer eligible patients gets the first ones.
+ELIGIBLE_SITUATIONS: tuple[str, ...] = (
+    "contiguous_courses",  # tacrolimus re-prescribed from the day after the first course ends: joined
+    "overlapping_courses",  # a new prescription starts before the old one ends: joined
+    "rechallenge_after_gap",  # a second course after a gap: not part of the exposure
+    "open_flag_final_scan",  # the final scan has a flag without adjudication: follow-up HRCT from the mid scan
+    "same_day_duplicate_baseline",  # two ESR values on the baseline day: averaged
+    "same_day_duplicate_follow_up",  # two CRP values at the last complete visit: averaged
+    "missing_baseline_mmrc",  # no mMRC at the baseline visit: a secondary outcome without baseline
+    "missing_baseline_crp",  # no CRP at the baseline visit
+    "lab_only_hypomagnesaemia",  # low magnesium, no adverse-event row: a lab-derived episode
+    "aki",  # one creatinine >= 1.5 x baseline, no adverse-event row: KDIGO acute kidney injury (lab-derived)
+    "contiguous_courses",
+    "overlapping_courses",
+    "rechallenge_after_gap",
+    "lab_only_hypomagnesaemia",
+    "lab_only_hypomagnesaemia",
+)
+CRP_DECIMAL_TIE: tuple[str, str] = ("crp_decimal_tie_a", "crp_decimal_tie_b")
+"""CRP 1.98 -> 1.04 and 1.62 -> 0.68 mg/L: both changes are -0.94 on paper, not as doubles (ties by decimals)."""
+CRP_TIE_VALUES = {"crp_decimal_tie_a": (1.98, 1.04), "crp_decimal_tie_b": (1.62, 0.68)}
+NO_FOLLOW_UP_SITUATION = "open_flag_only_follow_up_scan"
+"""The first no-follow-up patient (when there are at least two) has a follow-up scan blocked by an open flag."""
 
 
 def _apportion(total: int, weights: dict[str, int]) -> dict[str, int]:
@@ -176,6 +202,14 @@ READER_SD_PCT = 6.0
 P_READER_SLIP = 0.012  # per reader, zone and pattern: a two-grade misread (these get flagged)
 P_HONEYCOMB_INCREASE_WITH_HC = 0.75  # established honeycombing progresses in most (~15 % of the cohort overall)
 P_HONEYCOMB_NEW = 0.1
+# Age at tacrolimus start: most patients around 56 years, a fifth from a wider spread (younger on average), so
+# the median and IQR follow the text (56, 50-59) and the mean and SD follow Table 1 (54.9 +/- 10.4).
+AGE_CORE = (56.5, 6.8)
+AGE_WIDE = (47.0, 16.0)
+P_AGE_WIDE = 0.2
+# ESR and CRP: loadings on the shared latent activity / fall and on their own noise (unit variance in total).
+R_ACTIVITY, R_OWN = 0.75, 0.661
+R_FALL, R_FALL_OWN = 0.75, 0.661
 
 
 # --------------------------------------------------------------------------- result object

@@ -14,15 +14,21 @@ import pandas as pd
 from ipafstudy.data.schema import TABLES
 from ipafstudy.data.synth.courses import _Builder, _course
 from ipafstudy.data.synth.design import (
+    AGE_CORE,
+    AGE_WIDE,
+    CRP_DECIMAL_TIE,
     DATA_CUTOFF,
     DEFAULT_N_SCREENED,
     DEFAULT_SEED,
+    ELIGIBLE_SITUATIONS,
     FATE_ORDER,
     FIRST_START,
     GENERATOR_VERSION,
     GROUP_DESIGN,
     MAA_KEYS,
     MSA_KEYS,
+    NO_FOLLOW_UP_SITUATION,
+    P_AGE_WIDE,
     SCREEN_DESIGN,
     SITE_PROFILES,
     SUGGESTIVE_HRCT,
@@ -71,6 +77,14 @@ def generate_cohort(
     group_counts = _apportion(fate_counts["eligible"], GROUP_DESIGN)
     groups = [g for g, n in group_counts.items() for _ in range(n)]
     groups = [groups[i] for i in rng.permutation(len(groups))]
+    n_eligible = fate_counts["eligible"]
+    order = [int(i) for i in rng.permutation(n_eligible)]
+    situations = dict(zip(order[: len(ELIGIBLE_SITUATIONS)], ELIGIBLE_SITUATIONS, strict=False))
+    # Two MSA/MAA patients whose CRP changes are equal in decimal but not as doubles (the tie_decimals rule).
+    tie_pair = [i for i in order[len(ELIGIBLE_SITUATIONS):] if groups[i] != "neither"][:2]
+    if len(tie_pair) == 2:
+        situations.update(zip(tie_pair, CRP_DECIMAL_TIE, strict=True))
+    no_follow_up_seen = 0
     sites = [SITE_PROFILES[i % len(SITE_PROFILES)] for i in range(n_sites)]
     if n_sites > len(SITE_PROFILES):
         sites = [
@@ -87,9 +101,15 @@ def generate_cohort(
         pid = f"{site.code}-{i + 1:0{width}d}"
         fate, _, reason = fate_key.partition(":")
         t: dict[str, object] = {"fate": fate, "not_ipaf_reason": reason or None, "site": site.name}
+        situation: str | None = None
         if fate == "eligible":
             group = groups[eligible_seen]
+            situation = situations.get(eligible_seen)
             eligible_seen += 1
+        elif fate == "no_follow_up":
+            if no_follow_up_seen == 0 and fate_counts["no_follow_up"] >= 2:
+                situation = NO_FOLLOW_UP_SITUATION
+            no_follow_up_seen += 1
         elif fate != "not_ipaf":
             group = _pick(rng, {g: float(n) for g, n in GROUP_DESIGN.items()})
         if fate == "not_ipaf":
@@ -103,11 +123,12 @@ def generate_cohort(
         if fate == "under_min_age":
             age = float(rng.uniform(16.1, 17.95))
         else:
-            age = float(np.clip(rng.normal(55.2, 7.0), 19, 84))
+            mean, sd = AGE_WIDE if rng.random() < P_AGE_WIDE else AGE_CORE
+            age = float(np.clip(rng.normal(mean, sd), 19, 84))
         treated = fate in TREATED_IPAF_FATES or (fate == "not_ipaf" and reason == "defined_ctd" and rng.random() < 0.2)
         index_date = _day(FIRST_START, int(rng.integers(0, (DATA_CUTOFF - FIRST_START).days - 150)))
         if treated:
-            index_date = _course(b, pid, fate, group, f, site, severity, age, t)
+            index_date = _course(b, pid, fate, group, f, site, severity, age, t, situation)
         else:
             drug = _pick(rng, {"mycophenolate mofetil": 0.45, "cyclophosphamide": 0.15, "azathioprine": 0.1,
                                "hydroxychloroquine": 0.1, "none": 0.2})
@@ -134,6 +155,8 @@ def generate_cohort(
         # A few blanks where they cannot change the classification (domain already met by another item).
         if fate == "eligible" and f.hrct_pattern in SUGGESTIVE_HRCT and rng.random() < 0.08:
             patient["airways_disease"] = None
+        for column in f.unknown:
+            patient[column] = None
         b.add("patients", **patient)
         b.antibodies(pid, f, site, _day(index_date, -int(rng.integers(5, 120))))
         domains = f.domains()
@@ -149,7 +172,7 @@ def generate_cohort(
         )
         truth_patients[pid] = t
 
-    open_flags = _open_flags(b, truth_patients, int(open_hrct_flags))
+    open_flags = sorted(b.open_flags + _open_flags(b, truth_patients, int(open_hrct_flags)))
     tables = {name: _frame(name, b.rows[name]) for name in TABLES}
     counts: dict[str, int] = {}
     for t in truth_patients.values():
@@ -183,10 +206,12 @@ def _age_years(birth: dt.date, on: dt.date) -> float:
 def _open_flags(
     b: _Builder, truth: dict[str, dict[str, object]], k: int
 ) -> list[tuple[str, dt.date, str]]:
-    """Remove the adjudicator rows of ``k`` flagged zones (eligible patients first)."""
+    """Remove the adjudicator rows of ``k`` more flagged zones (eligible patients first) than the model leaves open."""
     if k == 0:
         return []
-    flags = sorted(b.flags, key=lambda x: (truth[x[0]]["fate"] != "eligible", x[0], x[1], x[2]))
+    builtin = set(b.open_flags)
+    flags = sorted((f for f in b.flags if f not in builtin),
+                   key=lambda x: (truth[x[0]]["fate"] != "eligible", x[0], x[1], x[2]))
     if k > len(flags):
         raise InvalidOptionError(
             f"generate_cohort(): open_hrct_flags={k} but this cohort has only {len(flags)} flagged HRCT zones"

@@ -61,6 +61,7 @@ class Features:
     positives: set[str] = field(default_factory=set)
     ana: tuple[int | None, str | None] = (None, None)  # titre, pattern (None titre = negative)
     rf: tuple[float, float] = (5.0, 14.0)  # value, ULN
+    unknown: frozenset[str] = frozenset()  # patient columns left blank (not recorded)
 
     def ana_item(self) -> bool:
         titre, pattern = self.ana
@@ -198,6 +199,16 @@ def _sample_not_ipaf(rng: np.random.Generator, reason: str, site: SiteProfile) -
             return f
         if reason == "alternative_etiology":
             f.alt_excluded = False
+            return f
+        if reason == "indeterminate":
+            # Serologic domain met, no clinical item, the morphologic domain not recorded: two domains are
+            # still possible, so the status depends on the missing items.
+            f.clinical = dict.fromkeys(P_CLINICAL, False)
+            f.hrct_pattern, f.biopsy_pattern = None, None
+            f.mc = dict.fromkeys(P_MC, False)
+            f.unknown = frozenset({"hrct_pattern", "biopsy_pattern", *P_MC})
+            if not f.domains()["serologic"]:
+                f.positives |= {str(rng.choice(["jo1", "ro60", "scl70"]))}
             return f
         # single_domain: exactly one domain met, the other two definitely not met
         kind = _pick(rng, {"serologic": 0.45, "morphologic": 0.45, "clinical": 0.1})
