@@ -329,14 +329,14 @@ def missing_reason_words(reason: str, labels: Mapping[str, str]) -> str:
 def missing_data(data: pd.DataFrame, exclusions: pd.DataFrame, plan: AnalysisPlan) -> tuple[MissingDataRow, ...]:
     """Per outcome and timepoint: analysed patients, values available, and the reasons the others lack one."""
     rows = []
+    labels = {x.code: x.label for x in plan.outcomes}
     for o in plan.outcomes:
         for tp in TIMEPOINTS:
             values = data[f"{o.code}_{tp}"]
             missing_ids = set(data.loc[values.isna(), "patient_id"].astype(str))
             ex = exclusions[(exclusions["outcome"] == o.code) & (exclusions["timepoint"] == tp)]
             ex = ex[ex["patient_id"].astype(str).isin(missing_ids)]
-            labels = {x.code: x.label for x in plan.outcomes}
-            words = ex["reason"].map(lambda r: missing_reason_words(str(r), labels))
+            words = ex["reason"].map(lambda r, labels=labels: missing_reason_words(str(r), labels))
             reasons = words.groupby(words).size().sort_index().astype(int).to_dict() if len(ex) else {}
             unexplained = len(missing_ids - set(ex["patient_id"].astype(str)))
             if unexplained:
