@@ -67,7 +67,8 @@ def test_flow_worked_by_hand(cohort):
         "analysed": ("P01", "P08", "P10"),
     }
     step = next(s for s in cohort.flow if s.key == "not_ipaf")
-    assert {b.key: b.patient_ids for b in step.breakdown} == {"not_ipaf": ("P02",), "indeterminate": ("P03",)}
+    assert {b.key: b.patient_ids for b in step.breakdown} == {"entry_not_met": ("P02",), "fewer_domains": (),
+                                                              "indeterminate": ("P03",)}
     assert cohort.analysed_ids == ("P01", "P08", "P10")
 
 
@@ -168,8 +169,12 @@ def test_one_patient_and_all_missing():
 def test_explain(cohort):
     text = explain_patient(cohort, "P09")
     assert "EXCLUDED at step 'no_follow_up'" in text and "open" in text
+    # P09's follow-up scan has an open flag: the miss names the scan rule and that cause
+    assert "hrct_total [primary] follow_up: missing" in text
+    assert "(rule latest_usable_scan; cause scan_not_usable)" in text
     text = explain_patient(cohort, "P01")
     assert "ANALYSED" in text and "hrct_total [primary] baseline: 18" in text
+    assert "rule closest_before_start)" in text and "rule latest_usable_scan)" in text
     with pytest.raises(InvalidOptionError, match="ZZ"):
         explain_patient(cohort, "ZZ")
 

@@ -59,9 +59,39 @@ def test_flow_counts_and_order_worked_by_hand():
 def test_indeterminate_is_its_own_breakdown_row():
     flow, _ = build_flow(SCREENS, ClinicalSettings(), "hrct_total")
     step = next(s for s in flow if s.key == "not_ipaf")
+    # B has no recorded failure kind: its own row, after the three known reasons (listed even when 0)
     assert [(b.key, b.n, b.patient_ids) for b in step.breakdown] == [
-        ("not_ipaf", 1, ("B",)), ("indeterminate", 1, ("C",))]
+        ("entry_not_met", 0, ()), ("fewer_domains", 0, ()), ("indeterminate", 1, ("C",)), ("not_ipaf", 1, ("B",))]
     assert "IPAF status indeterminate" in render_flow(flow)
+
+
+def test_not_ipaf_splits_into_its_reasons_and_keeps_each_patients_reason():
+    screens = [
+        PatientScreen("N1", "not_ipaf", "entry requirement not met: no ILD", exp("N1", 120), 50.0,
+                      ipaf_failure="entry_not_met"),
+        PatientScreen("N2", "not_ipaf", "features in fewer than two domains", exp("N2", 120), 50.0,
+                      ipaf_failure="fewer_domains"),
+        PatientScreen("N3", "not_ipaf", "entry requirement not met: other cause", exp("N3", None), 50.0,
+                      ipaf_failure="entry_not_met"),
+        PatientScreen("N4", "indeterminate", "depends on unknown data", exp("N4", 120), 50.0),
+        PatientScreen("F1", "ipaf", "", exp("F1", 120), 50.0, follow_up_miss="no usable HRCT scan",
+                      follow_up_cause="only_before_start"),
+        PatientScreen("F2", "ipaf", "", exp("F2", 120), 50.0, follow_up_miss="no usable HRCT scan",
+                      follow_up_cause="no_values"),
+        PatientScreen("F3", "ipaf", "", exp("F3", 120), 50.0, follow_up_miss="no usable HRCT scan",
+                      follow_up_cause="only_before_start"),
+    ]
+    flow, decisions = build_flow(screens, ClinicalSettings(), "hrct_total")
+    step = next(s for s in flow if s.key == "not_ipaf")
+    assert [(b.key, b.patient_ids) for b in step.breakdown] == [
+        ("entry_not_met", ("N1", "N3")), ("fewer_domains", ("N2",)), ("indeterminate", ("N4",))]
+    assert sum(b.n for b in step.breakdown) == step.n_removed
+    assert step.patient_reasons == tuple(decisions[pid][1] for pid in step.patient_ids)
+    assert "entry requirement not met: other cause" in step.patient_reasons[step.patient_ids.index("N3")]
+    fu = next(s for s in flow if s.key == "no_follow_up")
+    assert [(b.key, b.patient_ids) for b in fu.breakdown] == [("no_values", ("F2",)),
+                                                               ("only_before_start", ("F1", "F3"))]
+    assert fu.to_dict()["patient_reasons"] == ["no usable HRCT scan"] * 3
 
 
 def test_thresholds_follow_settings():

@@ -136,3 +136,46 @@ def test_outcome_list_is_checked():
         check_outcomes(["crp"], "hrct_total")
     with pytest.raises(InvalidOptionError, match="twice"):
         check_outcomes(["crp", "crp"], "crp")
+
+
+def test_each_value_and_miss_records_the_rule_applied_and_why():
+    """HRCT follow-up is the latest usable scan whatever follow_up_rule says; a miss names its cause."""
+    outcomes = ("hrct_total", "mmrc", "esr")
+    obs = {
+        # scans: one before the start, one after the end of treatment -> no follow-up scan, later ones after end
+        "hrct_total": [ob("hrct_total", days(-10), 20.0, "scan"), ob("hrct_total", days(130), 18.0, "scan")],
+        # measures on different dates -> no complete visit; a value 120 days before start -> baseline too old
+        "mmrc": [ob("mmrc", days(-120), 2.0), ob("mmrc", days(30), 1.0)],
+        "esr": [ob("esr", days(-3), 30.0), ob("esr", days(40), 20.0)],
+    }
+    values, misses = patient_timepoints("P1", obs, START, days(100), outcomes, ClinicalSettings())
+    rules = {(v.outcome, v.timepoint): v.rule for v in values}
+    assert rules == {("hrct_total", "baseline"): "closest_before_start", ("esr", "baseline"): "closest_before_start"}
+    got = {(m.outcome, m.timepoint): (m.rule, m.cause) for m in misses}
+    assert got == {
+        ("hrct_total", "follow_up"): ("latest_usable_scan", "only_after_end"),
+        ("mmrc", "baseline"): ("closest_before_start", "only_before_window"),
+        ("mmrc", "follow_up"): ("latest_complete_visit", "no_complete_visit"),
+        ("esr", "follow_up"): ("latest_complete_visit", "no_complete_visit"),
+    }
+    hrct_fu = next(m for m in misses if m.outcome == "hrct_total")
+    assert "usable HRCT scan" in hrct_fu.reason and "complete" not in hrct_fu.reason
+    # every scan before the start; a scan in the follow-up window that was excluded (open flags) is named
+    only_before = {"hrct_total": [ob("hrct_total", days(-10), 20.0, "scan")]}
+    _, m1 = patient_timepoints("P1", only_before, START, days(100), ("hrct_total",), ClinicalSettings())
+    assert [(m.timepoint, m.cause) for m in m1] == [("follow_up", "only_before_start")]
+    _, m2 = patient_timepoints("P1", only_before, START, days(100), ("hrct_total",), ClinicalSettings(),
+                               unusable_scan_dates=(days(50),), hrct_note="; scan excluded: open flags")
+    assert [(m.timepoint, m.cause) for m in m2] == [("follow_up", "scan_not_usable")]
+    assert m2[0].reason.endswith("open flags")
+    # a patient with no scan at all, and with scans only after the start (baseline)
+    _, m3 = patient_timepoints("P1", {}, START, days(100), ("hrct_total",), ClinicalSettings())
+    assert {m.cause for m in m3} == {"no_values"}
+    later = {"hrct_total": [ob("hrct_total", days(50), 20.0, "scan")]}
+    _, m4 = patient_timepoints("P1", later, START, days(100), ("hrct_total",), ClinicalSettings())
+    assert [(m.timepoint, m.cause) for m in m4] == [("baseline", "none_before_start")]
+    # under latest_per_measure the measures record that rule, scans keep theirs
+    v5, _ = patient_timepoints("P1", obs, START, days(100), outcomes,
+                               ClinicalSettings(follow_up_rule="latest_per_measure"))
+    assert {(v.outcome, v.rule) for v in v5 if v.timepoint == "follow_up"} == {
+        ("mmrc", "latest_per_measure"), ("esr", "latest_per_measure")}

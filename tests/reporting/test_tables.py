@@ -135,8 +135,14 @@ def test_flow_table_speaks_clinically_with_the_settings_values(results, tables):
     assert f"fewer than {s.min_exposure_days} days" in text
     assert f"in the {s.baseline_window_days} days before tacrolimus start" in text
     assert "_" not in text and "=" not in text  # no option names such as follow_up_rule='...'
-    counts = [(int(r.cells[1]), int(r.cells[2]), int(r.cells[3])) for r in spec.rows]
+    steps = [r for r in spec.rows if not r.indent]
+    counts = [(int(r.cells[1]), int(r.cells[2]), int(r.cells[3])) for r in steps]
     assert all(before - removed == after for before, removed, after in counts)
+    # the indented rows under "Not IPAF" split its removals by reason
+    i = next(k for k, r in enumerate(spec.rows) if r.cells[0] == "Not IPAF")
+    subs = [r for r in spec.rows[i + 1:i + 4] if r.indent]
+    assert [r.cells[0] for r in subs] == ["Entry requirement not met", "Fewer than two domains", "Indeterminate"]
+    assert sum(int(r.cells[2]) for r in subs) == int(spec.rows[i].cells[2])
 
 
 def test_footnotes_name_no_options(tables):

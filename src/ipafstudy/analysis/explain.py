@@ -72,9 +72,12 @@ def trace_outcome(dataset: pd.DataFrame, results: dict[str, Any], outcome: str) 
     for step in results.get("flow") or []:
         if not step.get("n_removed"):
             continue  # the first and last boxes list everyone screened / analysed, not removals
-        for pid in step.get("patient_ids") or []:
+        ids = step.get("patient_ids") or []
+        own = step.get("patient_reasons") or []  # each patient's reason, as screening.csv has it
+        for i, pid in enumerate(ids):
+            reason = own[i] if len(own) == len(ids) and own[i] else step.get("reason", "")
             left.append({"patient_id": str(pid), "stage": f"not analysed: {step.get('label', step.get('key'))}",
-                         "timepoint": "", "reason": step.get("reason", "")})
+                         "timepoint": "", "reason": reason})
     left_out = pd.DataFrame(left, columns=["patient_id", "stage", "timepoint", "reason"])
     return OutcomeTrace(outcome=outcome, label=plan_outcomes[outcome], used=used, left_out=left_out,
                         n_analysed=len(data))

@@ -177,6 +177,8 @@ class StudyResults(_ToDict):
     notes: tuple[str, ...]
     versions: Mapping[str, str]
     sources: tuple[Any, ...] = ()
+    #: outcome -> {"baseline": rule, "follow_up": rule}: the time-point rules the cohort applied.
+    timepoint_rules: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def paired_for(self, code: str) -> PairedOutcome:
         for p in self.paired:

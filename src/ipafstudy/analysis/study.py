@@ -39,6 +39,7 @@ from ipafstudy.analysis.results import (
     StudyResults,
     SubgroupResponseRow,
 )
+from ipafstudy.cohort.timepoints import timepoint_rules
 from ipafstudy.errors import InsufficientDataError, StatisticalWarning
 
 Progress = Callable[[str], None]
@@ -429,6 +430,7 @@ def analyse_dataset(
               for g in plan.subgroup.groups}
     both = int(pd.to_numeric(data["antibody_both"]).fillna(0).sum()) if "antibody_both" in data.columns else None
     agreement = agreement if agreement is not None else getattr(cohort, "agreement", None)
+    rules = getattr(cohort, "timepoint_rules", None) or timepoint_rules(plan.outcome_codes, plan.settings)
     return StudyResults(
         plan=plan, settings=plan.settings, n_analysed=len(data), group_sizes=groups, n_antibody_both=both,
         dataset=data, baseline=table1, paired=paired, box_plots=boxes, correlation=corr,
@@ -436,6 +438,7 @@ def analyse_dataset(
         subgroup_response=t5, adverse_events=ae, flow=flow_steps(cohort),
         agreement=agreement if isinstance(agreement, pd.DataFrame) else None, missing=missing,
         exclusions=exclusions, notes=tuple(notes.items), versions=library_versions(), sources=tuple(sources),
+        timepoint_rules={o: dict(r) for o, r in rules.items() if o in plan.outcome_codes},
     )
 
 

@@ -28,7 +28,7 @@ from ipafstudy.cohort.exposure import (
     tacrolimus_exposures,
 )
 from ipafstudy.cohort.hrct import HrctCohort, hrct_cohort
-from ipafstudy.cohort.screening import FlowStep, PatientScreen, build_flow
+from ipafstudy.cohort.screening import FlowStep, PatientScreen, build_flow, ipaf_failure
 from ipafstudy.cohort.timepoints import (
     DEFAULT_OUTCOMES,
     Observation,
@@ -38,6 +38,7 @@ from ipafstudy.cohort.timepoints import (
     measurement_observations,
     patient_timepoints,
     scan_observations,
+    timepoint_rules,
 )
 from ipafstudy.data.model import Study
 from ipafstudy.rules.antibodies import AntibodyGroup, antibody_group
@@ -47,8 +48,8 @@ from ipafstudy.rules.lab_rules import LabRules
 from ipafstudy.settings import ClinicalSettings
 from ipafstudy.values import jsonable
 
-VALUE_COLUMNS = ("patient_id", "outcome", "timepoint", "value", "date", "days_from_start", "source")
-MISS_COLUMNS = ("patient_id", "outcome", "timepoint", "reason")
+VALUE_COLUMNS = ("patient_id", "outcome", "timepoint", "value", "date", "days_from_start", "source", "rule")
+MISS_COLUMNS = ("patient_id", "outcome", "timepoint", "reason", "rule", "cause")
 WIDE_SUFFIXES = ("baseline", "baseline_date", "follow_up", "follow_up_date", "change")
 SCREENING_COLUMNS = (
     "patient_id", "site", "ipaf_status", "tacrolimus_start", "tacrolimus_end", "ongoing", "exposure_days",
@@ -84,6 +85,8 @@ class Cohort:
     timepoint_misses: pd.DataFrame = field(repr=False)
     exposure_drug: DrugMatcher = field(default=TACROLIMUS, repr=False)
     exposure_warnings: tuple[str, ...] = ()
+    #: outcome -> {"baseline": rule, "follow_up": rule}, the rules the time points were chosen by.
+    timepoint_rules: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
     def analysis_frame(self) -> pd.DataFrame:
         """One row per analysed patient: group, smoking and per outcome baseline/follow-up/change.
@@ -295,6 +298,10 @@ def build_cohort(
         observations.setdefault(pid, {}).update(per)
 
     patients = {str(r["patient_id"]): r for r in study.patients.to_dict("records")}
+    unusable: dict[str, list[dt.date]] = {}
+    for r in hrct.excluded_scans.to_dict("records"):
+        if r["scan_date"] is not None:
+            unusable.setdefault(str(r["patient_id"]), []).append(r["scan_date"])
     all_values: list[TimepointValue] = []
     all_misses: list[TimepointMiss] = []
     screens = []
@@ -304,22 +311,24 @@ def build_cohort(
         exp = exposures[pid]
         age, age_sources[pid] = age_at_start(patients[pid], exp.start)
         ages[pid] = age
-        base_miss = fu_miss = None
+        base_miss = fu_miss = base_cause = fu_cause = None
         if exp.start is not None:
             vals, misses = patient_timepoints(
                 pid, observations.get(pid, {}), exp.start, exp.end, outcome_list, settings,
-                hrct_note=hrct.note_for(pid),
+                hrct_note=hrct.note_for(pid), unusable_scan_dates=unusable.get(pid, ()),
             )
             all_values += vals
             all_misses += misses
             for m in misses:
                 if m.outcome == primary_outcome:
                     if m.timepoint == "baseline":
-                        base_miss = m.reason
+                        base_miss, base_cause = m.reason, m.cause
                     else:
-                        fu_miss = m.reason
+                        fu_miss, fu_cause = m.reason, m.cause
         c = classes[pid]
-        screens.append(PatientScreen(pid, c.status, c.reason, exp, age, base_miss, fu_miss))
+        screens.append(PatientScreen(pid, c.status, c.reason, exp, age, base_miss, fu_miss,
+                                     ipaf_failure=ipaf_failure(c), baseline_cause=base_cause,
+                                     follow_up_cause=fu_cause))
 
     flow, decisions = build_flow(screens, settings, primary_outcome)
     analysed = tuple(sorted(pid for pid, (step, _) in decisions.items() if step is None))
@@ -384,6 +393,7 @@ def build_cohort(
         timepoint_misses=misses_all,
         exposure_drug=drug,
         exposure_warnings=tuple(exposures[pid].warning for pid in study.patient_ids if exposures[pid].warning),
+        timepoint_rules=timepoint_rules(outcome_list, settings),
     )
 
 

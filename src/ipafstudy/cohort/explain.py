@@ -76,7 +76,8 @@ def explain_patient(cohort: Cohort, patient_id: str) -> str:
         lines.append("")
         lines.append(
             f"Time points (baseline window {s.baseline_window_days} days, start day "
-            f"{'included' if s.baseline_includes_start_day else 'excluded'}; follow_up_rule={s.follow_up_rule}):"
+            f"{'included' if s.baseline_includes_start_day else 'excluded'}; follow_up_rule={s.follow_up_rule} for "
+            "measurements, HRCT follow-up = latest usable scan; the rule applied is named per value):"
         )
         for outcome in cohort.outcomes:
             for tp in ("baseline", "follow_up"):
@@ -87,10 +88,11 @@ def explain_patient(cohort: Cohort, patient_id: str) -> str:
                     r = v.iloc[0]
                     lines.append(
                         f"  {outcome}{tag} {tp}: {r['value']:g} on {iso(r['date'])} "
-                        f"(day {int(r['days_from_start']):+d}; {r['source']})"
+                        f"(day {int(r['days_from_start']):+d}; {r['source']}; rule {r['rule']})"
                     )
                 elif len(m):
-                    lines.append(f"  {outcome}{tag} {tp}: missing - {m.iloc[0]['reason']}")
+                    lines.append(f"  {outcome}{tag} {tp}: missing - {m.iloc[0]['reason']} "
+                                 f"(rule {m.iloc[0]['rule']}; cause {m.iloc[0]['cause']})")
     excl = cohort.hrct.excluded_scans
     if len(excl):
         for r in excl[excl["patient_id"] == pid].to_dict("records"):

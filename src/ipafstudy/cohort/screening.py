@@ -9,6 +9,12 @@ Each patient leaves the flow at the FIRST step they fail, in this order::
 A missing age is removed at the age step (it cannot be shown to be >= min_age); a patient
 whose IPAF status is indeterminate is removed at the "not IPAF" step and counted in its own
 breakdown row, because a classification that depends on unknown items cannot include them.
+
+Each removal step records every patient's own reason (``patient_reasons``, the text
+screening.csv has) and a breakdown by cause, computed from the classification and the time
+points: "not IPAF" splits into entry requirement not met / features in fewer than two domains /
+indeterminate; "no baseline" and "no follow-up" split by the cause code the time-point rule
+recorded (e.g. every scan before the start).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from ipafstudy.cohort.exposure import Exposure
+from ipafstudy.rules.ipaf import IpafClassification
 from ipafstudy.settings import ClinicalSettings
 
 FLOW_KEYS: tuple[str, ...] = (
@@ -53,10 +60,13 @@ class FlowStep:
     reason: str
     patient_ids: tuple[str, ...]
     breakdown: tuple[FlowBreakdown, ...] = field(default_factory=tuple)
+    #: Removal steps: each removed patient's own reason, in the order of ``patient_ids``.
+    patient_reasons: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, object]:
         out = asdict(self)
         out["patient_ids"] = list(self.patient_ids)
+        out["patient_reasons"] = list(self.patient_reasons)
         out["breakdown"] = [dict(asdict(b), patient_ids=list(b.patient_ids)) for b in self.breakdown]
         return out
 
@@ -76,6 +86,55 @@ class PatientScreen:
     age_at_start: float | None
     baseline_miss: str | None = None
     follow_up_miss: str | None = None
+    #: Not IPAF: "entry_not_met" or "fewer_domains" (from the classification); None otherwise.
+    ipaf_failure: str | None = None
+    #: Cause codes of the primary outcome's misses (``timepoints.MISS_CAUSES``).
+    baseline_cause: str | None = None
+    follow_up_cause: str | None = None
+
+
+#: Not-IPAF breakdown: key -> label, in print order.
+NOT_IPAF_REASONS: dict[str, str] = {
+    "entry_not_met": "Entry requirement not met",
+    "fewer_domains": "Features in fewer than two domains",
+    "indeterminate": "IPAF status indeterminate",
+}
+#: Cause code -> label of the breakdown of the no-baseline / no-follow-up steps.
+MISS_CAUSE_LABELS: dict[str, str] = {
+    "no_values": "No value recorded",
+    "only_before_window": "Values only before the baseline window",
+    "none_before_start": "No value before the tacrolimus start",
+    "only_before_start": "Values only on or before the tacrolimus start",
+    "only_after_end": "Later values only after the end of treatment",
+    "no_complete_visit": "No visit with every measured outcome",
+    "scan_not_usable": "Scan in the window not usable (incomplete or open adjudication flags)",
+    "": "Cause not recorded",
+}
+
+
+def ipaf_failure(c: IpafClassification) -> str | None:
+    """Why a not-IPAF patient fails, from the classification: an entry requirement, or too few domains."""
+    if c.status != "not_ipaf":
+        return None
+    return "entry_not_met" if any(e.met is False for e in c.entry) else "fewer_domains"
+
+
+def _not_ipaf_key(p: PatientScreen) -> str:
+    if p.ipaf_status == "indeterminate":
+        return "indeterminate"
+    return p.ipaf_failure or "not_ipaf"
+
+
+def _breakdown(ids: Sequence[str], key_of: dict[str, str], labels: dict[str, str],
+               all_keys: bool) -> tuple[FlowBreakdown, ...]:
+    """Split ``ids`` by their key; every known key (``all_keys``) or only those met, in label order."""
+    keys = [k for k in labels if all_keys or any(key_of[pid] == k for pid in ids)]
+    keys += sorted({key_of[pid] for pid in ids} - set(keys))
+    return tuple(
+        FlowBreakdown(k, labels.get(k, "Not IPAF" if k == "not_ipaf" else k.replace("_", " ").capitalize()),
+                      len(members), members)
+        for k in keys for members in [tuple(pid for pid in ids if key_of[pid] == k)]
+    )
 
 
 def step_labels(settings: ClinicalSettings, primary_outcome: str) -> dict[str, tuple[str, str]]:
@@ -139,7 +198,12 @@ def build_flow(
     """The ordered flow and, per patient, (exclusion step, reason)."""
     decisions = {p.patient_id: exclusion(p, settings) for p in screens}
     labels = step_labels(settings, primary_outcome)
-    status = {p.patient_id: p.ipaf_status for p in screens}
+    by_id = {p.patient_id: p for p in screens}
+    not_ipaf_key = {pid: _not_ipaf_key(p) for pid, p in by_id.items()}
+    cause = {
+        "no_baseline": {pid: p.baseline_cause or "" for pid, p in by_id.items()},
+        "no_follow_up": {pid: p.follow_up_cause or "" for pid, p in by_id.items()},
+    }
     remaining = sorted(decisions)
     label, reason = labels["screened"]
     steps = [FlowStep("screened", label, len(remaining), 0, len(remaining), reason, tuple(remaining))]
@@ -147,17 +211,15 @@ def build_flow(
         removed = tuple(pid for pid in remaining if decisions[pid][0] == key)
         breakdown: tuple[FlowBreakdown, ...] = ()
         if key == "not_ipaf":
-            indeterminate = tuple(pid for pid in removed if status[pid] == "indeterminate")
-            not_ipaf = tuple(pid for pid in removed if status[pid] != "indeterminate")
-            breakdown = (
-                FlowBreakdown("not_ipaf", "Not IPAF", len(not_ipaf), not_ipaf),
-                FlowBreakdown("indeterminate", "IPAF status indeterminate", len(indeterminate), indeterminate),
-            )
+            breakdown = _breakdown(removed, not_ipaf_key, NOT_IPAF_REASONS, all_keys=True)
+        elif key in cause:
+            breakdown = _breakdown(removed, cause[key], MISS_CAUSE_LABELS, all_keys=False)
         before = len(remaining)
         gone = set(removed)
         remaining = [pid for pid in remaining if pid not in gone]
         label, reason = labels[key]
-        steps.append(FlowStep(key, label, before, len(removed), len(remaining), reason, removed, breakdown))
+        steps.append(FlowStep(key, label, before, len(removed), len(remaining), reason, removed, breakdown,
+                              tuple(decisions[pid][1] for pid in removed)))
     label, reason = labels["analysed"]
     steps.append(FlowStep("analysed", label, len(remaining), 0, len(remaining), reason, tuple(remaining)))
     return tuple(steps), decisions

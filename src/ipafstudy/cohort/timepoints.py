@@ -15,7 +15,13 @@ Rules, with the choices the spec leaves open:
   ``latest_per_measure``: each measurement outcome's own latest value in the window.
 * HRCT outcomes come from consensus scans: only complete scans without open adjudication
   flags are used. Baseline = the closest such scan in the window, follow-up = the latest such
-  scan in the follow-up window. All HRCT outcomes of a time point come from the same scan.
+  scan in the follow-up window (``follow_up_rule`` does not apply to scans). All HRCT outcomes
+  of a time point come from the same scan.
+
+Every chosen value and every miss records the RULE that was applied (``BASELINE_RULE``,
+``latest_usable_scan``, ``latest_complete_visit``, ``latest_per_measure``) and every miss a
+CAUSE code (``MISS_CAUSES``), so the report words what was actually done per outcome instead of
+repeating the setting's name.
 """
 
 from __future__ import annotations
@@ -42,6 +48,29 @@ DEFAULT_OUTCOMES: tuple[str, ...] = (*HRCT_OUTCOMES, *MEASUREMENT_OUTCOMES)
 KNOWN_OUTCOMES: tuple[str, ...] = DEFAULT_OUTCOMES
 TIMEPOINTS: tuple[str, ...] = ("baseline", "follow_up")
 
+#: Rule codes recorded with each chosen value or miss.
+BASELINE_RULE = "closest_before_start"
+SCAN_FOLLOW_UP_RULE = "latest_usable_scan"
+#: Cause codes of a miss. Both time points: ``no_values`` (none at all); ``scan_not_usable`` (an HRCT scan in
+#: the window was left out: incomplete consensus or open adjudication flags). Baseline: ``only_before_window``
+#: (the nearest earlier value is older than the window), ``none_before_start`` (values only after it).
+#: Follow-up: ``only_before_start`` (every value on or before the start day), ``only_after_end`` (later values
+#: only after the end of treatment), ``no_complete_visit`` (no date shared by all measures).
+MISS_CAUSES: tuple[str, ...] = (
+    "no_values", "scan_not_usable", "only_before_window", "none_before_start", "only_before_start",
+    "only_after_end", "no_complete_visit",
+)
+
+
+def follow_up_rule_for(outcome: str, settings: ClinicalSettings) -> str:
+    """The follow-up rule applied to ``outcome``: scans always use the latest usable scan."""
+    return SCAN_FOLLOW_UP_RULE if outcome in HRCT_OUTCOMES else settings.follow_up_rule
+
+
+def timepoint_rules(outcomes: Sequence[str], settings: ClinicalSettings) -> dict[str, dict[str, str]]:
+    """outcome -> {"baseline": rule, "follow_up": rule}: what :func:`patient_timepoints` applies."""
+    return {o: {"baseline": BASELINE_RULE, "follow_up": follow_up_rule_for(o, settings)} for o in outcomes}
+
 
 @dataclass(frozen=True)
 class Observation:
@@ -64,6 +93,7 @@ class TimepointValue:
     date: dt.date
     days_from_start: int
     source: str
+    rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,6 +104,16 @@ class TimepointMiss:
     outcome: str
     timepoint: str
     reason: str
+    rule: str = ""
+    cause: str = ""
+
+
+def _follow_up_cause(obs: Sequence[Observation], start: dt.date) -> str:
+    """Why no follow-up value (none in the window): none at all, all on or before the start, or later ones only
+    after the end of treatment."""
+    if not obs:
+        return "no_values"
+    return "only_before_start" if all(o.date <= start for o in obs) else "only_after_end"
 
 
 def check_outcomes(outcomes: Sequence[str], primary_outcome: str) -> tuple[str, ...]:
@@ -136,7 +176,7 @@ def _on_day(obs: Sequence[Observation], day: dt.date) -> list[Observation]:
 
 
 def _combine(
-    pid: str, outcome: str, timepoint: str, same_day: list[Observation], start: dt.date
+    pid: str, outcome: str, timepoint: str, same_day: list[Observation], start: dt.date, rule: str
 ) -> TimepointValue:
     """One value from the observations of one date: their mean when there are several."""
     day = same_day[0].date
@@ -147,7 +187,7 @@ def _combine(
         ordered = sorted(same_day, key=lambda o: o.source)
         value = sum(o.value for o in ordered) / len(ordered)
         source = f"mean of {len(ordered)} same-day values: " + "; ".join(o.source for o in ordered)
-    return TimepointValue(pid, outcome, timepoint, value, day, (day - start).days, source)
+    return TimepointValue(pid, outcome, timepoint, value, day, (day - start).days, source, rule)
 
 
 def baseline_window(start: dt.date, settings: ClinicalSettings) -> tuple[dt.date, dt.date]:
@@ -165,7 +205,7 @@ def choose_baseline(
     inside = [o for o in obs if first <= o.date <= last]
     if inside:
         day = max(o.date for o in inside)  # closest to start: the window ends at start
-        return _combine(pid, outcome, "baseline", _on_day(inside, day), start)
+        return _combine(pid, outcome, "baseline", _on_day(inside, day), start, BASELINE_RULE)
     day_note = "start day included" if settings.baseline_includes_start_day else "start day excluded"
     reason = (
         f"no {outcome} value in the baseline window {first.isoformat()} to {last.isoformat()} "
@@ -175,7 +215,8 @@ def choose_baseline(
     if before:
         near = max(o.date for o in before)
         reason += f"; nearest earlier value on {near.isoformat()} ({(near - start).days} days)"
-    return TimepointMiss(pid, outcome, "baseline", reason)
+    cause = "no_values" if not obs else ("only_before_window" if before else "none_before_start")
+    return TimepointMiss(pid, outcome, "baseline", reason, BASELINE_RULE, cause)
 
 
 def _follow_up_window_text(start: dt.date, end: dt.date | None) -> str:
@@ -183,16 +224,21 @@ def _follow_up_window_text(start: dt.date, end: dt.date | None) -> str:
 
 
 def latest_in_window(
-    pid: str, outcome: str, obs: Sequence[Observation], start: dt.date, end: dt.date | None
+    pid: str, outcome: str, obs: Sequence[Observation], start: dt.date, end: dt.date | None,
+    rule: str = "latest_per_measure",
 ) -> TimepointValue | TimepointMiss:
-    """Each measure's own latest value after start up to end of exposure."""
+    """Each measure's own latest value (or the latest usable scan) after start up to end of exposure."""
     inside = [o for o in obs if o.date > start and (end is None or o.date <= end)]
     if not inside:
-        return TimepointMiss(
-            pid, outcome, "follow_up", f"no {outcome} value {_follow_up_window_text(start, end)} (during treatment)"
-        )
+        what = "usable HRCT scan" if rule == SCAN_FOLLOW_UP_RULE else f"{outcome} value"
+        reason = f"no {what} {_follow_up_window_text(start, end)} (during treatment)"
+        cause = _follow_up_cause(obs, start)
+        if obs:
+            dates = sorted({o.date.isoformat() for o in obs})
+            reason += f"; {'scans' if rule == SCAN_FOLLOW_UP_RULE else 'values'} on {', '.join(dates)}"
+        return TimepointMiss(pid, outcome, "follow_up", reason, rule, cause)
     day = max(o.date for o in inside)
-    return _combine(pid, outcome, "follow_up", _on_day(inside, day), start)
+    return _combine(pid, outcome, "follow_up", _on_day(inside, day), start, rule)
 
 
 def patient_timepoints(
@@ -204,20 +250,32 @@ def patient_timepoints(
     settings: ClinicalSettings,
     *,
     hrct_note: str = "",
+    unusable_scan_dates: Sequence[dt.date] = (),
 ) -> tuple[list[TimepointValue], list[TimepointMiss]]:
     """Baseline and follow-up of every outcome for one patient.
 
-    ``hrct_note`` is appended to HRCT misses (e.g. the scans excluded for open flags).
+    ``hrct_note`` is appended to HRCT misses (e.g. the scans excluded for open flags); a miss whose
+    window holds one of ``unusable_scan_dates`` gets the cause ``scan_not_usable``.
     """
     values: list[TimepointValue] = []
     misses: list[TimepointMiss] = []
+    first, last = baseline_window(start, settings)
+
+    def in_window(day: dt.date, timepoint: str) -> bool:
+        if timepoint == "baseline":
+            return first <= day <= last
+        return day > start and (end is None or day <= end)
 
     def keep(result: TimepointValue | TimepointMiss) -> None:
         if isinstance(result, TimepointValue):
             values.append(result)
         else:
-            if result.outcome in HRCT_OUTCOMES and hrct_note:
-                result = TimepointMiss(result.patient_id, result.outcome, result.timepoint, result.reason + hrct_note)
+            if result.outcome in HRCT_OUTCOMES:
+                cause = result.cause
+                if any(in_window(d, result.timepoint) for d in unusable_scan_dates):
+                    cause = "scan_not_usable"
+                result = TimepointMiss(result.patient_id, result.outcome, result.timepoint, result.reason + hrct_note,
+                                       result.rule, cause)
             misses.append(result)
 
     for outcome in outcomes:
@@ -225,8 +283,9 @@ def patient_timepoints(
 
     measures = [o for o in outcomes if o in MEASUREMENT_OUTCOMES]
     for outcome in outcomes:
-        if outcome in HRCT_OUTCOMES or settings.follow_up_rule == "latest_per_measure":
-            keep(latest_in_window(pid, outcome, observations.get(outcome, []), start, end))
+        rule = follow_up_rule_for(outcome, settings)
+        if rule in (SCAN_FOLLOW_UP_RULE, "latest_per_measure"):
+            keep(latest_in_window(pid, outcome, observations.get(outcome, []), start, end, rule))
     if settings.follow_up_rule == "latest_complete_visit" and measures:
         for result in latest_complete_visit(pid, observations, measures, start, end):
             keep(result)
@@ -251,7 +310,8 @@ def latest_complete_visit(
     common = set.intersection(*dates) if dates else set()
     if common:
         day = max(common)
-        return [_combine(pid, m, "follow_up", _on_day(in_window[m], day), start) for m in measures]
+        return [_combine(pid, m, "follow_up", _on_day(in_window[m], day), start, "latest_complete_visit")
+                for m in measures]
     out: list[TimepointValue | TimepointMiss] = []
     window = _follow_up_window_text(start, end)
     for m in measures:
@@ -261,7 +321,9 @@ def latest_complete_visit(
                 f"(follow_up_rule=latest_complete_visit; {m} was measured on "
                 f"{', '.join(sorted({o.date.isoformat() for o in in_window[m]}))})"
             )
+            cause = "no_complete_visit"
         else:
             reason = f"no {m} value {window} (during treatment)"
-        out.append(TimepointMiss(pid, m, "follow_up", reason))
+            cause = _follow_up_cause(observations.get(m, []), start)
+        out.append(TimepointMiss(pid, m, "follow_up", reason, "latest_complete_visit", cause))
     return out

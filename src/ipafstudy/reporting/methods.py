@@ -16,6 +16,7 @@ from ipafstudy.analysis.results import Continuous, Count, PairedOutcome, StudyRe
 from ipafstudy.reporting.format import JournalStyle, fmt_n_pct, fmt_number, fmt_p_relation, get_style
 from ipafstudy.reporting.tables import (
     DECIMALS,
+    FOLLOW_UP_RULE_WORDS,
     Q_LABEL,
     REGRESSION_DIAGNOSTICS_FIGURE,
     mann_whitney_words,
@@ -24,10 +25,6 @@ from ipafstudy.reporting.tables import (
 )
 from ipafstudy.values import is_missing
 
-_FOLLOW_UP = {
-    "latest_complete_visit": "the latest visit during treatment at which every measured outcome was recorded",
-    "latest_per_measure": "the latest value of each measure during treatment",
-}
 _BLANK_FEATURE = {
     "unknown": "a clinical feature left blank in the records was treated as unknown, not as absent,",
     "absent": "a clinical feature left blank in the records was treated as absent,",
@@ -69,6 +66,19 @@ def _ci_text(low: Any, high: Any, decimals: int, style: JournalStyle) -> str:
     return f"{fmt_number(low, decimals, style=style)} to {fmt_number(high, decimals, style=style)}"
 
 
+def follow_up_words(results: StudyResults) -> str:
+    """How the last follow-up was chosen, per outcome, from the rules the cohort recorded it applied."""
+    groups: dict[str, list[str]] = {}
+    for code in results.plan.outcome_codes:
+        rule = results.timepoint_rules.get(code, {}).get("follow_up")
+        if rule is not None:
+            groups.setdefault(rule, []).append(_lc(results.plan.outcome(code).label))
+    if not groups:
+        return "the latest value after tacrolimus start up to the end of treatment"
+    return "; and ".join(FOLLOW_UP_RULE_WORDS.get(rule, rule + " for {labels}").format(labels=_and(labels))
+                         for rule, labels in groups.items())
+
+
 def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None = None) -> list[str]:
     """Design, definitions and statistical methods as run (settings, conventions, seed, versions)."""
     st_fmt = get_style(style if style is not None else results.plan.journal_style)
@@ -82,7 +92,7 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
         f"Eligible patients were aged ≥{fmt_number(s.min_age, 0, style=st_fmt)} years at tacrolimus start and "
         f"received tacrolimus for ≥{s.min_exposure_days} days; ongoing treatment was censored at {cutoff}. "
         f"Baseline was the value closest to tacrolimus start within the {s.baseline_window_days} days before it "
-        f"({start_day} the start day); the last follow-up was {_FOLLOW_UP[s.follow_up_rule]}. HRCT scans were "
+        f"({start_day} the start day); the last follow-up was {follow_up_words(results)}. HRCT scans were "
         "scored by two readers with the modified Warrick method (six zones, four patterns, grades 0–4; Goldin et "
         f"al. 2008); a zone was sent to a third reader when the grades differed by more than "
         f"{s.adjudication_grade_gap} or the percentages by {fmt_number(s.adjudication_percent_gap, 0, style=st_fmt)}"

@@ -25,7 +25,7 @@ from ipafstudy.reporting import figures as figs
 from ipafstudy.reporting.format import JournalStyle, get_style, print_style
 from ipafstudy.reporting.io import write_table_csv
 from ipafstudy.reporting.methods import methods_paragraphs, settings_paragraphs, summary_sentences
-from ipafstudy.reporting.tables import REGRESSION_DIAGNOSTICS_FIGURE, build_tables
+from ipafstudy.reporting.tables import NOT_IPAF_WORDS, REGRESSION_DIAGNOSTICS_FIGURE, build_tables
 from ipafstudy.reporting.tablespec import FigureSpec, Section, TableSpec
 from ipafstudy.values import jsonable
 
@@ -104,8 +104,9 @@ def _flow_boxes(results: StudyResults) -> list[figs.FlowStep]:
             continue
         lines = []
         for step in members:
-            parts = [f"{b.label} (n\u00a0=\u00a0{b.n})" for b in getattr(step, "breakdown", ()) if b.n]
-            if len(parts) > 1:
+            parts = [f"{NOT_IPAF_WORDS.get(b.key, (b.label,))[0]} (n\u00a0=\u00a0{b.n})"
+                     for b in getattr(step, "breakdown", ()) if b.n] if step.key == "not_ipaf" else []
+            if parts:  # "Not IPAF" by its reasons, counted from the classification
                 lines += parts
             elif step.n_removed:
                 lines.append(f"{excluded.get(step.key, step.label)} (n\u00a0=\u00a0{step.n_removed})")

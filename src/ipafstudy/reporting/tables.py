@@ -476,14 +476,64 @@ def table_adverse_events(results: StudyResults, style: JournalStyle) -> TableSpe
     )
 
 
+#: Follow-up rule code (recorded by the cohort per outcome) -> what was taken, in words ({labels}: the outcomes).
+FOLLOW_UP_RULE_WORDS = {
+    "latest_usable_scan": "the latest usable HRCT scan (complete consensus, no open adjudication flag) after "
+    "tacrolimus start up to the end of treatment for {labels}",
+    "latest_complete_visit": "the latest visit after tacrolimus start up to the end of treatment at which {labels} "
+    "were all recorded",
+    "latest_per_measure": "the latest value of each of {labels} after tacrolimus start up to the end of treatment",
+}
+#: Not-IPAF breakdown key -> (label, reason) for Supplementary Table S2 and the flow diagram.
+NOT_IPAF_WORDS = {
+    "entry_not_met": ("Entry requirement not met", "No interstitial pneumonia, an alternative cause not excluded, "
+                      "or a defined connective tissue disease"),
+    "fewer_domains": ("Fewer than two domains", "Features in fewer than two of the clinical, serologic and "
+                      "morphologic domains"),
+    "indeterminate": ("Indeterminate", "The classification depends on unknown data"),
+}
+
+
+def _cause_words(cause: str, scans: bool, primary: str) -> str:
+    """A recorded miss cause in words; ``scans``: the outcome comes from HRCT scans."""
+    many = "scans" if scans else "values"
+    return {
+        "no_values": "no scan at all" if scans else f"no {primary} value at all",
+        "only_before_window": f"the nearest earlier {many[:-1]} was older than the window",
+        "none_before_start": f"no {many[:-1]} before the tacrolimus start",
+        "only_before_start": f"all {many} on or before the tacrolimus start",
+        "only_after_end": f"the later {many} were after the end of treatment",
+        "no_complete_visit": "the measured outcomes were recorded on different dates",
+        "scan_not_usable": "the scan in the window was incomplete or had open adjudication flags",
+    }.get(cause, "cause not recorded")
+
+
+def _miss_reason(results: StudyResults, step: Any, timepoint: str, primary: str) -> str:
+    """Reason of the no-baseline / no-follow-up step: the rule applied to the primary outcome (as the cohort
+    recorded it), then each recorded cause with its count of patients."""
+    s = results.settings
+    fu_rule = results.timepoint_rules.get(results.plan.primary_outcome, {}).get("follow_up", "")
+    scans = fu_rule == "latest_usable_scan"
+    one = "usable HRCT scan" if scans else f"{primary} value"
+    if timepoint == "baseline":
+        text = f"No {one} in the {s.baseline_window_days} days before tacrolimus start"
+    elif fu_rule == "latest_complete_visit":
+        text = "No visit after tacrolimus start up to the end of treatment at which every measured outcome was recorded"
+    else:
+        text = f"No {one} after tacrolimus start up to the end of treatment"
+    causes = [(b.key, b.n) for b in getattr(step, "breakdown", ()) if b.n]
+    if causes:
+        text += ": " + "; ".join(f"{_cause_words(k, scans, primary)} ({n})" for k, n in causes)
+    return text
+
+
 def _flow_words(results: StudyResults) -> dict[str, tuple[str, str]]:
     """(step, reason) in clinical words for the known flow steps; the option names stay in the settings appendix."""
     s = results.settings
     primary = results.plan.outcome(results.plan.primary_outcome).label
     primary = primary if primary[:2].isupper() else primary[:1].lower() + primary[1:]
     age = f"{s.min_age:g}"
-    follow_up = {"latest_complete_visit": "No visit during treatment at which every outcome was recorded",
-                 "latest_per_measure": f"No {primary} after tacrolimus start during treatment"}
+    steps = {step.key: step for step in results.flow}
     blank = "unknown" if s.missing_feature_means == "unknown" else "absent"
     return {
         "screened": ("Screened", "All patients in the records"),
@@ -493,9 +543,9 @@ def _flow_words(results: StudyResults) -> dict[str, tuple[str, str]]:
         "under_age": (f"Age < {age} years", f"Younger than {age} years at tacrolimus start, or age unknown"),
         "short_exposure": (f"Tacrolimus < {s.min_exposure_days} days",
                            f"Tacrolimus for fewer than {s.min_exposure_days} days (first and last day counted)"),
-        "no_baseline": (f"No baseline {primary}",
-                        f"No {primary} in the {s.baseline_window_days} days before tacrolimus start"),
-        "no_follow_up": (f"No follow-up {primary}", follow_up.get(s.follow_up_rule, f"No follow-up {primary}")),
+        "no_baseline": (f"No baseline {primary}", _miss_reason(results, steps.get("no_baseline"), "baseline", primary)),
+        "no_follow_up": (f"No follow-up {primary}",
+                         _miss_reason(results, steps.get("no_follow_up"), "follow_up", primary)),
         "analysed": ("Analysed", f"Eligible, with a baseline and a follow-up {primary}"),
     }
 
@@ -508,6 +558,14 @@ def table_flow(results: StudyResults, style: JournalStyle) -> TableSpec:
                                                           str(getattr(s, "reason", "") or "")))
         rows.append(Row((label, fmt_int(s.n_before, style=style), fmt_int(s.n_removed, style=style),
                          fmt_int(s.n_after, style=style), reason)))
+        if getattr(s, "key", "") == "not_ipaf":
+            for b in getattr(s, "breakdown", ()):
+                sub, why = NOT_IPAF_WORDS.get(b.key, (b.label, ""))
+                if b.key == "indeterminate":
+                    why += (", a blank clinical feature counted as unknown or an entry requirement unknown"
+                            if results.settings.missing_feature_means == "unknown" else
+                            ", an entry requirement unknown")
+                rows.append(Row((sub, "", fmt_int(b.n, style=style), "", why), indent=1))
     if not rows:
         rows = [Row(("No screening flow recorded", "", "", "", ""))]
     return TableSpec(
