@@ -34,6 +34,7 @@ from matplotlib.patches import FancyBboxPatch
 from ipafstudy.errors import InvalidOptionError, check_option
 from ipafstudy.fileio import atomic_write_bytes
 from ipafstudy.reporting.format import (
+    STARS_LEGEND,
     JournalStyle,
     fmt_number,
     fmt_p,
@@ -104,7 +105,7 @@ def box_caption(*, whiskers: Whiskers = "minmax", quartile_method: str | None = 
     if show_points:
         parts.append("Dots are individual patients" + (", lines join each patient's paired values." if paired_lines
                                                        else "."))
-    parts.append("Significance: * p < 0.05; ** p < 0.01; *** p < 0.001; ns, not significant.")
+    parts.append(f"Significance: {STARS_LEGEND}; ns, not significant.")
     return " ".join(parts)
 
 

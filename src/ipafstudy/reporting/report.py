@@ -22,7 +22,7 @@ import pandas as pd
 from ipafstudy.analysis.results import StudyResults
 from ipafstudy.fileio import atomic_write_text, csv_text, prepare_output_dir, sha256_file
 from ipafstudy.reporting import figures as figs
-from ipafstudy.reporting.format import JournalStyle, get_style, print_style
+from ipafstudy.reporting.format import STARS_LEGEND, JournalStyle, get_style, print_style
 from ipafstudy.reporting.io import write_table_csv
 from ipafstudy.reporting.methods import methods_paragraphs, settings_paragraphs, summary_sentences
 from ipafstudy.reporting.tables import NOT_IPAF_WORDS, REGRESSION_DIAGNOSTICS_FIGURE, build_tables
@@ -178,7 +178,7 @@ def correlation_caption(results: StudyResults) -> str:
     """Figure 3 legend: raw p for the stars, and where the adjusted p values are when an adjustment is set."""
     adjust = results.plan.correlation.adjust
     return ("Spearman correlations among the changes (follow-up minus baseline), pairwise complete cases; ρ "
-            "in each cell. Stars use the unadjusted p: * p < 0.05; ** p < 0.01; *** p < 0.001."
+            f"in each cell. Stars use the unadjusted p: {STARS_LEGEND}."
             + (f" {'Holm' if adjust == 'holm' else 'Benjamini-Hochberg'}-adjusted p values are in "
                "Supplementary Table S4." if adjust != "none" else ""))
 

@@ -38,7 +38,6 @@ BIOPSY_PATTERNS = (
 
 # Thresholds of the statement ("1:320 or higher", "2 times ULN or more"): inclusive.
 ANA_MIN_TITRE = 320
-ANA_TITRE_PATTERNS = frozenset({"diffuse", "speckled", "homogeneous"})
 ANA_ANY_TITRE_PATTERNS = frozenset({"nucleolar", "centromere"})
 RF_ULN_MULTIPLE = 2.0
 SUGGESTIVE_HRCT = frozenset({"nsip", "op", "nsip_op", "lip"})
@@ -73,13 +72,6 @@ SEROLOGIC_ITEMS = (
     "anti_mda5",
 )
 DOMAINS = ("clinical", "serologic", "morphologic")
-DOMAIN_ITEMS: dict[str, tuple[str, ...]] = {
-    "clinical": CLINICAL_FIELDS,
-    "serologic": SEROLOGIC_ITEMS,
-    "morphologic": MORPHOLOGIC_ITEMS,
-}
-# Entry requirement names as reported (the third is phrased so that 'met' means 'no defined CTD').
-ENTRY_REQUIREMENTS = ("interstitial_pneumonia", "alternative_etiology_excluded", "no_defined_ctd")
 
 
 def _whole_titre(name: str, titre: object) -> int:

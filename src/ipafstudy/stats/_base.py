@@ -161,8 +161,3 @@ def tie_sizes(values: np.ndarray) -> np.ndarray:
     """Sizes of the groups of equal values (only groups of 2 or more)."""
     _, counts = np.unique(values, return_counts=True)
     return counts[counts > 1]
-
-
-def nan_if_none(value: float | None) -> float:
-    """NaN stands in for 'not computed' so results stay JSON-friendly floats."""
-    return math.nan if value is None else float(value)
