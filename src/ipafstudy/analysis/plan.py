@@ -18,23 +18,23 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ipafstudy import conventions as conv
+from ipafstudy.conventions import (
+    AdjustMethod,
+    CiMethod,
+    EffectSizeN,
+    MannWhitneyMethod,
+    QuantileMethod,
+    WhiskerRule,
+    WilcoxonMethod,
+    ZeroMethod,
+)
 from ipafstudy.errors import InvalidOptionError
+from ipafstudy.rules.codes import OUTCOME_CODES
 from ipafstudy.rules.drugs import DEFAULT_EXPOSURE_NAMES, DrugMatcher
 from ipafstudy.rules.lab_rules import DEFAULT_LAB_RULES, LAB_RULES, LabRules
 from ipafstudy.rules.units import BUILTIN_VARIABLES, MeasurementVariable, UnknownUnitError, VariableCatalogue
 from ipafstudy.settings import ClinicalSettings, describe_settings, setting_type_problem
-
-OUTCOME_CODES: tuple[str, ...] = (
-    "hrct_total",
-    "hrct_ggo",
-    "hrct_fibrosis",
-    "hrct_honeycombing",
-    "hrct_consolidation",
-    "mmrc",
-    "esr",
-    "crp",
-    "methylprednisolone_dose",
-)
 
 # Patient-level covariates a plan may use as a regression predictor (besides outcome columns).
 COVARIATE_PREDICTORS: dict[str, str] = {
@@ -47,13 +47,7 @@ COVARIATE_PREDICTORS: dict[str, str] = {
 }
 OUTCOME_SUFFIXES: dict[str, str] = {"baseline": "Baseline", "follow_up": "Follow-up", "change": "Δ"}
 
-QuantileMethod = Literal["spss", "r7", "tukey"]
-ZeroMethod = Literal["wilcox", "pratt"]
-TestMethod = Literal["asymptotic", "exact"]
-WilcoxonMethod = Literal["asymptotic", "exact", "auto"]
-EffectSizeN = Literal["pairs", "nonzero", "observations"]
-CiMethod = Literal["percentile", "bca"]
-Adjust = Literal["none", "holm", "bh"]
+Adjust = Literal["none", AdjustMethod]
 ContinuousSummary = Literal["median_iqr", "mean_sd"]
 
 
@@ -119,35 +113,49 @@ class CorrelationSpec(_Strict):
 
 class StatisticsSpec(_Strict):
     quantile_method: QuantileMethod = Field(
-        default="spss", description="Quartiles: spss = Hyndman-Fan 6 (SPSS, Prism); r7 = R default; tukey = hinges"
+        default=conv.DEFAULT_QUANTILE_METHOD,
+        description="Quartiles: spss = Hyndman-Fan 6 (SPSS, Prism); r7 = R default; tukey = hinges"
     )
     continuous_summary: ContinuousSummary = Field(
         default="median_iqr", description="How continuous variables are printed in Tables 1, 2, 4 and 5"
     )
     zero_method: ZeroMethod = Field(
-        default="wilcox", description="Wilcoxon zero differences: wilcox = dropped (SPSS); pratt = ranked then dropped"
+        default=conv.DEFAULT_ZERO_METHOD,
+        description="Wilcoxon zero differences: wilcox = dropped (SPSS); pratt = ranked then dropped"
     )
-    continuity: bool = Field(default=False, description="Wilcoxon continuity correction (False = SPSS; True = R)")
+    continuity: bool = Field(
+        default=conv.DEFAULT_CONTINUITY, description="Wilcoxon continuity correction (False = SPSS; True = R)"
+    )
     wilcoxon_method: WilcoxonMethod = Field(
-        default="asymptotic",
+        default=conv.DEFAULT_WILCOXON_METHOD,
         description="Wilcoxon p: asymptotic = normal, tie-corrected (SPSS); exact; auto = exact when no ties and "
         "at most 25 non-zero differences, else asymptotic",
     )
     effect_size_n: EffectSizeN = Field(
-        default="pairs", description="N in r = |z| / sqrt(N): pairs, nonzero, or observations (2 x pairs)"
+        default=conv.DEFAULT_EFFECT_SIZE_N,
+        description="N in r = |z| / sqrt(N): pairs, nonzero, or observations (2 x pairs)"
     )
-    mann_whitney_method: TestMethod = Field(
-        default="asymptotic", description="Mann-Whitney p: asymptotic = normal, tie-corrected (SPSS); exact"
+    mann_whitney_method: MannWhitneyMethod = Field(
+        default=conv.DEFAULT_MANN_WHITNEY_METHOD,
+        description="Mann-Whitney p: asymptotic = normal, tie-corrected (SPSS); exact"
     )
-    mann_whitney_continuity: bool = Field(default=False, description="Mann-Whitney continuity correction")
+    mann_whitney_continuity: bool = Field(
+        default=conv.DEFAULT_CONTINUITY, description="Mann-Whitney continuity correction"
+    )
     tie_decimals: int | None = Field(
-        default=10, ge=0, le=15,
+        default=conv.DEFAULT_TIE_DECIMALS, ge=0, le=conv.MAX_TIE_DECIMALS,
         description="Rank tests: values equal to this many decimals tie (null = exact doubles, as R's default)",
     )
-    bootstrap_resamples: int = Field(default=10_000, ge=100, description="Bootstrap resamples for the median change CI")
+    bootstrap_resamples: int = Field(
+        default=conv.DEFAULT_BOOTSTRAP_RESAMPLES, ge=100, description="Bootstrap resamples for the median change CI"
+    )
     seed: int = Field(default=20250101, ge=0, description="Seed of the bootstrap (recorded in every output)")
-    bootstrap_ci_method: CiMethod = Field(default="percentile", description="Bootstrap interval: percentile or bca")
-    confidence: float = Field(default=0.95, gt=0.5, lt=1.0, description="Confidence level of every interval")
+    bootstrap_ci_method: CiMethod = Field(
+        default=conv.DEFAULT_CI_METHOD, description="Bootstrap interval: percentile or bca"
+    )
+    confidence: float = Field(
+        default=conv.DEFAULT_CONFIDENCE, gt=0.5, lt=1.0, description="Confidence level of every interval"
+    )
     alpha: float = Field(default=0.05, gt=0.0, lt=0.5, description="Significance level named in the report")
 
 
@@ -158,8 +166,9 @@ class FigureSpec(_Strict):
         description="Outcomes drawn in the before/after box plots (Figure 2), in panel order",
     )
     paired_lines: bool = Field(default=False, description="Draw a line per patient between the two boxes")
-    whiskers: Literal["minmax", "tukey"] = Field(
-        default="minmax", description="Box-plot whiskers: minmax (Prism default) or tukey (1.5 x IQR, outliers shown)"
+    whiskers: WhiskerRule = Field(
+        default=conv.DEFAULT_WHISKER_RULE,
+        description="Box-plot whiskers: minmax (Prism default) or tukey (1.5 x IQR, outliers shown)"
     )
     dpi: int = Field(default=300, ge=72, le=1200, description="Resolution of the PNG figures (journals ask 300+)")
 

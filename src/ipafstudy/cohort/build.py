@@ -30,7 +30,6 @@ from ipafstudy.cohort.exposure import (
 from ipafstudy.cohort.hrct import HrctCohort, hrct_cohort
 from ipafstudy.cohort.screening import FlowStep, PatientScreen, build_flow, ipaf_failure
 from ipafstudy.cohort.timepoints import (
-    DEFAULT_OUTCOMES,
     Observation,
     TimepointMiss,
     TimepointValue,
@@ -42,6 +41,7 @@ from ipafstudy.cohort.timepoints import (
 )
 from ipafstudy.data.model import Study
 from ipafstudy.rules.antibodies import AntibodyGroup, antibody_group
+from ipafstudy.rules.codes import OUTCOME_CODES
 from ipafstudy.rules.common import as_tristate
 from ipafstudy.rules.ipaf import DOMAINS, AntibodyTest, IpafClassification, IpafInput, classify_ipaf
 from ipafstudy.rules.lab_rules import LabRules
@@ -268,7 +268,7 @@ def build_cohort(
     study: Study,
     settings: ClinicalSettings | None = None,
     *,
-    outcomes: Sequence[str] = DEFAULT_OUTCOMES,
+    outcomes: Sequence[str] = OUTCOME_CODES,
     primary_outcome: str = "hrct_total",
     exposure: DrugMatcher | None = None,
     concomitant: Sequence[DrugMatcher] = (),

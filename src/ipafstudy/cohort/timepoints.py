@@ -34,18 +34,9 @@ import pandas as pd
 
 from ipafstudy.cohort._common import as_date, source_text
 from ipafstudy.errors import InvalidOptionError
+from ipafstudy.rules.codes import HRCT_OUTCOMES, MEASUREMENT_OUTCOMES, OUTCOME_CODES
 from ipafstudy.settings import ClinicalSettings
 
-MEASUREMENT_OUTCOMES: tuple[str, ...] = ("mmrc", "esr", "crp", "methylprednisolone_dose")
-HRCT_OUTCOMES: dict[str, str] = {
-    "hrct_total": "total",
-    "hrct_ggo": "ggo",
-    "hrct_fibrosis": "fibrosis",
-    "hrct_honeycombing": "honeycombing",
-    "hrct_consolidation": "consolidation",
-}
-DEFAULT_OUTCOMES: tuple[str, ...] = (*HRCT_OUTCOMES, *MEASUREMENT_OUTCOMES)
-KNOWN_OUTCOMES: tuple[str, ...] = DEFAULT_OUTCOMES
 TIMEPOINTS: tuple[str, ...] = ("baseline", "follow_up")
 
 #: Rule codes recorded with each chosen value or miss.
@@ -119,9 +110,9 @@ def _follow_up_cause(obs: Sequence[Observation], start: dt.date) -> str:
 def check_outcomes(outcomes: Sequence[str], primary_outcome: str) -> tuple[str, ...]:
     """Validate the analysis set; the primary outcome must be one of them."""
     out = tuple(outcomes)
-    unknown = [o for o in out if o not in KNOWN_OUTCOMES]
+    unknown = [o for o in out if o not in OUTCOME_CODES]
     if unknown:
-        raise InvalidOptionError(f"unknown outcome(s) {unknown}; known outcomes are {list(KNOWN_OUTCOMES)}")
+        raise InvalidOptionError(f"unknown outcome(s) {unknown}; known outcomes are {list(OUTCOME_CODES)}")
     if len(set(out)) != len(out):
         raise InvalidOptionError(f"outcomes {list(out)} list an outcome twice")
     if not out:

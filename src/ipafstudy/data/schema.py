@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 # The clinical value sets are defined once, beside the rules that interpret them (data may import rules).
+from ipafstudy.rules.codes import PATTERNS, ZONES
 from ipafstudy.rules.ipaf import ANA_PATTERNS, ANTIBODY_RESULTS, BIOPSY_PATTERNS, HRCT_PATTERNS
 
 ColumnKind = Literal["string", "integer", "number", "date", "category"]
 
 YES_NO_UNKNOWN = ("yes", "no", "unknown")
-ZONES = ("RU", "RM", "RL", "LU", "LM", "LL")
-PATTERNS = ("ggo", "fibrosis", "honeycombing", "consolidation")
 READER_ROLES = ("reader1", "reader2", "adjudicator")
 ROUTES = ("oral", "intravenous", "subcutaneous", "intramuscular", "topical", "inhaled", "other")
 

@@ -31,6 +31,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
+from ipafstudy.conventions import DEFAULT_WHISKER_RULE, WhiskerRule
 from ipafstudy.errors import InvalidOptionError, check_option
 from ipafstudy.fileio import atomic_write_bytes
 from ipafstudy.reporting.format import (
@@ -44,7 +45,6 @@ from ipafstudy.reporting.format import (
 )
 from ipafstudy.values import is_missing
 
-Whiskers = Literal["minmax", "tukey"]
 BOX_STAT_COLUMNS: tuple[str, ...] = ("outcome", "timepoint", "q1", "median", "q3", "whisker_low", "whisker_high")
 DATA_COLUMNS: tuple[str, ...] = ("patient_id", "outcome", "timepoint", "value")
 
@@ -92,7 +92,7 @@ def _new_figure(width: float, height: float) -> Figure:
     return fig
 
 
-def box_caption(*, whiskers: Whiskers = "minmax", quartile_method: str | None = None,
+def box_caption(*, whiskers: WhiskerRule = DEFAULT_WHISKER_RULE, quartile_method: str | None = None,
                 show_points: bool = True, paired_lines: bool = True) -> str:
     """Caption sentence describing what the boxes, whiskers, dots and lines show (for the legend)."""
     check_option("box_caption", "whiskers", whiskers, ("minmax", "tukey"))
@@ -163,7 +163,7 @@ def paired_boxplots(
     box_stats: pd.DataFrame,
     timepoints: tuple[str, str] = ("baseline", "follow_up"),
     timepoint_labels: tuple[str, str] = ("Pre", "Post"),
-    whiskers: Whiskers = "minmax",
+    whiskers: WhiskerRule = DEFAULT_WHISKER_RULE,
     quartile_method: str | None = None,
     show_points: bool = True,
     paired_lines: bool = True,

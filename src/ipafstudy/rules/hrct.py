@@ -16,13 +16,12 @@ from typing import Any
 
 import pandas as pd
 
+from ipafstudy.rules.codes import PATTERNS, ZONES
 from ipafstudy.rules.common import RuleInputError, float_or_nan
 from ipafstudy.settings import ClinicalSettings
 from ipafstudy.values import is_missing
 
 # Same values as data/schema.py (a test checks); repeated because rules sit below data.
-ZONES = ("RU", "RM", "RL", "LU", "LM", "LL")
-PATTERNS = ("ggo", "fibrosis", "honeycombing", "consolidation")
 READER_ROLES = ("reader1", "reader2", "adjudicator")
 MAX_GRADE = 4
 _KEY = ("patient_id", "scan_date")

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ipafstudy.conventions import MAX_TIE_DECIMALS
 from ipafstudy.errors import DataValidationError, InvalidOptionError
 from ipafstudy.values import jsonable
 
@@ -26,10 +27,6 @@ class ResultMixin:
         return {f.name: jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
 
-DEFAULT_TIE_DECIMALS = 10
-"""Values equal to this many decimal places are ties (``tie_decimals=None``: exact doubles, as R)."""
-
-
 def tie_values(values: np.ndarray, tie_decimals: int | None, *, caller: str) -> np.ndarray:
     """The values as rank tests compare them: rounded to ``tie_decimals`` decimal places.
 
@@ -39,9 +36,11 @@ def tie_values(values: np.ndarray, tie_decimals: int | None, *, caller: str) -> 
     """
     if tie_decimals is None:
         return values
-    if isinstance(tie_decimals, bool) or not isinstance(tie_decimals, (int, np.integer)) or not 0 <= tie_decimals <= 15:
+    whole = isinstance(tie_decimals, (int, np.integer)) and not isinstance(tie_decimals, bool)
+    if not whole or not 0 <= tie_decimals <= MAX_TIE_DECIMALS:
         raise InvalidOptionError(
-            f"{caller}(): tie_decimals={tie_decimals!r} is not valid; expected None or an integer from 0 to 15"
+            f"{caller}(): tie_decimals={tie_decimals!r} is not valid; "
+            f"expected None or an integer from 0 to {MAX_TIE_DECIMALS}"
         )
     return np.round(values, int(tie_decimals))
 

@@ -9,18 +9,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from ipafstudy.conventions import DEFAULT_CONFIDENCE, ICC_MODELS, KAPPA_WEIGHTS, IccModel, KappaWeights
 from ipafstudy.errors import DataValidationError, InsufficientDataError, check_option
 from ipafstudy.stats._base import ResultMixin, as_float_array, check_confidence, pair_values
-
-IccModel = Literal["ICC1_1", "ICC2_1", "ICC3_1", "ICC1_k", "ICC2_k", "ICC3_k"]
-ICC_MODELS = ("ICC1_1", "ICC2_1", "ICC3_1", "ICC1_k", "ICC2_k", "ICC3_k")
-KAPPA_WEIGHTS = ("linear", "quadratic", "unweighted")
 
 
 def koo_li_band(value: float) -> str:
@@ -73,7 +70,7 @@ class IccResult(ResultMixin):
     reason: str = ""
 
 
-def icc(ratings: Any, *, model: IccModel = "ICC2_1", confidence: float = 0.95) -> IccResult:
+def icc(ratings: Any, *, model: IccModel = "ICC2_1", confidence: float = DEFAULT_CONFIDENCE) -> IccResult:
     """Intraclass correlation of a subjects x raters table (rows = subjects, columns = raters).
 
     Models (Shrout & Fleiss 1979, names as psych::ICC): ``ICC1_1`` one-way random, single rater;
@@ -178,7 +175,7 @@ class KappaResult(ResultMixin):
 
 
 def weighted_kappa(
-    a: Any, b: Any, *, weights: str = "linear", categories: Iterable[Any] = range(5)
+    a: Any, b: Any, *, weights: KappaWeights = "linear", categories: Iterable[Any] = range(5)
 ) -> KappaResult:
     """Weighted kappa = (Po - Pe) / (1 - Pe) with agreement weights over ordered ``categories``.
 

@@ -9,16 +9,21 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from scipy import stats as sps
 
+from ipafstudy.conventions import (
+    CI_METHODS,
+    DEFAULT_BOOTSTRAP_RESAMPLES,
+    DEFAULT_CI_METHOD,
+    DEFAULT_CONFIDENCE,
+    CiMethod,
+)
 from ipafstudy.errors import InsufficientDataError, StatisticalWarning, check_option
 from ipafstudy.stats._base import ResultMixin, check_confidence, check_integer, pair_values
 
-CiMethod = Literal["percentile", "bca"]
-CI_METHODS = ("percentile", "bca")
 DEFAULT_SEED = 20240101
 _CHUNK_CELLS = 2_000_000  # resample matrix cells per block: bounds memory, keeps the loop over blocks tiny
 
@@ -83,10 +88,10 @@ def median_change(
     before: Any,
     after: Any,
     *,
-    n_resamples: int = 10_000,
+    n_resamples: int = DEFAULT_BOOTSTRAP_RESAMPLES,
     seed: int = DEFAULT_SEED,
-    ci_method: CiMethod = "percentile",
-    confidence: float = 0.95,
+    ci_method: CiMethod = DEFAULT_CI_METHOD,
+    confidence: float = DEFAULT_CONFIDENCE,
 ) -> MedianChangeResult:
     """Median of ``after - before`` with a bootstrap CI (patients resampled with replacement).
 

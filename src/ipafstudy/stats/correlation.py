@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from ipafstudy.conventions import ADJUST_METHODS, DEFAULT_TIE_DECIMALS
 from ipafstudy.errors import DataValidationError, check_option
-from ipafstudy.stats._base import DEFAULT_TIE_DECIMALS, ResultMixin, as_float_series, tie_values
-from ipafstudy.stats.pvalues import ADJUST_METHODS, adjust_p, significance_stars
+from ipafstudy.stats._base import ResultMixin, as_float_series, tie_values
+from ipafstudy.stats.pvalues import adjust_p, significance_stars
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 from scipy.special import gammaln
 
+from ipafstudy.conventions import (
+    CATEGORICAL_TESTS,
+    DEFAULT_CONTINUITY,
+    DEFAULT_MANN_WHITNEY_METHOD,
+    DEFAULT_TIE_DECIMALS,
+    MANN_WHITNEY_METHODS,
+    CategoricalTest,
+    MannWhitneyMethod,
+)
 from ipafstudy.errors import DataValidationError, InsufficientDataError, check_option
-from ipafstudy.stats._base import DEFAULT_TIE_DECIMALS, ResultMixin, non_missing, tie_sizes, tie_values
+from ipafstudy.stats._base import ResultMixin, non_missing, tie_sizes, tie_values
 from ipafstudy.stats._exact import rank_sum_pmf, two_sided_p
-from ipafstudy.stats.paired import TEST_METHODS, TestMethod
 
-CategoricalTest = Literal["auto", "pearson", "fisher"]
-CATEGORICAL_TESTS = ("auto", "pearson", "fisher")
 MAX_FISHER_TABLES = 5_000_000  # nodes visited before giving up (seconds, not minutes)
 
 
@@ -58,8 +64,8 @@ def mann_whitney(
     x: Any,
     y: Any,
     *,
-    method: TestMethod = "asymptotic",
-    continuity: bool = False,
+    method: MannWhitneyMethod = DEFAULT_MANN_WHITNEY_METHOD,
+    continuity: bool = DEFAULT_CONTINUITY,
     tie_decimals: int | None = DEFAULT_TIE_DECIMALS,
 ) -> MannWhitneyResult:
     """Mann-Whitney U test of x against y (two-sided), missing values dropped and counted.
@@ -77,7 +83,7 @@ def mann_whitney(
     (0.0, 0.0)
     """
     caller = "mann_whitney"
-    check_option(caller, "method", method, TEST_METHODS)
+    check_option(caller, "method", method, MANN_WHITNEY_METHODS)
     check_option(caller, "continuity", continuity, (True, False))
     xo, missing_x = non_missing(x, caller=caller, name="x")
     yo, missing_y = non_missing(y, caller=caller, name="y")

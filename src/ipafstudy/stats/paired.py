@@ -9,25 +9,33 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from scipy import stats as sps
 
+from ipafstudy.conventions import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_CONTINUITY,
+    DEFAULT_EFFECT_SIZE_N,
+    DEFAULT_TIE_DECIMALS,
+    DEFAULT_WILCOXON_METHOD,
+    DEFAULT_ZERO_METHOD,
+    EFFECT_SIZE_NS,
+    WILCOXON_METHODS,
+    ZERO_METHODS,
+    EffectSizeN,
+    WilcoxonMethod,
+    ZeroMethod,
+)
 from ipafstudy.errors import InsufficientDataError, check_option
-from ipafstudy.stats._base import DEFAULT_TIE_DECIMALS, ResultMixin, check_confidence, pair_values, tie_values
+from ipafstudy.stats._base import ResultMixin, check_confidence, pair_values, tie_values
 from ipafstudy.stats._exact import signed_rank_pmf, two_sided_p
 
-ZeroMethod = Literal["wilcox", "pratt"]
-TestMethod = Literal["asymptotic", "exact", "auto"]
-EffectSizeN = Literal["pairs", "nonzero", "observations"]
-ZERO_METHODS = ("wilcox", "pratt")
-TEST_METHODS = ("asymptotic", "exact", "auto")
 #: ``method="auto"`` uses the exact distribution up to this many non-zero differences (when none tie).
 AUTO_EXACT_MAX_NONZERO = 25
 #: Below this many non-zero differences no two-sided p can reach 0.05: the smallest is 2 / 2**n (n = 5: 0.0625).
 FEW_NONZERO_PAIRS = 6
-EFFECT_SIZE_NS = ("pairs", "nonzero", "observations")
 MAX_EXACT_HL_N = 300
 ALL_ZERO_REASON = (
     "all paired differences are zero: no change to test; reported as z = 0, p = 1 "
@@ -86,10 +94,10 @@ def wilcoxon_signed_rank(
     before: Any,
     after: Any,
     *,
-    zero_method: ZeroMethod = "wilcox",
-    continuity: bool = False,
-    method: TestMethod = "asymptotic",
-    effect_size_n: EffectSizeN = "pairs",
+    zero_method: ZeroMethod = DEFAULT_ZERO_METHOD,
+    continuity: bool = DEFAULT_CONTINUITY,
+    method: WilcoxonMethod = DEFAULT_WILCOXON_METHOD,
+    effect_size_n: EffectSizeN = DEFAULT_EFFECT_SIZE_N,
     tie_decimals: int | None = DEFAULT_TIE_DECIMALS,
 ) -> WilcoxonResult:
     """Wilcoxon signed-rank test of ``after - before``.
@@ -134,7 +142,7 @@ def wilcoxon_signed_rank(
     caller = "wilcoxon_signed_rank"
     check_option(caller, "zero_method", zero_method, ZERO_METHODS)
     check_option(caller, "continuity", continuity, (True, False))
-    check_option(caller, "method", method, TEST_METHODS)
+    check_option(caller, "method", method, WILCOXON_METHODS)
     check_option(caller, "effect_size_n", effect_size_n, EFFECT_SIZE_NS)
     b, a, n_excluded = pair_values(before, after, caller=caller)
     d = tie_values(a - b, tie_decimals, caller=caller)
@@ -198,7 +206,7 @@ class HodgesLehmannResult(ResultMixin):
     reason: str = ""
 
 
-def hodges_lehmann(before: Any, after: Any, confidence: float = 0.95) -> HodgesLehmannResult:
+def hodges_lehmann(before: Any, after: Any, confidence: float = DEFAULT_CONFIDENCE) -> HodgesLehmannResult:
     """Hodges-Lehmann pseudo-median of ``after - before`` with the Wilcoxon (Walsh average) CI.
 
     All differences, zeros included, form the n(n+1)/2 Walsh averages (d_i + d_j)/2, i <= j

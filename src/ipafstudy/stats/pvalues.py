@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ipafstudy.conventions import ADJUST_METHODS, AdjustMethod
 from ipafstudy.errors import DataValidationError, check_option
 from ipafstudy.stats._base import check_integer
-
-AdjustMethod = Literal["holm", "bh"]
-ADJUST_METHODS = ("holm", "bh")
 
 
 def _as_probability(p: Any, caller: str) -> float:

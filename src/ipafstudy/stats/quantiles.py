@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from ipafstudy.conventions import (
+    DEFAULT_QUANTILE_METHOD,
+    DEFAULT_WHISKER_RULE,
+    QUANTILE_METHODS,
+    WHISKER_RULES,
+    QuantileMethod,
+    WhiskerRule,
+)
 from ipafstudy.errors import InvalidOptionError, check_option
 from ipafstudy.stats._base import ResultMixin, non_missing
 
-QuantileMethod = Literal["spss", "r7", "tukey"]
-QUANTILE_METHODS = ("spss", "r7", "tukey")
 _NUMPY_METHOD = {"spss": "weibull", "r7": "linear"}
 
 
@@ -56,7 +62,7 @@ def tukey_hinges(values: np.ndarray) -> tuple[float, float, float]:
     return float(out[0]), float(out[1]), float(out[2])
 
 
-def quantiles(x: Any, *, method: QuantileMethod = "spss") -> QuantileResult:
+def quantiles(x: Any, *, method: QuantileMethod = DEFAULT_QUANTILE_METHOD) -> QuantileResult:
     """Quartiles with a named definition.
 
     ``spss`` (default): position (n + 1)p, Hyndman-Fan type 6, SPSS "weighted average" and Prism.
@@ -91,11 +97,9 @@ def describe_continuous(x: Any) -> DescribeResult:
     return DescribeResult(float(ok.mean()), sd, float(ok.min()), float(ok.max()), int(ok.size), n_missing, reason)
 
 
-WhiskerRule = Literal["minmax", "tukey"]
-WHISKER_RULES = ("minmax", "tukey")
 
 
-def percentile(x: Any, q: float, *, method: QuantileMethod = "spss") -> float:
+def percentile(x: Any, q: float, *, method: QuantileMethod = DEFAULT_QUANTILE_METHOD) -> float:
     """One sample percentile (q in 0-100) under a named definition; NaN when no values.
 
     ``tukey`` only defines 25, 50 and 75 (the hinges and the median).
@@ -137,7 +141,9 @@ class BoxplotStats(ResultMixin):
     reason: str = ""
 
 
-def boxplot_stats(x: Any, *, method: QuantileMethod = "spss", whisker: WhiskerRule = "minmax") -> BoxplotStats:
+def boxplot_stats(
+    x: Any, *, method: QuantileMethod = DEFAULT_QUANTILE_METHOD, whisker: WhiskerRule = DEFAULT_WHISKER_RULE
+) -> BoxplotStats:
     """Box (Q1, median, Q3 by ``method``) and whiskers: ``minmax`` (Prism default) or ``tukey``.
 
     ``tukey`` whiskers reach the most extreme values within 1.5 x IQR of the box; values beyond

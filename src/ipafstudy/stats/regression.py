@@ -22,6 +22,7 @@ import statsmodels.api as sm
 from scipy import stats as sps
 from statsmodels.stats.diagnostic import het_breuschpagan
 
+from ipafstudy.conventions import DEFAULT_CONFIDENCE
 from ipafstudy.errors import DataValidationError, InsufficientDataError, InvalidOptionError, check_option
 from ipafstudy.stats._base import ResultMixin, as_float_series, check_confidence
 from ipafstudy.stats.normality import ShapiroResult, shapiro_wilk
@@ -186,7 +187,7 @@ def _sparse_binary(complete: pd.DataFrame, predictors: list[str]) -> tuple[Spars
 
 
 def linear_regression(
-    frame: pd.DataFrame, outcome: str, predictors: Sequence[str], *, confidence: float = 0.95,
+    frame: pd.DataFrame, outcome: str, predictors: Sequence[str], *, confidence: float = DEFAULT_CONFIDENCE,
     robust_se: str = "none",
 ) -> RegressionResult:
     """OLS of ``outcome`` on ``predictors`` (+ intercept ``Intercept``), listwise deletion.
