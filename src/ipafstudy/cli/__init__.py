@@ -14,7 +14,7 @@ from ipafstudy import __version__
 from ipafstudy.errors import IpafstudyError
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "validate", "synth", "dictionary", "template", "plan", "analyze", "explain", "screen", "hrct",
+    "validate", "synth", "dictionary", "template", "plan", "analyze", "explain", "screen", "hrct", "deidentify_key",
 )
 
 

@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--force", action="store_true",
                         help="write into a non-empty --out (same-named files are replaced; nothing else is deleted)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--deidentify", metavar="KEYFILE",
+                        help="write analysis_dataset.csv and results.json with keyed pseudonyms for ids and study "
+                        "days for dates (key from `ipafstudy deidentify-key`; see docs/privacy.md)")
     parser.add_argument("--mapping", metavar="MAPPING.yaml", help="REDCap mapping file (REDCap exports only)")
     parser.add_argument("--redcap-dictionary", metavar="DICTIONARY.csv", help="REDCap data dictionary")
     parser.set_defaults(handler=run)
@@ -63,15 +66,26 @@ def run(args: argparse.Namespace) -> int:
     plan = load_plan(args.plan) if args.plan else AnalysisPlan()
     get_style(plan.journal_style)  # an unknown journal style fails before any work is done
     check_output_dir(args.out, force=args.force)  # refuse a non-empty or unwritable --out before the long work
+    key = None
+    if args.deidentify:
+        from ipafstudy.cohort.deidentify import read_key
+
+        key = read_key(args.deidentify)  # a missing key fails before the work
     step, close = _progress(args.quiet)
     try:
         step("Load")
         study = load_study(args.data, mapping=args.mapping, redcap_dictionary=args.redcap_dictionary,
                            variables=plan.variable_catalogue)
         results = run_study(study, plan, progress=step)
+        deidentifier = None
+        if key is not None:
+            from ipafstudy.cohort.deidentify import Deidentifier, index_dates
+
+            deidentifier = Deidentifier(key, index_dates(study, plan.settings, plan.exposure_drug))
         with output_dir(args.out, force=args.force) as out:  # created only now; removed again if writing fails
             written = write_report(results, out, force=True, progress=step,
-                                   command=["ipafstudy", "analyze", *sys.argv[2:]] if sys.argv else None)
+                                   command=["ipafstudy", "analyze", *sys.argv[2:]] if sys.argv else None,
+                                   deidentifier=deidentifier)
     finally:
         close()
     if not args.quiet:

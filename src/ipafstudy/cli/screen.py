@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "primary_outcome are used)",
     )
     parser.add_argument("--patient", metavar="ID", help="also print why this patient is in or out")
+    parser.add_argument("--deidentify", metavar="KEYFILE",
+                        help="write pseudonyms for patient ids and study days for dates (key from "
+                        "`ipafstudy deidentify-key`; see docs/privacy.md)")
     parser.add_argument("--force", action="store_true", help="write into a non-empty --out (same names replaced)")
     parser.set_defaults(handler=run)
 
@@ -38,12 +41,22 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.settings)
     outcomes = load_outcomes(args.settings)
     check_output_dir(args.out, force=args.force)  # refuse a non-empty or unwritable --out before the work
+    key = None
+    if args.deidentify:
+        from ipafstudy.cohort.deidentify import read_key
+
+        key = read_key(args.deidentify)  # a missing key fails before the work
     study = load_study(args.data)
     cohort = build_cohort(study, settings, **outcomes)
     if args.patient:
         explain_patient(cohort, args.patient)  # fail on an unknown id before writing anything
+    deidentifier = None
+    if key is not None:
+        from ipafstudy.cohort.deidentify import Deidentifier, index_dates
+
+        deidentifier = Deidentifier(key, index_dates(study, settings))
     with output_dir(args.out, force=args.force) as out:  # created only once there is something to write
-        write_cohort(cohort, out)
+        write_cohort(cohort, out, deidentifier=deidentifier)
     print(render_flow(cohort.flow))
     print(f"data cut-off used: {cohort.data_cutoff_date}; outputs written to {out}")
     if args.patient:

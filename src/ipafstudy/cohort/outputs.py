@@ -87,25 +87,31 @@ def load_outcomes(path: str | None) -> dict[str, Any]:
     return out
 
 
-def screen_outputs(cohort: Cohort) -> dict[str, str]:
-    """File name -> text of every screening output."""
+def screen_outputs(cohort: Cohort, deidentifier: Any = None) -> dict[str, str]:
+    """File name -> text of every screening output (de-identified when a ``Deidentifier`` is given)."""
+    def table(frame: pd.DataFrame) -> str:
+        return csv_text(deidentifier.frame(frame) if deidentifier is not None else frame)
+
+    def record(data: Any) -> str:
+        return json.dumps(deidentifier.json(data) if deidentifier is not None else data, indent=2) + "\n"
+
     return {
-        "classification.csv": csv_text(cohort.classification),
-        "screening.csv": csv_text(cohort.screening),
-        "timepoints.csv": csv_text(cohort.values),
-        "outcome_exclusions.csv": csv_text(cohort.outcome_exclusions),
-        "missing_data.csv": csv_text(cohort.missing_data()),
-        "adverse_events.csv": csv_text(cohort.adverse_events),
-        "adverse_event_summary.csv": csv_text(cohort.adverse_event_summary),
-        "hrct_excluded_scans.csv": csv_text(cohort.hrct.excluded_scans),
-        "flow.json": json.dumps(cohort.flow_dict(), indent=2) + "\n",
-        "settings.json": json.dumps(settings_record(cohort), indent=2) + "\n",
+        "classification.csv": table(cohort.classification),
+        "screening.csv": table(cohort.screening),
+        "timepoints.csv": table(cohort.values),
+        "outcome_exclusions.csv": table(cohort.outcome_exclusions),
+        "missing_data.csv": table(cohort.missing_data()),
+        "adverse_events.csv": table(cohort.adverse_events),
+        "adverse_event_summary.csv": table(cohort.adverse_event_summary),
+        "hrct_excluded_scans.csv": table(cohort.hrct.excluded_scans),
+        "flow.json": record(cohort.flow_dict()),
+        "settings.json": record(settings_record(cohort)),
     }
 
 
-def write_cohort(cohort: Cohort, out: Path) -> list[Path]:
+def write_cohort(cohort: Cohort, out: Path, *, deidentifier: Any = None) -> list[Path]:
     """Write every screening output atomically into the existing folder ``out``; returns the paths written."""
-    return [atomic_write_text(Path(out) / name, text) for name, text in screen_outputs(cohort).items()]
+    return [atomic_write_text(Path(out) / name, text) for name, text in screen_outputs(cohort, deidentifier).items()]
 
 
 def settings_record(cohort: Cohort) -> dict[str, Any]:

@@ -278,8 +278,13 @@ def write_report(
     style: str | JournalStyle | None = None,
     progress: Progress | None = None,
     command: Sequence[str] | None = None,
+    deidentifier: Any = None,
 ) -> dict[str, Path]:
-    """Write every output file; refuses a non-empty ``out_dir`` unless ``force``. Returns name -> path."""
+    """Write every output file; refuses a non-empty ``out_dir`` unless ``force``. Returns name -> path.
+
+    With a ``cohort.deidentify.Deidentifier`` the patient-level files (analysis_dataset.csv, results.json) carry
+    pseudonyms and study days instead of ids and dates.
+    """
     from ipafstudy.reporting import docx as docx_out
     from ipafstudy.reporting import html as html_out
     from ipafstudy.reporting import xlsx as xlsx_out
@@ -292,8 +297,10 @@ def write_report(
     (out / "figures").mkdir(exist_ok=True)
     written: dict[str, Path] = {}
     step("Data and results")
-    written["analysis_dataset.csv"] = atomic_write_text(out / "analysis_dataset.csv", dataset_csv(results))
-    written["results.json"] = atomic_write_text(out / "results.json", dumps_json(results.to_dict()))
+    dataset = dataset_csv(results) if deidentifier is None else csv_text(deidentifier.frame(results.dataset))
+    result_dict = results.to_dict() if deidentifier is None else deidentifier.json(results.to_dict())
+    written["analysis_dataset.csv"] = atomic_write_text(out / "analysis_dataset.csv", dataset)
+    written["results.json"] = atomic_write_text(out / "results.json", dumps_json(result_dict))
     step("Figures")
     figures = make_figures(results, out / "figures", st)
     for f in figures:
