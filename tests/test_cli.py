@@ -14,11 +14,14 @@ def _subcommands() -> list[str]:
     return sorted(action.choices)
 
 
+COMMANDS = sorted(name.replace("_", "-") for name in COMMAND_MODULES)  # module deidentify_key: deidentify-key
+
+
 def test_every_command_module_is_registered():
-    assert set(_subcommands()) == set(COMMAND_MODULES)
+    assert set(_subcommands()) == set(COMMANDS)
 
 
-@pytest.mark.parametrize("command", sorted(COMMAND_MODULES))
+@pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
