@@ -442,6 +442,20 @@ def analyse_dataset(
     )
 
 
+def _require_analysed(cohort: Any) -> None:
+    """No analysed patient (no patients, an empty treatments table...) is one clear error, not a KeyError later."""
+    if cohort.analysed_ids:
+        return
+    screening = cohort.screening
+    steps = screening["exclusion_step"].dropna().astype(str).value_counts(sort=False) if len(screening) else {}
+    why = ", ".join(f"{step}: {int(n)}" for step, n in sorted(dict(steps).items()))
+    raise InsufficientDataError(
+        f"no patient can be analysed ({len(screening)} screened"
+        + (f"; excluded at {why}" if why else "")
+        + "); run 'ipafstudy screen' to see each patient's reason"
+    )
+
+
 def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progress | None = None) -> StudyResults:
     """Build the cohort from a loaded ``Study`` and run the whole plan on it."""
     from ipafstudy.cohort.build import build_cohort
@@ -452,6 +466,7 @@ def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progres
     cohort = build_cohort(study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome,
                           exposure=plan.exposure_drug, concomitant=plan.concomitant_drugs,
                           lab_rules=plan.adverse_events.rules())
+    _require_analysed(cohort)
     data = analysis_dataset(cohort, plan)
     step("HRCT reader agreement")  # computed once, by the cohort, on the analysed patients' reads
     return analyse_dataset(data, plan, cohort=cohort, sources=tuple(getattr(study, "sources", ())),

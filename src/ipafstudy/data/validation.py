@@ -11,6 +11,8 @@ Rule codes (``ValidationIssue.rule``):
 rule                      severity  meaning
 ========================  ========  ===============================================================
 missing_table             error     the patients table is absent
+empty_table               error     the patients table has no data rows (header only or empty file);
+                          warning   for the treatments table (no patient can be exposed)
 missing_column            error     a required column is absent (one issue per column)
 unknown_column            warning   a column the schema does not know (ignored)
 duplicate_column          error     two headers name the same column
@@ -78,6 +80,8 @@ EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
     "measurements": ("original_variable", "original_value", "original_unit"),
 }
 REQUIRED_TABLES = ("patients",)
+# Tables that may be absent but, when present with no rows, leave nothing to analyse: a warning.
+EXPECTED_ROWS = ("treatments",)
 MIN_YEAR, MAX_YEAR = 1900, 2100
 TACROLIMUS = "tacrolimus"
 
@@ -572,6 +576,22 @@ def study_columns(name: str) -> tuple[str, ...]:
     return (*TABLES[name].column_names, *EXTRA_COLUMNS.get(name, ()), *PROVENANCE_COLUMNS)
 
 
+def _empty_table_checks(raw_tables: Mapping[str, RawTable], col: _Collector) -> None:
+    """A patients table without rows is an error (nothing to screen); an empty treatments table a warning."""
+    for name in (*REQUIRED_TABLES, *EXPECTED_ROWS):
+        raw = raw_tables.get(name)
+        if raw is None or raw.rows:
+            continue
+        what = "has a header but no data rows" if raw.headers else "is empty (no header, no rows)"
+        if name in REQUIRED_TABLES:
+            col.add(raw, None, None, None, "empty_table",
+                    f"the {name} table {what}; there is no patient to screen. Add one row per screened patient")
+        else:
+            col.add(raw, None, None, None, "empty_table",
+                    f"the {name} table {what}; no patient can be on treatment, so no patient can be analysed",
+                    "warning")
+
+
 def build_study(
     raw_tables: Mapping[str, RawTable],
     sources: Iterable[SourceFile] = (),
@@ -598,6 +618,7 @@ def build_study(
                     f"the {name} table is missing: expected {name}.csv in a folder or a sheet named '{name}'",
                 )
             )
+    _empty_table_checks(raw_tables, col)
     parsed: dict[str, tuple[RawTable, list[dict]]] = {}
     for name, table in TABLES.items():
         raw = raw_tables.get(name)
