@@ -177,6 +177,22 @@ def test_html_is_self_contained(runs):
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
 
 
+def test_derived_cut_off_is_reported(runs):
+    """Issue 10 item 10: the cut-off derived from the records is stated in the run record, Methods and appendix."""
+    dates = []
+    for csv_path in sorted(runs["data"].glob("*.csv")):
+        frame = pd.read_csv(csv_path, dtype=str)
+        for col in frame.columns:
+            if col.endswith("date"):
+                dates += [d for d in frame[col].dropna() if re.fullmatch(r"\d{4}-\d{2}-\d{2}", d)]
+    latest = max(dates)  # ISO dates sort as text
+    rec = json.loads((runs["first"] / "run-record.json").read_text())
+    assert (rec["data_cutoff_date_used"], rec["data_cutoff_date_source"]) == (latest, "derived")
+    html = (runs["first"] / "report.html").read_text(encoding="utf-8")
+    assert f"the latest date in the records ({latest})" in html  # Methods
+    assert f"(derived: {latest})" in html  # settings appendix
+
+
 def test_refuses_a_non_empty_out_without_force(runs, capsys):
     out = runs["first"]
     before = {n: (out / n).read_bytes() for n in COMPARED}

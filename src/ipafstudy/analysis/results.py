@@ -7,6 +7,7 @@ settings used, so ``results.json`` can be audited without re-running anything.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,6 +180,7 @@ class StudyResults(_ToDict):
     sources: tuple[Any, ...] = ()
     #: outcome -> {"baseline": rule, "follow_up": rule}: the time-point rules the cohort applied.
     timepoint_rules: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    data_cutoff_date: dt.date | None = None  # the cut-off used: stated, or derived from the records
 
     def paired_for(self, code: str) -> PairedOutcome:
         for p in self.paired:

@@ -439,6 +439,7 @@ def analyse_dataset(
         agreement=agreement if isinstance(agreement, pd.DataFrame) else None, missing=missing,
         exclusions=exclusions, notes=tuple(notes.items), versions=library_versions(), sources=tuple(sources),
         timepoint_rules={o: dict(r) for o, r in rules.items() if o in plan.outcome_codes},
+        data_cutoff_date=getattr(cohort, "data_cutoff_date", None),
     )
 
 

@@ -58,6 +58,7 @@ def _progress(quiet: bool) -> tuple[Callable[[str], None], Callable[[], None]]:
 def run(args: argparse.Namespace) -> int:
     from ipafstudy.analysis.plan import AnalysisPlan, load_plan
     from ipafstudy.analysis.study import run_study
+    from ipafstudy.cohort.exposure import cutoff_text
     from ipafstudy.data.loaders import load_study
     from ipafstudy.fileio import check_output_dir, output_dir
     from ipafstudy.reporting.format import get_style
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         step("Load")
         study = load_study(args.data, mapping=args.mapping, redcap_dictionary=args.redcap_dictionary,
-                           variables=plan.variable_catalogue)
+                           variables=plan.variable_catalogue, data_cutoff_date=plan.settings.data_cutoff_date)
         results = run_study(study, plan, progress=step)
         deidentifier = None
         if key is not None:
@@ -90,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         close()
     if not args.quiet:
         print(f"analysed {results.n_analysed} patients; wrote {len(written)} files to {args.out}")
+        print(f"data cut-off: {cutoff_text(results.data_cutoff_date, plan.settings.data_cutoff_date)}")
         for note in results.notes:
             print(f"note: {note}")
     return 0

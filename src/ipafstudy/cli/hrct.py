@@ -62,7 +62,7 @@ def run_worklist(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.settings)
     _check_out(args.out, args.force)
-    study = load_study(args.data)
+    study = load_study(args.data, data_cutoff_date=settings.data_cutoff_date)
     frame = adjudication_worklist(study.hrct_reads, settings)
     write_table(args.out, frame, force=args.force, sheet="adjudication")
     n_scans = frame[["patient_id", "scan_date"]].drop_duplicates().shape[0]
@@ -76,7 +76,7 @@ def run_scores(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.settings)
     _check_out(args.out, args.force, allowed=("csv",))
-    study = load_study(args.data)
+    study = load_study(args.data, data_cutoff_date=settings.data_cutoff_date)
     write_table(args.out, hrct_scores(study.hrct_reads, settings), force=args.force, sheet="scores")
     print(f"scores written to {args.out}")
     return 0

@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ipafstudy.cohort.build import build_cohort
     from ipafstudy.cohort.explain import explain_patient
+    from ipafstudy.cohort.exposure import cutoff_text
     from ipafstudy.cohort.outputs import load_outcomes, load_settings, write_cohort
     from ipafstudy.cohort.screening import render_flow
     from ipafstudy.data.loaders import load_study
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         from ipafstudy.cohort.deidentify import read_key
 
         key = read_key(args.deidentify)  # a missing key fails before the work
-    study = load_study(args.data)
+    study = load_study(args.data, data_cutoff_date=settings.data_cutoff_date)
     cohort = build_cohort(study, settings, **outcomes)
     if args.patient:
         explain_patient(cohort, args.patient)  # fail on an unknown id before writing anything
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     with output_dir(args.out, force=args.force) as out:  # created only once there is something to write
         write_cohort(cohort, out, deidentifier=deidentifier)
     print(render_flow(cohort.flow))
-    print(f"data cut-off used: {cohort.data_cutoff_date}; outputs written to {out}")
+    print(f"data cut-off: {cutoff_text(cohort.data_cutoff_date, settings.data_cutoff_date)}; outputs written to {out}")
     if args.patient:
         print()
         print(explain_patient(cohort, args.patient))

@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--antibody-aliases", metavar="ALIASES.yaml", help="extra laboratory spellings: 'spelling: canonical name'"
     )
     parser.add_argument(
-        "--plan", metavar="PLAN.yaml", help="analysis plan whose declared measurement variables are accepted"
+        "--plan", metavar="PLAN.yaml",
+        help="analysis plan: its declared variables are accepted; dates after its data_cutoff_date are errors",
     )
     parser.set_defaults(handler=run)
 
@@ -38,10 +39,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         check_output_file(args.json, force=args.force)  # refuse an existing or unwritable report before the work
     aliases = read_antibody_aliases(args.antibody_aliases) if args.antibody_aliases else None
-    variables = load_plan(args.plan).variable_catalogue if args.plan else None
+    plan = load_plan(args.plan) if args.plan else None
     report = validate_path(
         args.path, mapping=args.mapping, redcap_dictionary=args.redcap_dictionary, antibody_aliases=aliases,
-        variables=variables,
+        variables=plan.variable_catalogue if plan else None,
+        data_cutoff_date=plan.settings.data_cutoff_date if plan else None,
     )
     if args.json:
         write_output_file(args.json, (report.to_json() + "\n").encode("utf-8"), force=args.force)

@@ -105,6 +105,15 @@ def resolve_cutoff(study: Study, settings: ClinicalSettings) -> dt.date | None:
     return max(found) if found else None
 
 
+def cutoff_text(used: dt.date | None, stated: dt.date | None) -> str:
+    """How the cut-off was chosen, for the console and reports: '2025-09-30 (stated)' or '... (derived ...)'."""
+    if used is None:
+        return "none (no dates in the records)"
+    if stated is not None:
+        return f"{used.isoformat()} (stated: clinical setting data_cutoff_date)"
+    return f"{used.isoformat()} (derived: the latest date in the records; set data_cutoff_date to fix it)"
+
+
 def patient_exposure(
     patient_id: str,
     rows: list[dict[str, object]],

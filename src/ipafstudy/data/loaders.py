@@ -183,6 +183,8 @@ def validate_path(
     redcap_dictionary: str | Path | None = None,
     antibody_aliases: Mapping[str, str] | None = None,
     variables: VariableCatalogue | None = None,
+    data_cutoff_date: dt.date | None = None,
+    today: dt.date | None = None,
 ) -> ValidationReport:
     """Check an input and return every problem found; never raises for data problems.
 
@@ -192,7 +194,7 @@ def validate_path(
     reader, origin = _read(path, mapping, redcap_dictionary)
     _, report = build_study(
         reader.tables, reader.sources, antibody_aliases=antibody_aliases, issues=reader.issues, origin=origin,
-        variables=variables,
+        variables=variables, data_cutoff_date=data_cutoff_date, today=today,
     )
     return report
 
@@ -204,6 +206,8 @@ def load_study(
     redcap_dictionary: str | Path | None = None,
     antibody_aliases: Mapping[str, str] | None = None,
     variables: VariableCatalogue | None = None,
+    data_cutoff_date: dt.date | None = None,
+    today: dt.date | None = None,
 ) -> Study:
     """Load and validate a study; raises DataValidationError (``.report``) listing every problem.
 
@@ -211,12 +215,14 @@ def load_study(
     per table, or a REDCap records export CSV (with ``redcap_dictionary`` and optionally a YAML
     ``mapping``). ``antibody_aliases`` adds laboratory spellings (raw name -> canonical name).
     ``variables`` adds the analysis plan's declared measurement variables (``AnalysisPlan.variable_catalogue``).
+    A date after ``today`` (default: the real date) or after a stated ``data_cutoff_date`` (the clinical
+    setting) is an error: a mistyped year must not silently become the data cut-off.
     Warnings do not stop loading; they are available from ``validate_path``.
     """
     reader, origin = _read(path, mapping, redcap_dictionary)
     study, report = build_study(
         reader.tables, reader.sources, antibody_aliases=antibody_aliases, issues=reader.issues, origin=origin,
-        variables=variables,
+        variables=variables, data_cutoff_date=data_cutoff_date, today=today,
     )
     if study is None:
         raise DataValidationError(report, _error_message(origin, report))

@@ -20,6 +20,8 @@ required_value            error     a required cell is empty
 type                      error     not a number / not a whole number
 date_unparseable          error     not a date written YYYY-MM-DD (or a real spreadsheet date)
 date_impossible           error     a date that does not exist (2021-02-30) or year outside 1900-2100
+date_in_future            error     a date after today (a transposed year such as 2052 for 2025)
+date_after_cutoff         error     a date after the stated data_cutoff_date
 range                     error     outside the column's range (grades 0-4, percents 0-100, no
                                     negative labs, measurement limits after unit conversion)
 category                  error     a coded value that is not one of the accepted spellings
@@ -576,6 +578,38 @@ def study_columns(name: str) -> tuple[str, ...]:
     return (*TABLES[name].column_names, *EXTRA_COLUMNS.get(name, ()), *PROVENANCE_COLUMNS)
 
 
+@dataclass(frozen=True)
+class DateLimits:
+    """No date in the records may lie after ``today`` or after a stated data cut-off.
+
+    A date typed with a transposed year (2052 for 2025) would otherwise silently become the derived data
+    cut-off and keep treatments "ongoing" until then. ``today`` is a parameter so tests can fix it.
+    """
+
+    today: dt.date
+    cutoff: dt.date | None = None
+
+
+def _date_limit_checks(raw: RawTable, table: Table, records: list[dict], limits: DateLimits, col: _Collector) -> None:
+    dates = [c.name for c in table.columns if c.kind == "date"]
+    cutoff = limits.cutoff if limits.cutoff is not None and limits.cutoff < limits.today else None
+    for rec in records:
+        for name in dates:
+            value = rec.get(name)
+            if value is None or value <= (cutoff or limits.today):
+                continue
+            if value > limits.today:
+                col.add(raw, rec[SOURCE_ROW], name, rec["_raw"].get(name), "date_in_future",
+                        f"{value.isoformat()} is after today ({limits.today.isoformat()}); check the year "
+                        "(a transposed year would become the data cut-off)")
+            else:
+                col.add(raw, rec[SOURCE_ROW], name, rec["_raw"].get(name), "date_after_cutoff",
+                        f"{value.isoformat()} is after the data cut-off {limits.cutoff.isoformat()} "
+                        "(clinical setting data_cutoff_date); correct the date, remove the record, "
+                        "or move the cut-off")
+            rec["_bad"].add(name)
+
+
 def _empty_table_checks(raw_tables: Mapping[str, RawTable], col: _Collector) -> None:
     """A patients table without rows is an error (nothing to screen); an empty treatments table a warning."""
     for name in (*REQUIRED_TABLES, *EXPECTED_ROWS):
@@ -600,16 +634,20 @@ def build_study(
     issues: Iterable[ValidationIssue] = (),
     origin: str = "input",
     variables: VariableCatalogue | None = None,
+    data_cutoff_date: dt.date | None = None,
+    today: dt.date | None = None,
 ) -> tuple[Study | None, ValidationReport]:
     """Parse and check every raw table; return (Study or None when there are errors, report).
 
     ``issues`` are problems a reader already found (unreadable sheet, bad header); they are
     merged into the report. ``origin`` names the input in table-level messages. ``variables``
     is the measurement catalogue (built-in plus the plan's declared variables; default built-in).
+    Dates after ``today`` (default: the real date) or after a stated ``data_cutoff_date`` are errors.
     """
     if antibody_aliases:
         antibody_aliases = check_antibody_aliases(antibody_aliases)  # a bad target fails before any row is read
     col = _Collector(list(issues))
+    limits = DateLimits(today if today is not None else dt.date.today(), data_cutoff_date)
     for name in REQUIRED_TABLES:
         if name not in raw_tables:
             col.issues.append(
@@ -626,6 +664,7 @@ def build_study(
             continue
         records = _parse_rows(raw, table, col, antibody_aliases, variables or BUILTIN_VARIABLES)
         _row_checks(name, raw, records, col)
+        _date_limit_checks(raw, table, records, limits, col)
         parsed[name] = (raw, records)
     _patient_checks(parsed, col)
     if "measurements" in parsed:

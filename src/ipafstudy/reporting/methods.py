@@ -83,7 +83,9 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
     """Design, definitions and statistical methods as run (settings, conventions, seed, versions)."""
     st_fmt = get_style(style if style is not None else results.plan.journal_style)
     plan, s, st = results.plan, results.settings, results.plan.statistics
-    cutoff = s.data_cutoff_date.isoformat() if s.data_cutoff_date else "the latest date in the records"
+    used = results.data_cutoff_date
+    cutoff = (s.data_cutoff_date.isoformat() if s.data_cutoff_date else
+              f"the latest date in the records ({used.isoformat()})" if used else "the latest date in the records")
     start_day = "including" if s.baseline_includes_start_day else "excluding"
     design = (
         "Patients were classified as interstitial pneumonia with autoimmune features (IPAF) by the ERS/ATS "
@@ -321,6 +323,8 @@ def settings_paragraphs(results: StudyResults) -> list[str]:
     for f in dataclasses.fields(results.settings):
         value = getattr(results.settings, f.name)
         shown = "the latest date in the records" if value is None and f.name == "data_cutoff_date" else repr(value)
+        if value is None and f.name == "data_cutoff_date" and results.data_cutoff_date is not None:
+            shown += f" (derived: {results.data_cutoff_date.isoformat()})"
         if isinstance(value, dt.date):
             shown = value.isoformat()
         doc = f.metadata.get("doc", "")

@@ -263,6 +263,8 @@ def run_record(results: StudyResults, *, started: str, command: Sequence[str] | 
         ],
         "plan": results.plan.to_dict(),
         "seed": results.plan.statistics.seed,
+        "data_cutoff_date_used": results.data_cutoff_date.isoformat() if results.data_cutoff_date else None,
+        "data_cutoff_date_source": "stated" if results.settings.data_cutoff_date is not None else "derived",
         "versions": dict(sorted(results.versions.items())),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
