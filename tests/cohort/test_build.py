@@ -82,7 +82,7 @@ def test_screening_table(cohort):
     assert sc.at["P09", "exclusion_step"] == "no_follow_up"
     assert "open" in sc.at["P09", "exclusion_reason"]
     assert "91" in sc.at["P07", "exclusion_reason"] or "-91 days" in sc.at["P07", "exclusion_reason"]
-    assert list(sc["eligible"]) == [pid in ("P01", "P08", "P10") for pid in sc.index]
+    assert list(sc["analysed"]) == [pid in ("P01", "P08", "P10") for pid in sc.index]
 
 
 def test_hrct_scores_and_dates(cohort):

@@ -64,7 +64,7 @@ def test_cli_round_trip_xlsx(tmp_path, monkeypatch):
     study = merge(_parts())
     import ipafstudy.data.loaders as loaders
 
-    monkeypatch.setattr(loaders, "load_study", lambda _path: study)
+    monkeypatch.setattr(loaders, "load_study", lambda _path, **_kw: study)
     out = tmp_path / "worklist.xlsx"
     assert main(["hrct", "worklist", "ANY", "--out", str(out)]) == 0
     filled = pd.read_excel(out)
@@ -93,7 +93,7 @@ def test_cli_agreement_prints_table(monkeypatch, capsys):
     import ipafstudy.data.loaders as loaders
 
     study = merge(_parts())
-    monkeypatch.setattr(loaders, "load_study", lambda _path: study)
+    monkeypatch.setattr(loaders, "load_study", lambda _path, **_kw: study)
     assert main(["hrct", "agreement", "ANY"]) == 0
     out = capsys.readouterr().out
     assert "ICC(2,1)" in out and "kappa_quadratic" in out

@@ -53,7 +53,7 @@ MISS_COLUMNS = ("patient_id", "outcome", "timepoint", "reason", "rule", "cause")
 WIDE_SUFFIXES = ("baseline", "baseline_date", "follow_up", "follow_up_date", "change")
 SCREENING_COLUMNS = (
     "patient_id", "site", "ipaf_status", "tacrolimus_start", "tacrolimus_end", "ongoing", "exposure_days",
-    "age_at_start", "age_source", "antibody_group", "eligible", "exclusion_step", "exclusion_reason",
+    "age_at_start", "age_source", "antibody_group", "antibody_both", "analysed", "exclusion_step", "exclusion_reason",
     "baseline_date", "follow_up_date",
 )
 
@@ -354,7 +354,8 @@ def build_cohort(
             "age_at_start": ages[pid],
             "age_source": age_sources[pid],
             "antibody_group": groups[pid].group,
-            "eligible": step is None,
+            "antibody_both": groups[pid].both,  # an MSA and an MAA: shown whatever antibody_group_precedence did
+            "analysed": step is None,  # passed every screening step (was 'eligible', which read as a step)
             "exclusion_step": step,
             "exclusion_reason": reason,
             "baseline_date": primary_dates.get((pid, "baseline")),

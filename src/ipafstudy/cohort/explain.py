@@ -24,9 +24,9 @@ def explain_patient(cohort: Cohort, patient_id: str) -> str:
     s = cohort.settings
     lines = [f"Patient {pid}"]
     lines.append(
-        "Result: ANALYSED" if bool(row["eligible"]) else f"Result: EXCLUDED at step '{row['exclusion_step']}'"
+        "Result: ANALYSED" if bool(row["analysed"]) else f"Result: EXCLUDED at step '{row['exclusion_step']}'"
     )
-    if not bool(row["eligible"]):
+    if not bool(row["analysed"]):
         lines.append(f"  reason: {row['exclusion_reason']}")
 
     lines.append("")

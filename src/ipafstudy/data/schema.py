@@ -13,7 +13,7 @@ from typing import Literal
 
 # The clinical value sets are defined once, beside the rules that interpret them (data may import rules).
 from ipafstudy.rules.codes import PATTERNS, ZONES
-from ipafstudy.rules.ipaf import ANA_PATTERNS, ANTIBODY_RESULTS, BIOPSY_PATTERNS, HRCT_PATTERNS
+from ipafstudy.rules.ipaf import ANA_PATTERNS, ANTIBODY_RESULTS, BIOPSY_PATTERNS, FINDINGS_SEPARATOR, HRCT_PATTERNS
 
 ColumnKind = Literal["string", "integer", "number", "date", "category"]
 
@@ -38,7 +38,10 @@ class Column:
     unit: str | None = None
     minimum: float | None = None
     maximum: float | None = None
+    multiple: bool = False  # a coded cell may list several values separated by MULTI_SEPARATOR
 
+
+MULTI_SEPARATOR = FINDINGS_SEPARATOR
 
 @dataclass(frozen=True)
 class Table:
@@ -102,8 +105,10 @@ PATIENTS = Table(
         Column(
             "biopsy_pattern",
             "category",
-            "Surgical lung biopsy histopathology pattern.",
+            "Surgical lung biopsy histopathology: one finding, or several separated by ';' "
+            "(met when any finding is suggestive).",
             allowed=BIOPSY_PATTERNS,
+            multiple=True,
         ),
         _finding("pleural_involvement", "Unexplained pleural effusion or thickening."),
         _finding("pericardial_involvement", "Unexplained pericardial effusion or thickening."),

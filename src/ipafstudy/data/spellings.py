@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from ipafstudy.data.schema import TABLES, YES_NO_UNKNOWN, Column
+from ipafstudy.rules.ipaf import ICAP_AC_PATTERNS
 
 # Cells read as blank in every column (R and SAS exports write these for missing values).
 BLANK_TOKENS: frozenset[str] = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a"})
@@ -84,6 +85,11 @@ COLUMN_ALIASES: dict[tuple[str, str], dict[str, str]] = {
         "homogenous": "homogeneous",
         "centromeric": "centromere",
         "nucleolus": "nucleolar",
+        "cytoplasm": "cytoplasmic",
+        "cytoplasmatic": "cytoplasmic",
+        # ICAP anti-cell codes, written AC-4, AC 4 or AC4 (mapping and source: rules.ipaf.ICAP_AC_PATTERNS)
+        **{code.lower().replace("-", "_"): value for code, value in ICAP_AC_PATTERNS.items()},
+        **{code.lower().replace("-", ""): value for code, value in ICAP_AC_PATTERNS.items()},
     },
     ("hrct_reads", "reader_role"): {
         "reader_1": "reader1",

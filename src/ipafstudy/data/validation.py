@@ -11,7 +11,7 @@ Rule codes (``ValidationIssue.rule``):
 rule                      severity  meaning
 ========================  ========  ===============================================================
 missing_table             error     the patients table is absent
-empty_table               error     the patients table has no data rows (header only or empty file);
+empty_table               error     the patients table has a header but no data rows;
                           warning   for the treatments table (no patient can be exposed)
 missing_column            error     a required column is absent (one issue per column)
 unknown_column            warning   a column the schema does not know (ignored)
@@ -61,6 +61,7 @@ import pandas as pd
 from ipafstudy.data.issues import Severity, ValidationIssue, ValidationReport
 from ipafstudy.data.model import SourceFile, Study
 from ipafstudy.data.schema import (
+    MULTI_SEPARATOR,
     PATTERNS,
     PROVENANCE_COLUMNS,
     SOURCE_FILE,
@@ -215,10 +216,31 @@ def _check_range(column: Column, number: float, what: str | None = None) -> None
         raise _CellError("range", f"{number:g} is outside the allowed range for {what or column.name}: {allowed}")
 
 
+def _parse_multiple(table: Table, column: Column, value: object) -> str:
+    """A cell listing several coded values ('NSIP; lymphoid aggregates') -> 'nsip;lymphoid_aggregates_...'."""
+    parts = [p for p in parse_text(value).split(MULTI_SEPARATOR) if p.strip()]
+    found: list[str] = []
+    for part in parts:
+        canonical = canonical_category(table.name, column, part)
+        if canonical is None:
+            raise _CellError(
+                "category",
+                f"{part.strip()!r} is not an accepted value; use one of {list(column.allowed or ())}, "
+                f"several separated by '{MULTI_SEPARATOR}'",
+            )
+        if canonical not in found:
+            found.append(canonical)
+    if "not_done" in found and len(found) > 1:
+        raise _CellError("category", f"'not_done' cannot be combined with findings ({parse_text(value)!r})")
+    return MULTI_SEPARATOR.join(found)
+
+
 def parse_cell(table: Table, column: Column, value: object) -> object:
     """Typed value of one non-blank cell or _CellError naming the rule it broke."""
     if column.kind == "date":
         return parse_date(value)
+    if column.kind == "category" and column.multiple:
+        return _parse_multiple(table, column, value)
     if column.kind == "category":
         canonical = canonical_category(table.name, column, value)
         if canonical is None:
@@ -614,9 +636,9 @@ def _empty_table_checks(raw_tables: Mapping[str, RawTable], col: _Collector) -> 
     """A patients table without rows is an error (nothing to screen); an empty treatments table a warning."""
     for name in (*REQUIRED_TABLES, *EXPECTED_ROWS):
         raw = raw_tables.get(name)
-        if raw is None or raw.rows:
-            continue
-        what = "has a header but no data rows" if raw.headers else "is empty (no header, no rows)"
+        if raw is None or raw.rows or not raw.headers:
+            continue  # absent: missing_table; no header at all: one missing_column error per required column
+        what = "has a header but no data rows"
         if name in REQUIRED_TABLES:
             col.add(raw, None, None, None, "empty_table",
                     f"the {name} table {what}; there is no patient to screen. Add one row per screened patient")

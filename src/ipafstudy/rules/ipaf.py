@@ -22,7 +22,31 @@ from ipafstudy.values import is_missing
 
 # Value sets; data/schema.py imports them from here, so the data model and the rules share one definition.
 ANTIBODY_RESULTS = ("positive", "negative", "borderline")
-ANA_PATTERNS = ("homogeneous", "speckled", "diffuse", "nucleolar", "centromere", "other")
+ANA_PATTERNS = ("homogeneous", "speckled", "diffuse", "nucleolar", "centromere", "cytoplasmic", "other")
+# International Consensus on ANA Patterns (ICAP; Chan et al., Front Immunol 2015;6:412; Damoiseaux et al.,
+# Ann Rheum Dis 2019;78:879-889; https://www.anapatterns.org): anti-cell (AC) code -> the pattern the IPAF
+# statement names. Nuclear homogeneous, speckled, nucleolar and centromere codes map to those words; the
+# cytoplasmic codes AC-15..AC-23 to 'cytoplasmic'; every other nuclear (dots, envelope, PCNA-, CENP-F-like),
+# mitotic (AC-24..AC-28) or composite (AC-29, topo I-like) code to 'other'. AC-0 (negative) is a result,
+# not a pattern, and is not accepted here.
+ICAP_AC_PATTERNS: dict[str, str] = {
+    "AC-1": "homogeneous",  # nuclear homogeneous
+    "AC-2": "speckled",  # nuclear dense fine speckled
+    "AC-3": "centromere",
+    "AC-4": "speckled",  # nuclear fine speckled
+    "AC-5": "speckled",  # nuclear large/coarse speckled
+    "AC-6": "other",  # multiple nuclear dots
+    "AC-7": "other",  # few nuclear dots
+    "AC-8": "nucleolar",  # homogeneous nucleolar
+    "AC-9": "nucleolar",  # clumpy nucleolar
+    "AC-10": "nucleolar",  # punctate nucleolar
+    "AC-11": "other",  # smooth nuclear envelope
+    "AC-12": "other",  # punctate nuclear envelope
+    "AC-13": "other",  # PCNA-like
+    "AC-14": "other",  # CENP-F-like
+    **{f"AC-{n}": "cytoplasmic" for n in range(15, 24)},  # fibrillar, dots, speckled, reticular/AMA, Golgi, rods
+    **{f"AC-{n}": "other" for n in range(24, 30)},  # mitotic (centrosome, spindle, NuMA, bridge, coat), topo I-like
+}
 HRCT_PATTERNS = ("uip", "nsip", "op", "nsip_op", "lip", "other")
 BIOPSY_PATTERNS = (
     "nsip",
@@ -35,6 +59,9 @@ BIOPSY_PATTERNS = (
     "other",
     "not_done",
 )
+# A biopsy may show several histologic findings (e.g. NSIP and lymphoid aggregates): one cell lists them
+# separated by ';'. The morphologic histology item is met when any finding qualifies.
+FINDINGS_SEPARATOR = ";"
 
 # Thresholds of the statement ("1:320 or higher", "2 times ULN or more"): inclusive.
 ANA_MIN_TITRE = 320
@@ -122,6 +149,29 @@ class AntibodyTest:
             raise RuleInputError(f"{self.name} upper_limit_normal is 0; a laboratory ULN must be positive")
 
 
+def biopsy_findings(value: str | None) -> tuple[str, ...]:
+    """The findings of a biopsy_pattern cell: 'nsip;lymphoid_aggregates_germinal_centres' -> two findings."""
+    if value is None:
+        return ()
+    return tuple(part.strip() for part in str(value).split(FINDINGS_SEPARATOR) if part.strip())
+
+
+def _biopsy_cell(value: object, owner: str) -> str | None:
+    """One canonical biopsy_pattern text (findings joined by ';', first order kept) or None when unknown."""
+    if is_missing(value):
+        return None
+    parts = list(value) if isinstance(value, (list, tuple)) else list(biopsy_findings(str(value)))
+    findings = tuple(dict.fromkeys(str(p).strip() for p in parts if str(p).strip().lower() not in ("", "unknown")))
+    if not findings:
+        return None
+    bad = [f for f in findings if f not in BIOPSY_PATTERNS]
+    if bad:
+        raise RuleInputError(f"biopsy_pattern of {owner}: {bad[0]!r} is not one of {', '.join(BIOPSY_PATTERNS)}")
+    if "not_done" in findings and len(findings) > 1:
+        raise RuleInputError(f"biopsy_pattern of {owner}: 'not_done' cannot be combined with findings {findings}")
+    return FINDINGS_SEPARATOR.join(findings)
+
+
 @dataclass(frozen=True)
 class IpafInput:
     """Everything the classifier reads for one patient; field names equal the patients-table columns."""
@@ -149,12 +199,12 @@ class IpafInput:
         owner = f"patient {self.patient_id!r}"
         for name in (*ENTRY_FIELDS, *CLINICAL_FIELDS, *COMPARTMENT_FIELDS):
             object.__setattr__(self, name, as_tristate(getattr(self, name), field=name, owner=owner))
-        for name, allowed in (("hrct_pattern", HRCT_PATTERNS), ("biopsy_pattern", BIOPSY_PATTERNS)):
-            val = getattr(self, name)
-            if is_missing(val) or (isinstance(val, str) and val.strip().lower() in ("", "unknown")):
-                object.__setattr__(self, name, None)
-            elif val not in allowed:
-                raise RuleInputError(f"{name} of {owner}: {val!r} is not one of {', '.join(allowed)}")
+        hrct = self.hrct_pattern
+        if is_missing(hrct) or (isinstance(hrct, str) and hrct.strip().lower() in ("", "unknown")):
+            object.__setattr__(self, "hrct_pattern", None)
+        elif hrct not in HRCT_PATTERNS:
+            raise RuleInputError(f"hrct_pattern of {owner}: {hrct!r} is not one of {', '.join(HRCT_PATTERNS)}")
+        object.__setattr__(self, "biopsy_pattern", _biopsy_cell(self.biopsy_pattern, owner))
         tests = tuple(self.antibodies)
         for test in tests:
             if not isinstance(test, AntibodyTest):
@@ -266,6 +316,8 @@ def _ana_test(test: AntibodyTest) -> tuple[bool | None, str]:
     shown = f"ANA {_titre_text(titre)} {pattern or 'pattern not recorded'}"
     if pattern in ANA_ANY_TITRE_PATTERNS:
         return True, f"{shown} ({pattern} pattern counts at any titre)"
+    if pattern == "cytoplasmic":
+        return False, f"{shown} (a cytoplasmic pattern is not one of the nuclear patterns the ANA item names)"
     if pattern == "other":
         return False, f"{shown} (pattern not diffuse, speckled, homogeneous, nucleolar or centromere)"
     if titre is None:
@@ -365,15 +417,26 @@ def _morphologic_items(inp: IpafInput) -> list[RuleOutcome]:
         )
     else:
         hrct_item = RuleOutcome("hrct_pattern", False, f"HRCT pattern {hrct!r} is not NSIP, OP, NSIP+OP or LIP")
-    biopsy = inp.biopsy_pattern
-    if biopsy is None:
+    findings = biopsy_findings(inp.biopsy_pattern)
+    suggestive = [f for f in findings if f in SUGGESTIVE_BIOPSY]
+    if not findings:
         biopsy_item = RuleOutcome("biopsy_pattern", None, "biopsy status not recorded")
-    elif biopsy == "not_done":
+    elif findings == ("not_done",):
         biopsy_item = RuleOutcome("biopsy_pattern", False, "no surgical lung biopsy")
-    elif biopsy in SUGGESTIVE_BIOPSY:
-        biopsy_item = RuleOutcome("biopsy_pattern", True, f"biopsy pattern {biopsy} is suggestive")
+    elif suggestive:
+        others = [f for f in findings if f not in SUGGESTIVE_BIOPSY]
+        also = f" (also {', '.join(others)})" if others else ""
+        biopsy_item = RuleOutcome(
+            "biopsy_pattern", True,
+            f"biopsy finding{'s' if len(suggestive) > 1 else ''} {' and '.join(suggestive)} "
+            f"{'are' if len(suggestive) > 1 else 'is'} suggestive{also}",
+        )
     else:
-        biopsy_item = RuleOutcome("biopsy_pattern", False, f"biopsy pattern {biopsy} is not suggestive")
+        shown = " and ".join(findings)
+        biopsy_item = RuleOutcome(
+            "biopsy_pattern", False,
+            f"biopsy pattern {shown} {'are' if len(findings) > 1 else 'is'} not suggestive",
+        )
     compartments = [_finding(name, getattr(inp, name)) for name in COMPARTMENT_FIELDS]
     return [hrct_item, biopsy_item, *compartments]
 
