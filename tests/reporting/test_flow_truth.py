@@ -146,7 +146,7 @@ def test_explain_gives_each_left_out_patients_own_reason(run):
     trace = trace_outcome(results.dataset, as_json, results.plan.primary_outcome)
     left = trace.left_out[trace.left_out["stage"].str.startswith("not analysed")].set_index("patient_id")
     sc = cohort.screening.set_index("patient_id")
-    removed = sc[~sc["eligible"].astype(bool)]
+    removed = sc[~sc["analysed"].astype(bool)]
     assert set(left.index) == set(removed.index.astype(str))
     not_ipaf = removed[removed["exclusion_step"].eq("not_ipaf")]
     assert len(not_ipaf)
