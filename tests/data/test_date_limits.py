@@ -98,3 +98,26 @@ def test_validate_with_a_plan_checks_its_cut_off(tmp_path: Path, capsys) -> None
     assert main(["validate", str(folder), "--plan", str(plan)]) == 1
     out = capsys.readouterr().out
     assert out.count("date_after_cutoff") == 2
+
+
+def test_bundled_cohort_with_a_transposed_year(tmp_path: Path) -> None:
+    """The reviewer's case: one end_date typed 2052 in the bundled cohort is one error at that cell."""
+    import csv
+
+    from ipafstudy.data.synth import copy_bundled
+
+    folder = tmp_path / "bundled"
+    copy_bundled(folder)
+    assert not validate_path(folder, today=TODAY).errors
+    path = folder / "treatments.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    end = rows[0].index("end_date")
+    index = next(i for i, r in enumerate(rows[1:], start=1) if r[end])
+    rows[index][end] = "2052" + rows[index][end][4:]
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    errors = validate_path(folder, today=TODAY).errors
+    assert [(i.file, i.row, i.column, i.rule) for i in errors] == [
+        ("treatments.csv", index + 1, "end_date", "date_in_future")
+    ]
