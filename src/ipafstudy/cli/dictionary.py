@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ipafstudy.data.dictionary import write_dictionary
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -23,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ipafstudy.data.dictionary import write_dictionary
     from ipafstudy.fileio import check_output_dir
 
     check_output_dir(args.out, force=True)  # an unwritable folder is one clear line; same-named files need --force

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ipafstudy.analysis.plan import default_plan_yaml, load_plan
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -26,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ipafstudy.analysis.plan import default_plan_yaml, load_plan  # pydantic + yaml: only when used
+
     if args.default:
         print(default_plan_yaml(), end="")
         return 0

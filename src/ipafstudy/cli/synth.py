@@ -10,15 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ipafstudy.data.synth import (
-    DEFAULT_N_SCREENED,
-    DEFAULT_SEED,
-    calibration_report,
-    copy_bundled,
-    generate_cohort,
-    refresh_bundled,
-    write_cohort,
-)
+from ipafstudy.data.synth.defaults import DEFAULT_N_SCREENED, DEFAULT_SEED
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,6 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ipafstudy.data.synth import copy_bundled, generate_cohort, write_cohort  # numpy + pandas: only when used
+
     if args.bundled:
         paths = copy_bundled(args.out, force=args.force)
         print(f"copied the bundled example cohort ({len(paths)} files) to {args.out}")
@@ -74,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibration", action="store_true", help="print intended summaries against the targets")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed for --calibration")
     args = parser.parse_args(argv)
+    from ipafstudy.data.synth import calibration_report, generate_cohort, refresh_bundled
+
     if args.refresh_bundled:
         print(f"wrote {refresh_bundled()}")
     if args.calibration:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ipafstudy.data.template import write_template
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -22,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ipafstudy.data.template import write_template
     from ipafstudy.fileio import check_output_file
 
     check_output_file(args.out, force=args.force)

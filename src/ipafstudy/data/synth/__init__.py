@@ -20,36 +20,68 @@ tuning report). The model is documented in ``docs/synth.md``. Entry points::
 
 from __future__ import annotations
 
-from ipafstudy.data.synth.calibration import (
-    CALIBRATION_SOURCE,
-    CALIBRATION_TARGETS,
-    calibration_report,
-    intended_summary,
-)
-from ipafstudy.data.synth.design import (
-    ANTI_SYNTHETASE,
-    DATA_CUTOFF,
-    DEFAULT_N_SCREENED,
-    DEFAULT_SEED,
-    ENA_PANEL,
-    FATE_ORDER,
-    FIRST_START,
-    GENERATOR_VERSION,
-    GROUP_DESIGN,
-    MAA_KEYS,
-    MSA_KEYS,
-    MYOSITIS_BLOT,
-    SCREEN_DESIGN,
-    SEROLOGIC_ITEM_KEYS,
-    SITE_PROFILES,
-    SPELLINGS,
-    TREATED_IPAF_FATES,
-    TRUTH_FILE,
-    SiteProfile,
-    SynthCohort,
-)
-from ipafstudy.data.synth.files import bundled_files, cohort_files, copy_bundled, refresh_bundled, write_cohort
-from ipafstudy.data.synth.generate import generate_cohort
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ipafstudy.data.synth.defaults import DEFAULT_N_SCREENED, DEFAULT_SEED
+
+if TYPE_CHECKING:
+    from ipafstudy.data.synth.calibration import (
+        CALIBRATION_SOURCE,
+        CALIBRATION_TARGETS,
+        calibration_report,
+        intended_summary,
+    )
+    from ipafstudy.data.synth.design import (
+        ANTI_SYNTHETASE,
+        DATA_CUTOFF,
+        ENA_PANEL,
+        FATE_ORDER,
+        FIRST_START,
+        GENERATOR_VERSION,
+        GROUP_DESIGN,
+        MAA_KEYS,
+        MSA_KEYS,
+        MYOSITIS_BLOT,
+        SCREEN_DESIGN,
+        SEROLOGIC_ITEM_KEYS,
+        SITE_PROFILES,
+        SPELLINGS,
+        TREATED_IPAF_FATES,
+        TRUTH_FILE,
+        SiteProfile,
+        SynthCohort,
+    )
+    from ipafstudy.data.synth.files import bundled_files, cohort_files, copy_bundled, refresh_bundled, write_cohort
+    from ipafstudy.data.synth.generate import generate_cohort
+
+#: Where each public name lives. Imported on first use (PEP 562), so that ``ipafstudy synth --help`` and
+#: ``ipafstudy.data.synth.defaults`` do not pay for numpy and pandas.
+_HOMES: dict[str, tuple[str, ...]] = {
+    "calibration": ("CALIBRATION_SOURCE", "CALIBRATION_TARGETS", "calibration_report", "intended_summary"),
+    "design": (
+        "ANTI_SYNTHETASE", "DATA_CUTOFF", "ENA_PANEL", "FATE_ORDER", "FIRST_START", "GENERATOR_VERSION", "GROUP_DESIGN",
+        "MAA_KEYS", "MSA_KEYS", "MYOSITIS_BLOT", "SCREEN_DESIGN", "SEROLOGIC_ITEM_KEYS", "SITE_PROFILES", "SPELLINGS",
+        "TREATED_IPAF_FATES", "TRUTH_FILE", "SiteProfile", "SynthCohort",
+    ),
+    "files": ("bundled_files", "cohort_files", "copy_bundled", "refresh_bundled", "write_cohort"),
+    "generate": ("generate_cohort",),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "ANTI_SYNTHETASE", "CALIBRATION_SOURCE", "CALIBRATION_TARGETS", "DATA_CUTOFF", "DEFAULT_N_SCREENED",

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ipafstudy.data.synth.defaults import DEFAULT_SEED
+
 GENERATOR_VERSION = "1.1.0"
-DEFAULT_SEED = 20250101
-DEFAULT_N_SCREENED = 271
 TRUTH_FILE = "generator_truth.json"
 DATA_CUTOFF = dt.date(2025, 9, 30)
 """No record is dated after this day; ongoing courses run up to it."""

@@ -13,13 +13,12 @@ import pandas as pd
 
 from ipafstudy.data.schema import TABLES
 from ipafstudy.data.synth.courses import _Builder, _course
+from ipafstudy.data.synth.defaults import DEFAULT_N_SCREENED, DEFAULT_SEED
 from ipafstudy.data.synth.design import (
     AGE_CORE,
     AGE_WIDE,
     CRP_DECIMAL_TIE,
     DATA_CUTOFF,
-    DEFAULT_N_SCREENED,
-    DEFAULT_SEED,
     ELIGIBLE_SITUATIONS,
     FATE_ORDER,
     FIRST_START,
