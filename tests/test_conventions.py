@@ -98,7 +98,7 @@ def test_codes_are_the_ones_the_data_format_allows():
 
 SHARED_NAMES = ("ZONES", "PATTERNS", "OUTCOME_CODES", "HRCT_OUTCOMES", "MEASUREMENT_OUTCOMES",
                 "DEFAULT_TIE_DECIMALS", "QuantileMethod", "ZeroMethod", "TestMethod", "WilcoxonMethod",
-                "MannWhitneyMethod", "EffectSizeN", "CiMethod", "AdjustMethod", "WhiskerRule", "Whiskers",
+                "MannWhitneyMethod", "EffectSizeN", "TIMEPOINTS", "CiMethod", "AdjustMethod", "WhiskerRule", "Whiskers",
                 "CategoricalTest", "IccModel", "STARS_LEGEND", "is_missing", "jsonable", "to_jsonable", "_jsonable")
 
 

@@ -41,10 +41,10 @@ from ipafstudy.analysis.results import (
 )
 from ipafstudy.cohort.timepoints import timepoint_rules
 from ipafstudy.errors import InsufficientDataError, StatisticalWarning
+from ipafstudy.rules.codes import TIMEPOINTS
 
 Progress = Callable[[str], None]
 
-TIMEPOINTS = ("baseline", "follow_up")
 LIBRARIES = ("numpy", "scipy", "pandas", "statsmodels", "matplotlib", "python-docx", "openpyxl", "pydantic")
 
 

@@ -24,6 +24,7 @@ from ipafstudy.fileio import (
 )
 from ipafstudy.rules.hrct import consensus, reader_scores
 from ipafstudy.settings import ClinicalSettings
+from ipafstudy.values import jsonable
 
 #: Files ``ipafstudy screen`` writes, in order.
 SCREEN_FILES: tuple[str, ...] = (
@@ -93,7 +94,8 @@ def screen_outputs(cohort: Cohort, deidentifier: Any = None) -> dict[str, str]:
         return csv_text(deidentifier.frame(frame) if deidentifier is not None else frame)
 
     def record(data: Any) -> str:
-        return json.dumps(deidentifier.json(data) if deidentifier is not None else data, indent=2) + "\n"
+        plain = jsonable(deidentifier.json(data) if deidentifier is not None else data)
+        return json.dumps(plain, indent=2, allow_nan=False) + "\n"
 
     return {
         "classification.csv": table(cohort.classification),

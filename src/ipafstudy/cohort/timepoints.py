@@ -34,10 +34,8 @@ import pandas as pd
 
 from ipafstudy.cohort._common import as_date, source_text
 from ipafstudy.errors import InvalidOptionError
-from ipafstudy.rules.codes import HRCT_OUTCOMES, MEASUREMENT_OUTCOMES, OUTCOME_CODES
+from ipafstudy.rules.codes import HRCT_OUTCOMES, MEASUREMENT_OUTCOMES, OUTCOME_CODES, TIMEPOINTS
 from ipafstudy.settings import ClinicalSettings
-
-TIMEPOINTS: tuple[str, ...] = ("baseline", "follow_up")
 
 #: Rule codes recorded with each chosen value or miss.
 BASELINE_RULE = "closest_before_start"

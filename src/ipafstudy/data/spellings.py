@@ -9,13 +9,13 @@ of the aliases below. Nothing outside this table is guessed.
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
 from ipafstudy.data.schema import TABLES, YES_NO_UNKNOWN, Column
 from ipafstudy.rules.ipaf import ICAP_AC_PATTERNS
+from ipafstudy.values import is_missing
 
 # Cells read as blank in every column (R and SAS exports write these for missing values).
 BLANK_TOKENS: frozenset[str] = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a"})
@@ -149,10 +149,8 @@ def canonical_token(value: object) -> str:
 
 
 def is_blank(value: object) -> bool:
-    """True for None, NaN and the blank tokens ('', 'NA', 'N/A', 'null', ...)."""
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
+    """True for a missing value (:func:`ipafstudy.values.is_missing`) and the blank tokens ('', 'NA', 'N/A', ...)."""
+    if is_missing(value):
         return True
     return isinstance(value, str) and value.strip().lower() in BLANK_TOKENS
 

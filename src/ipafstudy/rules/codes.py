@@ -19,3 +19,5 @@ MEASUREMENT_OUTCOMES: Final = ("mmrc", "esr", "crp", "methylprednisolone_dose")
 """Outcomes read from the measurements table (the code is the measurement variable)."""
 OUTCOME_CODES: Final[tuple[str, ...]] = (*HRCT_OUTCOMES, *MEASUREMENT_OUTCOMES)
 """Every outcome a plan may name, in the study's table order."""
+TIMEPOINTS: Final = ("baseline", "follow_up")
+"""The two time points of every outcome, in order (also the column suffixes of the analysis dataset)."""
