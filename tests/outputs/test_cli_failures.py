@@ -43,6 +43,8 @@ def _one_line_error(capsys) -> str:
     ["dictionary", "--out", "{out}/dict"],
     ["template", "{out}/t.xlsx"],
     ["synth", "--bundled", "--out", "{out}/data"],
+    ["hrct", "adjudicated", "{out}/../filled.csv", "--out", "{out}/rows.csv"],
+    ["deidentify-key", "--out", "{out}/k.key"],
 ])
 def test_unwritable_out_is_one_line_exit_1(tmp_path, capsys, monkeypatch, argv):
     import ipafstudy.data.loaders as loaders
@@ -164,3 +166,21 @@ def test_plan_with_impossible_date_is_one_line(tmp_path, capsys):
     assert main(["analyze", DATA, "--out", str(tmp_path / "run"), "--plan", str(plan), "--quiet"]) == 1
     assert "month must be in 1..12" in _one_line_error(capsys)
     assert not (tmp_path / "run").exists()
+
+
+def test_ctrl_c_while_screen_writes_leaves_no_folder(tmp_path, capsys, monkeypatch):
+    import ipafstudy.cohort.outputs as outputs
+
+    real = outputs.atomic_write_text
+    calls = []
+
+    def second_write_interrupted(path, text):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(path, text)
+
+    monkeypatch.setattr(outputs, "atomic_write_text", second_write_interrupted)
+    out = tmp_path / "run"
+    assert main(["screen", DATA, "--out", str(out)]) == 130
+    assert len(calls) == 2 and not out.exists()  # the first file was written, then removed with the new folder
