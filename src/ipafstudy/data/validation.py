@@ -290,29 +290,54 @@ def _check_columns(raw: RawTable, table: Table, col: _Collector) -> set[str]:
     return present
 
 
+# Why memoise: a large file repeats the same few texts (patient ids, dates, codes, units) in every row, and
+# parsing each cell costs far more than a dictionary look-up (issue 10 item 17: a 50 MB measurements file).
+# Parsing is a pure function of (table, column, text), so a remembered outcome is the outcome. The limit
+# keeps the memo small when a column is mostly unique values (measurement values): beyond it, cells are parsed.
+_MEMO_LIMIT = 65536
+
+
+def _parse_value(table: Table, column: Column, value: object) -> tuple[str, object, str]:
+    """("blank", None, ""), ("ok", typed value, "") or ("error", rule, message) for one cell."""
+    if is_blank(value):
+        return "blank", None, ""
+    try:
+        return "ok", parse_cell(table, column, value), ""
+    except _CellError as err:
+        return "error", err.rule, err.message
+
+
 def _parse_rows(
     raw: RawTable, table: Table, col: _Collector, aliases: Mapping[str, str] | None,
     variables: VariableCatalogue = BUILTIN_VARIABLES,
 ) -> list[dict]:
     present = _check_columns(raw, table, col)
     records: list[dict] = []
+    memo: dict[tuple[str, str], tuple[str, object, str]] = {}  # (column, text) -> outcome; see _MEMO_LIMIT
+    unit_memo: dict[tuple[object, object], _MeasurementUnit] = {}
     for raw_row in raw.rows:
         rec: dict[str, object] = {SOURCE_FILE: raw.file, SOURCE_SHEET: raw.sheet, SOURCE_ROW: raw_row.row}
         bad: set[str] = set()
         for column in table.columns:
             value = raw_row.values.get(column.name)
-            if is_blank(value):
+            key = (column.name, value) if isinstance(value, str) else None
+            outcome = memo.get(key) if key is not None else None
+            if outcome is None:
+                outcome = _parse_value(table, column, value)
+                if key is not None and len(memo) < _MEMO_LIMIT:
+                    memo[key] = outcome
+            kind, parsed, message = outcome
+            if kind == "blank":
                 if column.required and column.name in present:
                     col.add(
                         raw, raw_row.row, column.name, None, "required_value", f"{column.name} is required but empty"
                     )
                     bad.add(column.name)
                 rec[column.name] = "unknown" if column.allowed == YES_NO_UNKNOWN else None
-                continue
-            try:
-                rec[column.name] = parse_cell(table, column, value)
-            except _CellError as err:
-                col.add(raw, raw_row.row, column.name, value, err.rule, err.message)
+            elif kind == "ok":
+                rec[column.name] = parsed
+            else:
+                col.add(raw, raw_row.row, column.name, value, str(parsed), message)
                 rec[column.name] = None
                 bad.add(column.name)
         rec["_bad"] = bad
@@ -320,7 +345,7 @@ def _parse_rows(
         if table.name == "antibodies":
             _antibody_row(raw, rec, col, aliases)
         elif table.name == "measurements":
-            _measurement_row(raw, rec, col, variables)
+            _measurement_row(raw, rec, col, variables, unit_memo)
         elif table.name == "treatments" and rec.get("drug") is not None:
             rec["drug"] = str(rec["drug"]).lower()  # drug names are matched lower-case downstream
         records.append(rec)
@@ -357,13 +382,44 @@ def _antibody_row(raw: RawTable, rec: dict, col: _Collector, aliases: Mapping[st
         )
 
 
-def _measurement_row(raw: RawTable, rec: dict, col: _Collector, variables: VariableCatalogue) -> None:
+@dataclass(frozen=True)
+class _MeasurementUnit:
+    """What a (variable, unit) pair of the measurements table resolves to; the same for every row that has it."""
+
+    code: str | None  # catalogue code, None for an unknown variable
+    units: tuple[str, ...] = ()  # accepted (normalised) units of ``code``
+    unit_ok: bool = False  # the row's unit is one of ``units``
+    offset: float = 0.0  # canonical = value * factor + offset (for the range check in the row's unit)
+    factor: float = 1.0
+
+
+def _measurement_unit(variables: VariableCatalogue, variable: object, unit: object) -> _MeasurementUnit:
+    code = variables.resolve(canonical_token(variable), unit)  # aliases: fvc_percent_predicted -> fvc_pct_pred
+    if code is None or unit is None:
+        return _MeasurementUnit(code)
+    units = variables.accepted_units(code)
+    if normalise_unit(str(unit)) not in units:
+        return _MeasurementUnit(code, units)
+    offset = variables.convert(code, 0.0, str(unit))[1]
+    factor = variables.convert(code, 1.0, str(unit))[1] - offset
+    return _MeasurementUnit(code, units, True, offset, factor)
+
+
+def _measurement_row(
+    raw: RawTable, rec: dict, col: _Collector, variables: VariableCatalogue,
+    memo: dict[tuple[object, object], _MeasurementUnit] | None = None,
+) -> None:
     row = rec[SOURCE_ROW]
     variable, value, unit = rec.get("variable"), rec.get("value"), rec.get("unit")
     rec["original_variable"], rec["original_value"], rec["original_unit"] = variable, value, unit
     if variable is None:
         return
-    code = variables.resolve(canonical_token(variable), unit)  # aliases: fvc_percent_predicted -> fvc_pct_pred
+    known = memo.get((variable, unit)) if memo is not None else None
+    if known is None:
+        known = _measurement_unit(variables, variable, unit)
+        if memo is not None:
+            memo[(variable, unit)] = known
+    code = known.code
     if code is None:
         col.add(raw, row, "variable", variable, "unknown_variable", variables.unknown_variable_message(variable, unit))
         rec["variable"] = None
@@ -372,8 +428,8 @@ def _measurement_row(raw: RawTable, rec: dict, col: _Collector, variables: Varia
     rec["variable"] = variables.spec(code).code
     if unit is None:
         return
-    units = variables.accepted_units(code)
-    if normalise_unit(unit) not in units:
+    units = known.units
+    if not known.unit_ok:
         col.add(
             raw, row, "unit", unit, "unknown_unit", f"{unit!r} is not accepted for {code}; use one of {list(units)}"
         )
@@ -388,8 +444,7 @@ def _measurement_row(raw: RawTable, rec: dict, col: _Collector, variables: Varia
         col.add(raw, row, "unit", unit, "unknown_unit", str(err))
         return
     spec = variables.spec(var)
-    offset = variables.convert(code, 0.0, str(unit))[1]
-    factor = variables.convert(code, 1.0, str(unit))[1] - offset
+    offset, factor = known.offset, known.factor
     if spec.integer and not float(value).is_integer():
         col.add(raw, row, "value", value, "type", f"{spec.label} must be a whole number, got {float(value):g}")
         rec["_bad"].add("value")
