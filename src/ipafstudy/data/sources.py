@@ -9,6 +9,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +41,7 @@ def source_file(path: str | Path, kind: str) -> SourceFile:
     return SourceFile(path=str(resolved), sha256=sha256_file(resolved), kind=kind)
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a large file has a million of these
 class RawRow:
     """One data row: the row number the user sees in their file and the raw cell values."""
 
@@ -150,6 +152,34 @@ def _column_name(header: list[object] | None, column: int) -> str:
     return f"#{column + 1}"
 
 
+# Why: a large file repeats the same few texts in most columns; the csv module makes a new string for every
+# cell, so a 50 MB file became hundreds of MB of duplicate strings (issue 10 item 17). Each column keeps one
+# copy of each text, up to this many distinct texts (a column of mostly unique values stops sharing).
+_SHARED_PER_COLUMN = 65536
+# A line with its ending as io.StringIO(newline="") yields them: ends at "\r\n", "\r" or "\n".
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def _one_copy(seen: dict[str, str], text: str) -> str:
+    found = seen.get(text)
+    if found is not None:
+        return found
+    if len(seen) < _SHARED_PER_COLUMN:
+        seen[text] = text
+    return text
+
+
+def _lines(text: str, last: str) -> Iterator[str]:
+    """The lines of ``text`` (endings kept), then ``last``, one at a time.
+
+    The same lines io.StringIO(text + last, newline="") would give, without its copy of the whole text
+    at four bytes per character.
+    """
+    for match in _LINE.finditer(text):
+        yield match.group()
+    yield last
+
+
 def read_csv_rows(
     path: Path, issues: list[ValidationIssue] | None = None
 ) -> tuple[list[tuple[int, list[object]]], str]:
@@ -169,14 +199,16 @@ def read_csv_rows(
     # the lenient csv module would otherwise swallow the rest of the file into one cell without a word.
     sentinel = "\x00ipafstudy-end-of-file\x00"
     ending = "" if not text or text.endswith(("\n", "\r")) else "\n"
-    stream = io.StringIO(text + ending + sentinel + "\n", newline="")
-    reader = csv.reader(stream, delimiter=delimiter, quotechar='"', strict=False)
+    reader = csv.reader(_lines(text + ending, sentinel + "\n"), delimiter=delimiter, quotechar='"', strict=False)
     rows: list[tuple[int, list[object]]] = []
     problem: ValidationIssue | None = None
     ends: list[int] = []  # physical line on which each record ended, to find a bad record's first line
+    shared: list[dict[str, str]] = []  # per column: one copy of each repeated text (ids, dates, codes, units)
     try:
         for number, cells in enumerate(reader, start=1):
-            rows.append((number, list(cells)))
+            while len(shared) < len(cells):
+                shared.append({})
+            rows.append((number, [_one_copy(shared[i], cell) for i, cell in enumerate(cells)]))
             ends.append(reader.line_num)
     except csv.Error as err:
         first = ends[-1] if ends else 0

@@ -290,6 +290,67 @@ def _check_columns(raw: RawTable, table: Table, col: _Collector) -> set[str]:
     return present
 
 
+_NO_PROBLEMS: frozenset[str] = frozenset()
+
+
+class _Record:
+    """One parsed row, read and written like a dict: ``rec[key]``, ``rec.get(key)``, ``rec["_bad"]``.
+
+    Why not a dict: a dict of 13 keys (464 bytes) and an empty set of problem columns (216 bytes) per row
+    made a 50 MB measurements file need gigabytes (issue 10 item 17). Here the keys are shared by every row of
+    a table and the set exists only once a problem is added. ``rec["_bad"]`` is the (mutable) set of columns
+    with a problem; ``rec.problems_seen`` reads it without creating one.
+    """
+
+    __slots__ = ("_bad", "_extra", "_keys", "_values")
+
+    def __init__(self, keys: dict[str, int]) -> None:
+        self._keys = keys
+        self._values: list[object] = [None] * len(keys)
+        self._bad: set[str] | None = None
+        self._extra: dict[str, object] | None = None
+
+    @property
+    def problems(self) -> set[str]:
+        if self._bad is None:
+            self._bad = set()
+        return self._bad
+
+    @property
+    def problems_seen(self) -> frozenset[str] | set[str]:
+        return self._bad if self._bad is not None else _NO_PROBLEMS
+
+    def __getitem__(self, key: str) -> object:
+        if key == "_bad":
+            return self.problems
+        index = self._keys.get(key)
+        if index is not None:
+            return self._values[index]
+        if self._extra is not None and key in self._extra:
+            return self._extra[key]
+        raise KeyError(key)
+
+    def __setitem__(self, key: str, value: object) -> None:
+        index = self._keys.get(key)
+        if index is not None:
+            self._values[index] = value
+        elif key == "_bad":
+            self._bad = set(value)  # type: ignore[call-overload]
+        else:
+            if self._extra is None:
+                self._extra = {}
+            self._extra[key] = value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys or key == "_bad" or (self._extra is not None and key in self._extra)
+
+    def get(self, key: str, default: object = None) -> object:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
 # Why memoise: a large file repeats the same few texts (patient ids, dates, codes, units) in every row, and
 # parsing each cell costs far more than a dictionary look-up (issue 10 item 17: a 50 MB measurements file).
 # Parsing is a pure function of (table, column, text), so a remembered outcome is the outcome. The limit
@@ -310,14 +371,16 @@ def _parse_value(table: Table, column: Column, value: object) -> tuple[str, obje
 def _parse_rows(
     raw: RawTable, table: Table, col: _Collector, aliases: Mapping[str, str] | None,
     variables: VariableCatalogue = BUILTIN_VARIABLES,
-) -> list[dict]:
+) -> list[_Record]:
     present = _check_columns(raw, table, col)
-    records: list[dict] = []
+    records: list[_Record] = []
     memo: dict[tuple[str, str], tuple[str, object, str]] = {}  # (column, text) -> outcome; see _MEMO_LIMIT
     unit_memo: dict[tuple[object, object], _MeasurementUnit] = {}
+    keys = {k: i for i, k in enumerate((SOURCE_FILE, SOURCE_SHEET, SOURCE_ROW, *table.column_names, "_raw",
+                                        *EXTRA_COLUMNS.get(table.name, ())))}
     for raw_row in raw.rows:
-        rec: dict[str, object] = {SOURCE_FILE: raw.file, SOURCE_SHEET: raw.sheet, SOURCE_ROW: raw_row.row}
-        bad: set[str] = set()
+        rec = _Record(keys)
+        rec[SOURCE_FILE], rec[SOURCE_SHEET], rec[SOURCE_ROW] = raw.file, raw.sheet, raw_row.row
         for column in table.columns:
             value = raw_row.values.get(column.name)
             key = (column.name, value) if isinstance(value, str) else None
@@ -332,15 +395,14 @@ def _parse_rows(
                     col.add(
                         raw, raw_row.row, column.name, None, "required_value", f"{column.name} is required but empty"
                     )
-                    bad.add(column.name)
+                    rec.problems.add(column.name)
                 rec[column.name] = "unknown" if column.allowed == YES_NO_UNKNOWN else None
             elif kind == "ok":
                 rec[column.name] = parsed
             else:
                 col.add(raw, raw_row.row, column.name, value, str(parsed), message)
                 rec[column.name] = None
-                bad.add(column.name)
-        rec["_bad"] = bad
+                rec.problems.add(column.name)
         rec["_raw"] = raw_row.values
         if table.name == "antibodies":
             _antibody_row(raw, rec, col, aliases)
@@ -470,7 +532,7 @@ def _row_checks(name: str, raw: RawTable, records: list[dict], col: _Collector) 
         row = rec[SOURCE_ROW]
         if name == "patients":
             if rec.get("birth_date") is None and rec.get("age_at_index") is None and not (
-                {"birth_date", "age_at_index"} & rec["_bad"]
+                {"birth_date", "age_at_index"} & rec.problems_seen
             ):
                 col.add(
                     raw, row, "birth_date", None, "age_missing",
@@ -503,7 +565,7 @@ def _hrct_row_checks(raw: RawTable, rec: dict, col: _Collector) -> None:
     row = rec[SOURCE_ROW]
     for pattern in PATTERNS:
         grade, pct = rec.get(pattern), rec.get(f"{pattern}_pct")
-        if grade is None and pct is None and not ({pattern, f"{pattern}_pct"} & rec["_bad"]):
+        if grade is None and pct is None and not ({pattern, f"{pattern}_pct"} & rec.problems_seen):
             col.add(
                 raw, row, pattern, None, "missing_grade",
                 f"no {pattern} grade or {pattern}_pct given for this zone", "warning",
@@ -582,7 +644,7 @@ def _duplicate_checks(
     seen: dict[tuple, dict] = {}
     for rec in records:
         key = tuple(rec.get(k) for k in key_cols)
-        if any(k is None for k in key) or (set(value_cols) & rec["_bad"]):
+        if any(k is None for k in key) or (set(value_cols) & rec.problems_seen):
             continue
         first = seen.get(key)
         if first is None:
