@@ -138,7 +138,7 @@ ANTIBODIES = Table(
         Column(
             "pattern",
             "category",
-            "ANA immunofluorescence pattern.",
+            "ANA immunofluorescence pattern, or its ICAP code (AC-1 ... AC-29, read as the pattern).",
             allowed=ANA_PATTERNS,
         ),
         Column("value", "number", "Quantitative value (for RF: the measured level).", minimum=0),
