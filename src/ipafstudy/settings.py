@@ -71,11 +71,12 @@ class ClinicalSettings:
     )
     follow_up_rule: FollowUpRule = _setting(
         "latest_complete_visit",
-        "Last follow-up: latest visit with every outcome present, or each measure's latest.",
+        "Last follow-up of the measurement outcomes: latest visit with all of them present, or each measure's "
+        "latest (HRCT scores always use the latest usable scan).",
     )
     data_cutoff_date: dt.date | None = _setting(
         None,
-        "Ongoing treatments end here; None means the latest date found in the records.",
+        "Ongoing treatments end here; left empty (null in the plan), the latest date found in the records.",
     )
     hypomagnesemia_mmol_l: float = _setting(
         0.70,

@@ -11,6 +11,7 @@ example cohort cannot break the test while a false sentence still does.
 from __future__ import annotations
 
 import math
+import re
 import typing
 from importlib import resources
 from typing import Any
@@ -285,3 +286,38 @@ def test_a_zero_median_change_is_worded_by_its_direction_counts(cohort_and_data)
     assert want in phrase
     assert "CI" not in phrase  # a 0 to 0 interval says nothing either
     assert fmt_p(res.paired_for(code).wilcoxon.p, style=STYLE).lstrip("<") in phrase
+
+
+def test_settings_appendix_speaks_clinical_words(cohort_and_data):
+    """yes/no, plain numbers and named choices in words: no Python True/False/None, no quoted reprs."""
+    import dataclasses
+    import datetime as dt
+
+    from ipafstudy.reporting.methods import settings_paragraphs
+
+    cohort, data = cohort_and_data
+    for clinical in ({}, {"ro52_alone_counts_as_ssa": True, "baseline_includes_start_day": False,
+                          "data_cutoff_date": "2025-06-30", "missing_feature_means": "absent",
+                          "antibody_group_precedence": "exclude_overlap", "renal_rule": "none"}):
+        plan = plan_from_dict({"statistics": FAST, "clinical": clinical})
+        res = analyse_dataset(data, plan, cohort=cohort)
+        intro, body = settings_paragraphs(res)
+        assert "option = value" in intro
+        lines = {line.split(" = ", 1)[0]: line.split(" = ", 1)[1] for line in body.split("\n")}
+        settings = plan.settings
+        assert set(lines) == {f.name for f in dataclasses.fields(settings)}
+        for name, text in lines.items():
+            value = getattr(settings, name)
+            shown = text.split(":", 1)[0]
+            assert not re.search(r"\b(True|False|None)\b", text), (name, text)
+            assert not re.search(r"'[^' ]+'", shown), (name, text)  # no quoted repr such as 'unknown'
+            if isinstance(value, bool):
+                assert shown == ("yes" if value else "no"), (name, text)
+            elif isinstance(value, dt.date):
+                assert shown == value.isoformat()
+            elif isinstance(value, float):
+                assert float(shown) == value and not shown.endswith(".0")
+            elif isinstance(value, str):
+                assert shown.endswith(f"[{value}]") and len(shown) > len(value) + 3, (name, text)
+        if settings.data_cutoff_date is None:
+            assert lines["data_cutoff_date"].startswith("the latest date in the records")

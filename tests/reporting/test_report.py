@@ -157,7 +157,8 @@ def test_reader_facing_text_names_no_options(runs):
     for text in body + cells:
         assert not option.search(text), text
     appendix = "\n".join(texts[texts.index("Analysis settings"):]).replace("\u00a0", " ")
-    assert "follow_up_rule = 'latest_complete_visit'" in appendix
+    assert "follow_up_rule = the latest visit at which every measurement outcome was recorded " \
+           "[latest_complete_visit]" in appendix
 
 
 def test_no_header_word_is_split(runs):

@@ -313,8 +313,35 @@ def _subgroup_sentences(results: StudyResults, st: JournalStyle) -> list[str]:
     return out
 
 
+#: Named option values of the clinical settings in words (the plan value follows in brackets).
+SETTING_VALUE_WORDS: dict[str, dict[str, str]] = {
+    "missing_feature_means": {"unknown": "unknown (the classification can be indeterminate)", "absent": "absent"},
+    "antibody_group_precedence": {"msa": "assigned to the MSA group", "exclude_overlap": "left out of both groups"},
+    "consensus_rule": _CONSENSUS,
+    "follow_up_rule": {"latest_complete_visit": "the latest visit at which every measurement outcome was recorded",
+                       "latest_per_measure": "each measure's own latest value"},
+    "renal_rule": {"kdigo": "KDIGO acute kidney injury creatinine rule", "none": "not derived"},
+}
+
+
+def setting_words(name: str, value: Any) -> str:
+    """A clinical setting's value as a reader says it: yes/no, numbers without '.0', dates, named options."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "the latest date in the records" if name == "data_cutoff_date" else "not set"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str):
+        words = SETTING_VALUE_WORDS.get(name, {}).get(value)
+        return f"{words} [{value}]" if words else value
+    return str(value)
+
+
 def settings_paragraphs(results: StudyResults) -> list[str]:
-    """The settings appendix: each clinical option by its name, with its value and meaning.
+    """The settings appendix: each clinical option by its name, with its value in words and its meaning.
 
     The report text says what was done in clinical words; this appendix gives the option names a
     reader needs to rerun the analysis with other choices (the full plan is in run-record.json).
@@ -322,13 +349,12 @@ def settings_paragraphs(results: StudyResults) -> list[str]:
     lines = []
     for f in dataclasses.fields(results.settings):
         value = getattr(results.settings, f.name)
-        shown = "the latest date in the records" if value is None and f.name == "data_cutoff_date" else repr(value)
+        shown = setting_words(f.name, value)
         if value is None and f.name == "data_cutoff_date" and results.data_cutoff_date is not None:
             shown += f" (derived: {results.data_cutoff_date.isoformat()})"
-        if isinstance(value, dt.date):
-            shown = value.isoformat()
         doc = f.metadata.get("doc", "")
         lines.append(f"{f.name} = {shown}" + (f": {doc}" if doc else ""))
-    intro = ("Clinical settings used for this report (option = value: meaning). Change them in the analysis plan "
-             "to rerun with other choices; the complete plan, seed and software versions are in run-record.json.")
+    intro = ("Clinical settings used for this report (option = value: meaning; a named choice is followed by the "
+             "value to write in the plan, in brackets). Change them in the analysis plan's clinical section to rerun "
+             "with other choices; the complete plan, seed and software versions are in run-record.json.")
     return [intro, "\n".join(lines)]
