@@ -24,7 +24,6 @@ from ipafstudy.values import is_missing
 # Same values as data/schema.py (a test checks); repeated because rules sit below data.
 READER_ROLES = ("reader1", "reader2", "adjudicator")
 MAX_GRADE = 4
-_KEY = ("patient_id", "scan_date")
 # Percent differences are compared after rounding, so 60.1 - 35.1 counts as 25 points exactly.
 _PERCENT_DECIMALS = 9
 
