@@ -140,6 +140,12 @@ def test_settings_change_the_flow():
 
 def test_to_dict_is_json(cohort):
     text = json.dumps(cohort.to_dict(), allow_nan=False)
+    back = json.loads(text)
+    # every table in the one JSON table shape, its columns as in the frame (no index column added)
+    assert back["screening"]["columns"] == list(cohort.screening.columns)
+    assert len(back["screening"]["records"]) == len(cohort.screening)
+    for name in ("classification", "values", "outcome_exclusions", "covariates", "adverse_events", "agreement"):
+        assert set(back[name]) == {"columns", "records"} and "index" not in back[name]["columns"], name
     assert '"analysed_ids": ["P01", "P08", "P10"]' in text
 
 

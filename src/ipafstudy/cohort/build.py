@@ -140,7 +140,7 @@ class Cohort:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe summary of everything (tables as lists of records)."""
+        """JSON-safe summary of everything (tables in the one JSON table shape, {"columns", "records"})."""
         return jsonable({
             "settings": self.settings.to_dict(),
             "data_cutoff_date": self.data_cutoff_date,
@@ -148,16 +148,16 @@ class Cohort:
             "primary_outcome": self.primary_outcome,
             "analysed_ids": list(self.analysed_ids),
             "flow": [s.to_dict() for s in self.flow],
-            "screening": self.screening.to_dict("records"),
-            "classification": self.classification.to_dict("records"),
-            "values": self.values.to_dict("records"),
-            "outcome_exclusions": self.outcome_exclusions.to_dict("records"),
-            "covariates": self.covariates.to_dict("records"),
-            "adverse_events": self.adverse_events.to_dict("records"),
-            "adverse_event_summary": self.adverse_event_summary.to_dict("records"),
-            "hrct_excluded_scans": self.hrct.excluded_scans.to_dict("records"),
-            "hrct_open_flags": self.hrct.open_flags.to_dict("records"),
-            "agreement": self.agreement.to_dict("records"),
+            "screening": self.screening,
+            "classification": self.classification,
+            "values": self.values,
+            "outcome_exclusions": self.outcome_exclusions,
+            "covariates": self.covariates,
+            "adverse_events": self.adverse_events,
+            "adverse_event_summary": self.adverse_event_summary,
+            "hrct_excluded_scans": self.hrct.excluded_scans,
+            "hrct_open_flags": self.hrct.open_flags,
+            "agreement": self.agreement,
         })
 
 
