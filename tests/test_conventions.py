@@ -18,7 +18,7 @@ import pytest
 import ipafstudy
 import ipafstudy.stats as st
 from ipafstudy import conventions as conv
-from ipafstudy.analysis.plan import AnalysisPlan, FigureSpec, OutcomeSpec, StatisticsSpec
+from ipafstudy.analysis.plan import AnalysisPlan, FigureSpec, OutcomeSpec, RegressionSpec, StatisticsSpec
 from ipafstudy.data.schema import TABLES
 from ipafstudy.errors import InvalidOptionError
 from ipafstudy.rules import codes
@@ -67,6 +67,8 @@ def test_plan_offers_exactly_the_values_stats_accepts():
     assert _allowed(StatisticsSpec, "effect_size_n") == conv.EFFECT_SIZE_NS
     assert _allowed(StatisticsSpec, "bootstrap_ci_method") == conv.CI_METHODS
     assert _allowed(FigureSpec, "whiskers") == conv.WHISKER_RULES
+    assert _allowed(RegressionSpec, "robust_se") == conv.ROBUST_SE_OPTIONS
+    assert RegressionSpec.model_fields["robust_se"].default == _default(st.linear_regression, "robust_se")
     assert FigureSpec.model_fields["whiskers"].default == _default(st.boxplot_stats, "whisker")
     assert _allowed(OutcomeSpec, "code") == codes.OUTCOME_CODES
 
@@ -99,7 +101,8 @@ def test_codes_are_the_ones_the_data_format_allows():
 SHARED_NAMES = ("ZONES", "PATTERNS", "OUTCOME_CODES", "HRCT_OUTCOMES", "MEASUREMENT_OUTCOMES",
                 "DEFAULT_TIE_DECIMALS", "QuantileMethod", "ZeroMethod", "TestMethod", "WilcoxonMethod",
                 "MannWhitneyMethod", "EffectSizeN", "TIMEPOINTS", "CiMethod", "AdjustMethod", "WhiskerRule", "Whiskers",
-                "CategoricalTest", "IccModel", "STARS_LEGEND", "is_missing", "jsonable", "to_jsonable", "_jsonable")
+                "CategoricalTest", "IccModel", "RobustSe", "ROBUST_SE",
+                "STARS_LEGEND", "is_missing", "jsonable", "to_jsonable", "_jsonable")
 
 
 def test_each_shared_name_is_defined_in_one_module():

@@ -22,6 +22,7 @@ AdjustMethod = Literal["holm", "bh"]
 CategoricalTest = Literal["auto", "pearson", "fisher"]
 IccModel = Literal["ICC1_1", "ICC2_1", "ICC3_1", "ICC1_k", "ICC2_k", "ICC3_k"]
 KappaWeights = Literal["linear", "quadratic", "unweighted"]
+RobustSe = Literal["none", "hc3"]
 
 QUANTILE_METHODS: Final = get_args(QuantileMethod)
 WHISKER_RULES: Final = get_args(WhiskerRule)
@@ -34,6 +35,7 @@ ADJUST_METHODS: Final = get_args(AdjustMethod)
 CATEGORICAL_TESTS: Final = get_args(CategoricalTest)
 ICC_MODELS: Final = get_args(IccModel)
 KAPPA_WEIGHTS: Final = get_args(KappaWeights)
+ROBUST_SE_OPTIONS: Final = get_args(RobustSe)
 
 DEFAULT_QUANTILE_METHOD: Final[QuantileMethod] = "spss"
 DEFAULT_WHISKER_RULE: Final[WhiskerRule] = "minmax"
@@ -45,6 +47,7 @@ DEFAULT_EFFECT_SIZE_N: Final[EffectSizeN] = "pairs"
 DEFAULT_CI_METHOD: Final[CiMethod] = "percentile"
 DEFAULT_BOOTSTRAP_RESAMPLES: Final = 10_000
 DEFAULT_CONFIDENCE: Final = 0.95
+DEFAULT_ROBUST_SE: Final[RobustSe] = "none"
 
 DEFAULT_TIE_DECIMALS: Final = 10
 """Values equal to this many decimal places are ties (``tie_decimals=None``: exact doubles, as R)."""

@@ -25,6 +25,7 @@ from ipafstudy.conventions import (
     EffectSizeN,
     MannWhitneyMethod,
     QuantileMethod,
+    RobustSe,
     WhiskerRule,
     WilcoxonMethod,
     ZeroMethod,
@@ -88,8 +89,9 @@ class RegressionSpec(_Strict):
         default=("hrct_consolidation_baseline", "hrct_ggo_baseline", "ever_smoker", "hrct_total_baseline"),
         description="Predictors: <outcome>_baseline|_follow_up|_change or one of " + ", ".join(COVARIATE_PREDICTORS),
     )
-    robust_se: Literal["none", "hc3"] = Field(
-        default="none", description="Coefficient SEs: none = ordinary OLS (SPSS default); hc3 = HC3 robust SE, CI, t, p"
+    robust_se: RobustSe = Field(
+        default=conv.DEFAULT_ROBUST_SE,
+        description="Coefficient SEs: none = ordinary OLS (SPSS default); hc3 = HC3 robust SE, CI, t, p"
     )
 
     @field_validator("predictors")

@@ -22,13 +22,12 @@ import statsmodels.api as sm
 from scipy import stats as sps
 from statsmodels.stats.diagnostic import het_breuschpagan
 
-from ipafstudy.conventions import DEFAULT_CONFIDENCE
+from ipafstudy.conventions import DEFAULT_CONFIDENCE, DEFAULT_ROBUST_SE, ROBUST_SE_OPTIONS, RobustSe
 from ipafstudy.errors import DataValidationError, InsufficientDataError, InvalidOptionError, check_option
 from ipafstudy.stats._base import ResultMixin, as_float_series, check_confidence
 from ipafstudy.stats.normality import ShapiroResult, shapiro_wilk
 
 INTERCEPT = "Intercept"
-ROBUST_SE = ("none", "hc3")
 #: A binary predictor whose smaller category holds fewer than this share of the cases is flagged.
 MIN_MINORITY_SHARE = 0.10
 #: Fewer complete cases per predictor than this is flagged (the usual rule of thumb for OLS).
@@ -188,7 +187,7 @@ def _sparse_binary(complete: pd.DataFrame, predictors: list[str]) -> tuple[Spars
 
 def linear_regression(
     frame: pd.DataFrame, outcome: str, predictors: Sequence[str], *, confidence: float = DEFAULT_CONFIDENCE,
-    robust_se: str = "none",
+    robust_se: RobustSe = DEFAULT_ROBUST_SE,
 ) -> RegressionResult:
     """OLS of ``outcome`` on ``predictors`` (+ intercept ``Intercept``), listwise deletion.
 
@@ -206,7 +205,7 @@ def linear_regression(
     """
     caller = "linear_regression"
     conf = check_confidence(caller, confidence)
-    check_option(caller, "robust_se", robust_se, ROBUST_SE)
+    check_option(caller, "robust_se", robust_se, ROBUST_SE_OPTIONS)
     if not isinstance(frame, pd.DataFrame):
         raise DataValidationError(None, f"{caller}(): frame must be a pandas DataFrame")
     if isinstance(predictors, str):
