@@ -104,3 +104,24 @@ def test_large_file_values_are_parsed_as_before(tmp_path):
     assert crp["value"].max() == pytest.approx(4.9) and crp["original_value"].equals(crp["value"])
     assert m["date"].iloc[0].isoformat() == "2020-01-01"
     assert m["date"].iloc[0] is m["date"].iloc[1]  # one date object per distinct date text
+
+
+def test_validate_skips_the_frames_but_reports_the_same(tmp_path):
+    from ipafstudy.data.loaders import _read
+    from ipafstudy.data.validation import build_study
+
+    folder = _folder(tmp_path, 5)
+    (folder / "measurements.csv").write_text(
+        (folder / "measurements.csv").read_text(encoding="utf-8") + "P-0,2020-01-01,esr,1,furlongs\n", encoding="utf-8"
+    )
+    reader, origin = _read(folder, None, None)
+    study, full = build_study(reader.tables, reader.sources, issues=reader.issues, origin=origin)
+    checked, only = build_study(reader.tables, reader.sources, issues=reader.issues, origin=origin, frames=False)
+    assert study is None and checked is None  # an error: no Study either way
+    assert only.to_json() == full.to_json() == validate_path(folder).to_json()
+    assert any(issue.rule == "unknown_unit" for issue in only.issues)
+    (tmp_path / "good").mkdir()
+    good = _folder(tmp_path / "good", 5)
+    reader, origin = _read(good, None, None)
+    assert build_study(reader.tables, reader.sources, origin=origin, frames=False)[0] is None
+    assert build_study(reader.tables, reader.sources, origin=origin)[0] is not None

@@ -194,7 +194,7 @@ def validate_path(
     reader, origin = _read(path, mapping, redcap_dictionary)
     _, report = build_study(
         reader.tables, reader.sources, antibody_aliases=antibody_aliases, issues=reader.issues, origin=origin,
-        variables=variables, data_cutoff_date=data_cutoff_date, today=today,
+        variables=variables, data_cutoff_date=data_cutoff_date, today=today, frames=False,
     )
     return report
 
