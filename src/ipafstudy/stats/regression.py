@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats as sps
+from statsmodels.regression.linear_model import OLS  # not statsmodels.api: it imports all of statsmodels
 from statsmodels.stats.diagnostic import het_breuschpagan
 
 from ipafstudy.conventions import DEFAULT_CONFIDENCE, DEFAULT_ROBUST_SE, ROBUST_SE_OPTIONS, RobustSe
@@ -250,7 +250,7 @@ def linear_regression(
             f"{caller}(): singular design: predictor(s) {_dependent_predictors(x, predictors)} are linear "
             "combinations of the others; remove one of them"
         )
-    fit = sm.OLS(y, design, missing="none", hasconst=True).fit(method="pinv", cov_type="nonrobust")
+    fit = OLS(y, design, missing="none", hasconst=True).fit(method="pinv", cov_type="nonrobust")
     ci = fit.conf_int(alpha=1.0 - conf)
     se, tvalues, pvalues = fit.bse, fit.tvalues, fit.pvalues
     influence = fit.get_influence()
