@@ -7,6 +7,9 @@ from conftest import D, full_patient, meas, merge
 from ipafstudy.analysis.plan import plan_from_dict
 from ipafstudy.analysis.study import run_study
 from ipafstudy.cohort.build import build_cohort
+from ipafstudy.reporting.format import get_style
+from ipafstudy.reporting.methods import methods_paragraphs
+from ipafstudy.reporting.tables import table_adverse_events
 from ipafstudy.rules.lab_rules import LabRules
 
 S = D(2023, 1, 1)
@@ -55,6 +58,21 @@ def test_enabled_rule_with_no_event_is_an_explicit_zero():
 
 def test_plan_section_reaches_table6_with_limits_from_the_plan():
     plan = plan_from_dict({"adverse_events": {"lab_rules": ["neutropenia", "alt_increase"], "alt_uln": 30}})
-    rows = {r.event: r for r in run_study(_study(), plan).adverse_events}
+    results = run_study(_study(), plan)
+    rows = {r.event: r for r in results.adverse_events}
     assert rows["alt_increased"].label == "ALT increased" and rows["alt_increased"].patients.n == 2  # 40 > ULN 30
     assert rows["neutropenia"].label == "Neutrophil count decreased" and rows["neutropenia"].patients.n == 1
+    footnote = table_adverse_events(results, get_style("default")).footnotes[0]
+    assert footnote.endswith("Lab-defined events are included: neutrophil count decreased, neutrophils < 2.0 × 10⁹/L "
+                             "(CTCAE v5.0 grade of the nadir); ALT increased, ALT > 30 U/L (CTCAE v5.0 grade of the "
+                             "peak).")
+    methods = " ".join(methods_paragraphs(results))
+    assert "Lab-defined hypomagnesaemia" not in methods
+    assert "ALT increased was ALT above 30 U/L, graded by CTCAE v5.0 at the peak." in methods
+
+
+def test_default_footnote_keeps_the_reference_wording():
+    results = run_study(_study(), plan_from_dict({}))
+    footnote = table_adverse_events(results, get_style("default")).footnotes[0]
+    assert footnote.endswith("Lab-defined events are included: hypomagnesaemia, serum magnesium < 0.70 mmol/L; "
+                             "renal insufficiency, the KDIGO creatinine criterion for acute kidney injury.")

@@ -366,6 +366,16 @@ class AnalysisPlan(_Strict):
         return self.exposure.matcher()
 
     @property
+    def drug_label(self) -> str:
+        """The study drug as texts print it mid-sentence ('tacrolimus'); ``drug_title`` starts a sentence."""
+        return self.exposure.label or self.exposure.drug
+
+    @property
+    def drug_title(self) -> str:
+        label = self.drug_label
+        return label[:1].upper() + label[1:]
+
+    @property
     def concomitant_drugs(self) -> tuple[DrugMatcher, ...]:
         return tuple(c.matcher() for c in self.concomitant)
 
@@ -410,6 +420,8 @@ def allowed_model_columns(outcome_codes: typing.Iterable[str]) -> set[str]:
 
 def variable_label(column: str, plan: AnalysisPlan) -> str:
     """Human label for a column of the analysis dataset ('hrct_ggo_baseline' -> 'Baseline GGO')."""
+    if column == "age_at_start":
+        return COVARIATE_PREDICTORS[column].replace("tacrolimus", plan.drug_label)
     if column in COVARIATE_PREDICTORS:
         return COVARIATE_PREDICTORS[column]
     for c in plan.concomitant:

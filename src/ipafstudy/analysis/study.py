@@ -112,8 +112,9 @@ def baseline_table(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> Bas
         if item.column not in data.columns:
             continue
         col = data[item.column]
+        label = item.label.replace("tacrolimus", plan.drug_label)  # 'Age at <study drug> start, years'
         if item.kind == "continuous":
-            value: Count | Continuous | None = _continuous(notes, f"Table 1 {item.label}", _values(data, item.column),
+            value: Count | Continuous | None = _continuous(notes, f"Table 1 {label}", _values(data, item.column),
                                                            plan)
         elif item.kind == "level":
             known = col.dropna()
@@ -121,7 +122,7 @@ def baseline_table(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> Bas
                           n_missing=int(col.size - known.size))
         else:
             value = _count(col)
-        rows.append(BaselineRow(key=item.key, label=item.label, section=item.section, value=value, note=item.note))
+        rows.append(BaselineRow(key=item.key, label=label, section=item.section, value=value, note=item.note))
     combos = [r for r in rows if r.section == "Diagnostic domains met" and isinstance(r.value, Count)]
     if combos:
         total = sum(r.value.n for r in combos)  # type: ignore[union-attr]
@@ -457,6 +458,16 @@ def _require_analysed(cohort: Any) -> None:
     )
 
 
+def _check_cohort(cohort: Any, plan: AnalysisPlan) -> None:
+    """Stop with the plan key when screened patients exist but no course matches the plan's drug."""
+    exposed = sum(1 for e in cohort.exposures.values() if e.exposed)
+    if cohort.exposures and exposed == 0:
+        raise InsufficientDataError(
+            f"exposure: no treatments row matches the drug {plan.exposure.drug!r} (names {list(plan.exposure.names)},"
+            " case-insensitive whole words, topical courses excluded); check exposure.names in the plan"
+        )
+
+
 def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progress | None = None) -> StudyResults:
     """Build the cohort from a loaded ``Study`` and run the whole plan on it."""
     from ipafstudy.cohort.build import build_cohort
@@ -467,6 +478,7 @@ def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progres
     cohort = build_cohort(study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome,
                           exposure=plan.exposure_drug, concomitant=plan.concomitant_drugs,
                           lab_rules=plan.adverse_events.rules())
+    _check_cohort(cohort, plan)
     _require_analysed(cohort)
     data = analysis_dataset(cohort, plan)
     step("HRCT reader agreement")  # computed once, by the cohort, on the analysed patients' reads

@@ -330,7 +330,7 @@ def build_cohort(
                                      ipaf_failure=ipaf_failure(c), baseline_cause=base_cause,
                                      follow_up_cause=fu_cause))
 
-    flow, decisions = build_flow(screens, settings, primary_outcome)
+    flow, decisions = build_flow(screens, settings, primary_outcome, drug.display)
     analysed = tuple(sorted(pid for pid, (step, _) in decisions.items() if step is None))
     analysed_set = set(analysed)
 

@@ -50,9 +50,11 @@ def explain_patient(cohort: Cohort, patient_id: str) -> str:
     )
 
     lines.append("")
+    drug = cohort.exposure_drug.display
+    drug_title = drug[:1].upper() + drug[1:]
     if exp.exposed:
         lines.append(
-            f"Tacrolimus: {iso(exp.start)} to {iso(exp.end)}{' (ongoing at cut-off)' if exp.ongoing else ''}, "
+            f"{drug_title}: {iso(exp.start)} to {iso(exp.end)}{' (ongoing at cut-off)' if exp.ongoing else ''}, "
             f"{exp.exposure_days} days (min_exposure_days={s.min_exposure_days}); data cut-off "
             f"{iso(cohort.data_cutoff_date)}"
         )
@@ -61,10 +63,10 @@ def explain_patient(cohort: Cohort, patient_id: str) -> str:
         for src in exp.sources:
             lines.append(f"  from {src}")
     else:
-        lines.append(f"Tacrolimus: none ({exp.note})")
+        lines.append(f"{drug_title}: none ({exp.note})")
     age = row["age_at_start"]
     if not exp.exposed:
-        lines.append("Age at start: not applicable (no tacrolimus start)")
+        lines.append(f"Age at start: not applicable (no {drug} start)")
     elif age is None or age != age:
         lines.append("Age at start: unknown (no birth_date or age_at_index)")
     else:

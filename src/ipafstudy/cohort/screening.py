@@ -137,8 +137,11 @@ def _breakdown(ids: Sequence[str], key_of: dict[str, str], labels: dict[str, str
     )
 
 
-def step_labels(settings: ClinicalSettings, primary_outcome: str) -> dict[str, tuple[str, str]]:
-    """(label, general reason) per step, with the settings' values written in."""
+def step_labels(
+    settings: ClinicalSettings, primary_outcome: str, drug: str = "tacrolimus"
+) -> dict[str, tuple[str, str]]:
+    """(label, general reason) per step, with the settings' values and the study drug's label written in."""
+    title = drug[:1].upper() + drug[1:]
     return {
         "screened": ("Screened", "all patients in the records"),
         "not_ipaf": (
@@ -146,19 +149,19 @@ def step_labels(settings: ClinicalSettings, primary_outcome: str) -> dict[str, t
             "does not meet the ERS/ATS 2015 IPAF classification, or the status is indeterminate "
             f"(missing_feature_means={settings.missing_feature_means!r})",
         ),
-        "no_tacrolimus": ("No tacrolimus", "no tacrolimus course recorded up to the data cut-off"),
+        "no_tacrolimus": (f"No {drug}", f"no {drug} course recorded up to the data cut-off"),
         "under_age": (
             f"Age < {settings.min_age:g} years",
-            f"age at tacrolimus start below min_age={settings.min_age:g} years, or unknown",
+            f"age at {drug} start below min_age={settings.min_age:g} years, or unknown",
         ),
         "short_exposure": (
-            f"Tacrolimus < {settings.min_exposure_days} days",
+            f"{title} < {settings.min_exposure_days} days",
             f"exposure below min_exposure_days={settings.min_exposure_days} (first and last day counted)",
         ),
         "no_baseline": (
             f"No baseline {primary_outcome}",
             f"no {primary_outcome} value within baseline_window_days={settings.baseline_window_days} "
-            "before tacrolimus start",
+            f"before {drug} start",
         ),
         "no_follow_up": (
             f"No follow-up {primary_outcome}",
@@ -168,21 +171,21 @@ def step_labels(settings: ClinicalSettings, primary_outcome: str) -> dict[str, t
     }
 
 
-def exclusion(p: PatientScreen, settings: ClinicalSettings) -> tuple[str | None, str]:
+def exclusion(p: PatientScreen, settings: ClinicalSettings, drug: str = "tacrolimus") -> tuple[str | None, str]:
     """(step key, patient-specific reason) of the first failed step, or (None, '') if eligible."""
     if p.ipaf_status != "ipaf":
         what = "IPAF status indeterminate" if p.ipaf_status == "indeterminate" else "not IPAF"
         return "not_ipaf", f"{what}: {p.ipaf_reason}".rstrip(": ")
     exp = p.exposure
     if not exp.exposed:
-        return "no_tacrolimus", exp.note or "no tacrolimus course recorded"
+        return "no_tacrolimus", exp.note or f"no {drug} course recorded"
     if p.age_at_start is None:
-        return "under_age", "age at tacrolimus start unknown (no birth_date or age_at_index)"
+        return "under_age", f"age at {drug} start unknown (no birth_date or age_at_index)"
     if p.age_at_start < settings.min_age:
-        return "under_age", f"age {p.age_at_start:g} at tacrolimus start < min_age {settings.min_age:g}"
+        return "under_age", f"age {p.age_at_start:g} at {drug} start < min_age {settings.min_age:g}"
     if exp.exposure_days is None or exp.exposure_days < settings.min_exposure_days:
         return "short_exposure", (
-            f"tacrolimus {exp.start} to {exp.end}: {exp.exposure_days} days < "
+            f"{drug} {exp.start} to {exp.end}: {exp.exposure_days} days < "
             f"min_exposure_days {settings.min_exposure_days}"
         )
     if p.baseline_miss is not None:
@@ -193,11 +196,11 @@ def exclusion(p: PatientScreen, settings: ClinicalSettings) -> tuple[str | None,
 
 
 def build_flow(
-    screens: Sequence[PatientScreen], settings: ClinicalSettings, primary_outcome: str
+    screens: Sequence[PatientScreen], settings: ClinicalSettings, primary_outcome: str, drug: str = "tacrolimus"
 ) -> tuple[tuple[FlowStep, ...], dict[str, tuple[str | None, str]]]:
-    """The ordered flow and, per patient, (exclusion step, reason)."""
-    decisions = {p.patient_id: exclusion(p, settings) for p in screens}
-    labels = step_labels(settings, primary_outcome)
+    """The ordered flow and, per patient, (exclusion step, reason); ``drug`` is the study drug's label."""
+    decisions = {p.patient_id: exclusion(p, settings, drug) for p in screens}
+    labels = step_labels(settings, primary_outcome, drug)
     by_id = {p.patient_id: p for p in screens}
     not_ipaf_key = {pid: _not_ipaf_key(p) for pid, p in by_id.items()}
     cause = {
@@ -213,7 +216,8 @@ def build_flow(
         if key == "not_ipaf":
             breakdown = _breakdown(removed, not_ipaf_key, NOT_IPAF_REASONS, all_keys=True)
         elif key in cause:
-            breakdown = _breakdown(removed, cause[key], MISS_CAUSE_LABELS, all_keys=False)
+            words = {k: v.replace("tacrolimus", drug) for k, v in MISS_CAUSE_LABELS.items()}
+            breakdown = _breakdown(removed, cause[key], words, all_keys=False)
         before = len(remaining)
         gone = set(removed)
         remaining = [pid for pid in remaining if pid not in gone]

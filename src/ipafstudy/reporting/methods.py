@@ -74,9 +74,26 @@ def follow_up_words(results: StudyResults) -> str:
         if rule is not None:
             groups.setdefault(rule, []).append(_lc(results.plan.outcome(code).label))
     if not groups:
-        return "the latest value after tacrolimus start up to the end of treatment"
-    return "; and ".join(FOLLOW_UP_RULE_WORDS.get(rule, rule + " for {labels}").format(labels=_and(labels))
-                         for rule, labels in groups.items())
+        return f"the latest value after {results.plan.drug_label} start up to the end of treatment"
+    words = "; and ".join(FOLLOW_UP_RULE_WORDS.get(rule, rule + " for {labels}").format(labels=_and(labels))
+                          for rule, labels in groups.items())
+    return words.replace("tacrolimus start", f"{results.plan.drug_label} start")  # the plan's study drug
+
+
+def _lab_rules_sentence(results: StudyResults, st_fmt: JournalStyle) -> str:
+    """' Lab-defined ...' sentences for the plan's enabled lab rules (KDIGO AKI is named in Table 6's footnote)."""
+    ae, s = results.plan.adverse_events, results.settings
+    out = []
+    if "hypomagnesaemia" in ae.lab_rules:
+        out.append("Lab-defined hypomagnesaemia was serum magnesium below "
+                   f"{fmt_number(s.hypomagnesemia_mmol_l, 2, style=st_fmt)} mmol/L.")
+    if "neutropenia" in ae.lab_rules:
+        out.append(f"Neutrophil count decreased was a count below {fmt_number(ae.neutrophils_lln, 1, style=st_fmt)} "
+                   "× 10⁹/L, graded by CTCAE v5.0 at the nadir.")
+    if "alt_increase" in ae.lab_rules:
+        out.append(f"ALT increased was ALT above {fmt_number(ae.alt_uln, 0, style=st_fmt)} U/L, graded by CTCAE v5.0 "
+                   "at the peak.")
+    return "".join(f" {sentence}" for sentence in out)
 
 
 def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None = None) -> list[str]:
@@ -91,18 +108,17 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
         "Patients were classified as interstitial pneumonia with autoimmune features (IPAF) by the ERS/ATS "
         f"research statement (Fischer et al. 2015); {_BLANK_FEATURE[s.missing_feature_means]}"
         f" and isolated anti-Ro52 {'did' if s.ro52_alone_counts_as_ssa else 'did not'} count as anti-Ro (SS-A). "
-        f"Eligible patients were aged ≥{fmt_number(s.min_age, 0, style=st_fmt)} years at tacrolimus start and "
-        f"received tacrolimus for ≥{s.min_exposure_days} days; ongoing treatment was censored at {cutoff}. "
-        f"Baseline was the value closest to tacrolimus start within the {s.baseline_window_days} days before it "
+        f"Eligible patients were aged ≥{fmt_number(s.min_age, 0, style=st_fmt)} years at {plan.drug_label} start and "
+        f"received {plan.drug_label} for ≥{s.min_exposure_days} days; ongoing treatment was censored at {cutoff}. "
+        f"Baseline was the value closest to {plan.drug_label} start within the {s.baseline_window_days} days before it "
         f"({start_day} the start day); the last follow-up was {follow_up_words(results)}. HRCT scans were "
         "scored by two readers with the modified Warrick method (six zones, four patterns, grades 0–4; Goldin et "
         f"al. 2008); a zone was sent to a third reader when the grades differed by more than "
         f"{s.adjudication_grade_gap} or the percentages by {fmt_number(s.adjudication_percent_gap, 0, style=st_fmt)}"
         f" points or more, and the final grade was {_CONSENSUS[s.consensus_rule]}. Patients with both a "
         "myositis-specific (MSA) and a myositis-associated antibody (MAA) were "
-        f"{'assigned to the MSA group' if s.antibody_group_precedence == 'msa' else 'excluded from both groups'}. "
-        "Lab-defined hypomagnesaemia was serum magnesium below "
-        f"{fmt_number(s.hypomagnesemia_mmol_l, 2, style=st_fmt)} mmol/L."
+        f"{'assigned to the MSA group' if s.antibody_group_precedence == 'msa' else 'excluded from both groups'}."
+        + _lab_rules_sentence(results, st_fmt)
     )
     adjust = ("without multiplicity adjustment" if plan.correlation.adjust == "none" else
               f"with {ADJUST_NAME[plan.correlation.adjust]}-adjusted p values, which the results text cites "
@@ -189,12 +205,12 @@ def summary_sentences(results: StudyResults, style: str | JournalStyle | None = 
     if age is not None and isinstance(age.value, Continuous):
         if age.value.shown == "mean_sd" and age.value.describe is not None:
             d = age.value.describe
-            parts.append(f"the mean age at tacrolimus start was {fmt_number(d.mean, style=st)} years (SD "
-                         f"{fmt_number(d.sd, style=st)})")
+            parts.append(f"the mean age at {results.plan.drug_label} start was {fmt_number(d.mean, style=st)} "
+                         f"years (SD {fmt_number(d.sd, style=st)})")
         elif age.value.quantiles is not None:
             q = age.value.quantiles
-            parts.append(f"the median age at tacrolimus start was {fmt_number(q.median, style=st)} years (Q1–Q3 "
-                         f"{fmt_number(q.q1, style=st)}–{fmt_number(q.q3, style=st)})")
+            parts.append(f"the median age at {results.plan.drug_label} start was {fmt_number(q.median, style=st)} "
+                         f"years (Q1–Q3 {fmt_number(q.q1, style=st)}–{fmt_number(q.q3, style=st)})")
     female = rows.get("female")
     if female is not None and isinstance(female.value, Count):
         parts.append(f"{fmt_n_pct(female.value.n, female.value.denominator, style=st)} were women")
@@ -352,7 +368,7 @@ def settings_paragraphs(results: StudyResults) -> list[str]:
         shown = setting_words(f.name, value)
         if value is None and f.name == "data_cutoff_date" and results.data_cutoff_date is not None:
             shown += f" (derived: {results.data_cutoff_date.isoformat()})"
-        doc = f.metadata.get("doc", "")
+        doc = f.metadata.get("doc", "").replace("tacrolimus", results.plan.drug_label)  # the plan's study drug
         lines.append(f"{f.name} = {shown}" + (f": {doc}" if doc else ""))
     intro = ("Clinical settings used for this report (option = value: meaning; a named choice is followed by the "
              "value to write in the plan, in brackets). Change them in the analysis plan's clinical section to rerun "

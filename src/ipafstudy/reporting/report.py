@@ -47,6 +47,8 @@ class Report:
     data_tables: tuple[TableSpec, ...] = ()
     #: The settings appendix: option names and values, for readers who rerun the analysis.
     settings: tuple[str, ...] = ()
+    #: The study drug as section headings name it (the plan's exposure label).
+    drug_label: str = "tacrolimus"
 
 
 def dumps_json(obj: Any) -> str:
@@ -89,9 +91,10 @@ def _flow_boxes(results: StudyResults) -> list[figs.FlowStep]:
     """
     s, primary = results.settings, _lower(results.plan.outcome(results.plan.primary_outcome).label)
     excluded = {"no_baseline": f"No baseline {primary}", "no_follow_up": f"No follow-up {primary}",
-                "no_tacrolimus": "No tacrolimus recorded"}
+                "no_tacrolimus": f"No {results.plan.drug_label} recorded"}
     stage_labels = ("IPAF (ERS/ATS 2015)",
-                    f"Eligible: tacrolimus for ≥{s.min_exposure_days} days, aged ≥{s.min_age:g} years", "Analysed")
+                    f"Eligible: {results.plan.drug_label} for ≥{s.min_exposure_days} days, aged ≥{s.min_age:g} years",
+                    "Analysed")
     steps = {step.key: step for step in results.flow}
     first = results.flow[0]
     boxes = [figs.FlowStep("Patients screened", int(first.n_after), 0, "")]
@@ -150,9 +153,9 @@ def make_figures(results: StudyResults, fig_dir: Path, style: JournalStyle) -> t
             ylabels={c: panels[c].unit or "score" for c in codes}, style=style,
         )
         png, svg = figs.save_figure(fig, fig_dir / box_key, dpi=plan.figures.dpi, style=style)
-        out.append(FigureSpec(box_key, "Treatment response to tacrolimus.", box_plot_caption(results), png, svg,
-                              number=len(out) + 1,
-                              alt_text="Box plots of each outcome before and after tacrolimus"))
+        out.append(FigureSpec(box_key, f"Treatment response to {plan.drug_label}.", box_plot_caption(results), png,
+                              svg, number=len(out) + 1,
+                              alt_text=f"Box plots of each outcome before and after {plan.drug_label}"))
     corr = results.correlation
     if corr is not None:
         fig = figs.correlation_heatmap(corr.rho, corr.p, [f"Δ {label}" for label in results.correlation_labels],
@@ -168,7 +171,7 @@ def make_figures(results: StudyResults, fig_dir: Path, style: JournalStyle) -> t
 def box_plot_caption(results: StudyResults) -> str:
     """Figure 2 legend, from the plan's quartile method, whisker rule and paired lines."""
     plan = results.plan
-    return ("Outcomes at baseline (Pre) and last follow-up (Post) on tacrolimus. "
+    return (f"Outcomes at baseline (Pre) and last follow-up (Post) on {plan.drug_label}. "
             + figs.box_caption(whiskers=plan.figures.whiskers, quartile_method=plan.statistics.quantile_method,
                                paired_lines=plan.figures.paired_lines)
             + " Stars: Wilcoxon signed-rank p of Table 2.")
@@ -217,6 +220,7 @@ def build_report(results: StudyResults, figures: Sequence[FigureSpec], style: Jo
         notes=tuple(results.notes),
         data_tables=build_tables(results, style),
         settings=tuple(settings_paragraphs(results)),
+        drug_label=results.plan.drug_label,
     )
 
 
@@ -236,7 +240,8 @@ def report_sections(report: Report) -> list[Section]:
         Section("Results", level=1),
         Section("Patients and baseline characteristics", (), (), pick([flow_key], f), level=2),
         Section("Baseline characteristics", (), pick(["table1_baseline"], t), level=3),
-        Section("Outcomes before and after tacrolimus", (), pick(["table2_paired"], t), pick([box_key], f), level=2),
+        Section(f"Outcomes before and after {report.drug_label}", (), pick(["table2_paired"], t),
+                pick([box_key], f), level=2),
         Section("Correlations among the changes", (), (), pick([corr_key], f), level=2),
         Section("Predictors of the change in the primary outcome", (), pick(["table3_regression"], t), level=2),
         Section("Antibody groups", (), pick(["table4_subgroup_baseline", "table5_subgroup_response"], t), level=2),

@@ -221,7 +221,7 @@ def table2(results: StudyResults, style: JournalStyle) -> TableSpec:
     notes = notes + ((few,) if few else ())
     return TableSpec(
         key="table2_paired", number=2,
-        title=f"Outcomes at baseline and last follow-up on tacrolimus (n = {results.n_analysed})",
+        title=f"Outcomes at baseline and last follow-up on {results.plan.drug_label} (n = {results.n_analysed})",
         columns=cols, rows=tuple(rows), footnotes=notes,
     )
 
@@ -444,7 +444,7 @@ def table5(results: StudyResults, style: JournalStyle) -> TableSpec:
         notes.append(few)
     return TableSpec(
         key="table5_subgroup_response", number=5,
-        title=f"Response to tacrolimus within and between antibody groups ({lab[g1]} vs {lab[g2]})",
+        title=f"Response to {results.plan.drug_label} within and between antibody groups ({lab[g1]} vs {lab[g2]})",
         columns=cols, rows=tuple(rows), footnotes=tuple(notes),
     )
 
@@ -459,20 +459,17 @@ def table_adverse_events(results: StudyResults, style: JournalStyle) -> TableSpe
             *(fmt_int(extra[k], style=style) if k in extra else style.missing
               for k in ("serious", "led_to_discontinuation", "led_to_dose_change")),
         )))
+    drug = results.plan.drug_label
     return TableSpec(
-        key="table6_adverse_events", number=6, title=f"Adverse events during tacrolimus treatment (n = {n})",
+        key="table6_adverse_events", number=6, title=f"Adverse events during {drug} treatment (n = {n})",
         columns=(Column("event", "Event"), Column("patients", "Patients, n (%)", "right"),
                  Column("episodes", "Episodes", "right"), Column("serious", "Serious", "right"),
                  Column("discontinuation", "Discontinued", "right"),
                  Column("dose_change", "Dose changed", "right")),
         rows=tuple(rows),
         footnotes=("A patient counts once per event type; percentages of the analysed cohort. Serious, "
-                   "Discontinued (tacrolimus stopped) and Dose changed (tacrolimus dose changed): patients with at "
-                   "least one such episode. Lab-defined events "
-                   f"are included: hypomagnesaemia, serum magnesium < "
-                   f"{fmt_number(results.settings.hypomagnesemia_mmol_l, 2, style=style)} mmol/L"
-                   + ("; renal insufficiency, the KDIGO creatinine criterion for acute kidney injury."
-                      if results.settings.renal_rule == "kdigo" else "."),),
+                   f"Discontinued ({drug} stopped) and Dose changed ({drug} dose changed): patients with at "
+                   "least one such episode. " + _lab_events_note(results, style),),
     )
 
 
@@ -524,7 +521,24 @@ def _miss_reason(results: StudyResults, step: Any, timepoint: str, primary: str)
     causes = [(b.key, b.n) for b in getattr(step, "breakdown", ()) if b.n]
     if causes:
         text += ": " + "; ".join(f"{_cause_words(k, scans, primary)} ({n})" for k, n in causes)
-    return text
+    return text.replace("tacrolimus start", f"{results.plan.drug_label} start")  # the plan's study drug
+
+
+def _lab_events_note(results: StudyResults, style: JournalStyle) -> str:
+    """Which lab-defined events Table 6 includes: the plan's adverse_events.lab_rules, in plan order."""
+    ae, s = results.plan.adverse_events, results.settings
+    parts = {
+        "hypomagnesaemia": f"hypomagnesaemia, serum magnesium < {fmt_number(s.hypomagnesemia_mmol_l, 2, style=style)} "
+                           "mmol/L",
+        "aki": "renal insufficiency, the KDIGO creatinine criterion for acute kidney injury"
+               if s.renal_rule == "kdigo" else None,
+        "neutropenia": f"neutrophil count decreased, neutrophils < {fmt_number(ae.neutrophils_lln, 1, style=style)} "
+                       "× 10⁹/L (CTCAE v5.0 grade of the nadir)",
+        "alt_increase": f"ALT increased, ALT > {fmt_number(ae.alt_uln, 0, style=style)} U/L (CTCAE v5.0 grade of the "
+                        "peak)",
+    }
+    shown = [parts[r] for r in ae.lab_rules if parts.get(r)]
+    return "Lab-defined events are included: " + "; ".join(shown) + "." if shown else "No lab-defined events."
 
 
 def _flow_words(results: StudyResults) -> dict[str, tuple[str, str]]:
@@ -534,15 +548,16 @@ def _flow_words(results: StudyResults) -> dict[str, tuple[str, str]]:
     primary = primary if primary[:2].isupper() else primary[:1].lower() + primary[1:]
     age = f"{s.min_age:g}"
     steps = {step.key: step for step in results.flow}
+    drug, drug_title = results.plan.drug_label, results.plan.drug_title
     blank = "unknown" if s.missing_feature_means == "unknown" else "absent"
     return {
         "screened": ("Screened", "All patients in the records"),
         "not_ipaf": ("Not IPAF", "ERS/ATS 2015 IPAF criteria not met, or not assessable (a blank clinical feature "
                      f"counted as {blank})"),
-        "no_tacrolimus": ("No tacrolimus", "No tacrolimus course recorded up to the data cut-off"),
-        "under_age": (f"Age < {age} years", f"Younger than {age} years at tacrolimus start, or age unknown"),
-        "short_exposure": (f"Tacrolimus < {s.min_exposure_days} days",
-                           f"Tacrolimus for fewer than {s.min_exposure_days} days (first and last day counted)"),
+        "no_tacrolimus": (f"No {drug}", f"No {drug} course recorded up to the data cut-off"),
+        "under_age": (f"Age < {age} years", f"Younger than {age} years at {drug} start, or age unknown"),
+        "short_exposure": (f"{drug_title} < {s.min_exposure_days} days",
+                           f"{drug_title} for fewer than {s.min_exposure_days} days (first and last day counted)"),
         "no_baseline": (f"No baseline {primary}", _miss_reason(results, steps.get("no_baseline"), "baseline", primary)),
         "no_follow_up": (f"No follow-up {primary}",
                          _miss_reason(results, steps.get("no_follow_up"), "follow_up", primary)),
