@@ -458,10 +458,10 @@ def _require_analysed(cohort: Any) -> None:
     )
 
 
-def _check_cohort(cohort: Any, plan: AnalysisPlan) -> None:
-    """Stop with the plan key when screened patients exist but no course matches the plan's drug."""
+def _check_cohort(study: Any, cohort: Any, plan: AnalysisPlan) -> None:
+    """Stop with the plan key when courses are recorded but none matches the plan's drug."""
     exposed = sum(1 for e in cohort.exposures.values() if e.exposed)
-    if cohort.exposures and exposed == 0:
+    if len(study.treatments) and cohort.exposures and exposed == 0:
         raise InsufficientDataError(
             f"exposure: no treatments row matches the drug {plan.exposure.drug!r} (names {list(plan.exposure.names)},"
             " case-insensitive whole words, topical courses excluded); check exposure.names in the plan"
@@ -478,7 +478,7 @@ def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progres
     cohort = build_cohort(study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome,
                           exposure=plan.exposure_drug, concomitant=plan.concomitant_drugs,
                           lab_rules=plan.adverse_events.rules())
-    _check_cohort(cohort, plan)
+    _check_cohort(study, cohort, plan)
     _require_analysed(cohort)
     data = analysis_dataset(cohort, plan)
     step("HRCT reader agreement")  # computed once, by the cohort, on the analysed patients' reads
