@@ -88,10 +88,6 @@ class Exposure:
         return out
 
 
-def is_tacrolimus(drug: object) -> bool:
-    return TACROLIMUS.matches(drug)
-
-
 def resolve_cutoff(study: Study, settings: ClinicalSettings) -> dt.date | None:
     """The data cut-off used: the setting, else the latest date in the records (None if no dates)."""
     if settings.data_cutoff_date is not None:

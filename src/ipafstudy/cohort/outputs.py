@@ -26,12 +26,6 @@ from ipafstudy.rules.hrct import consensus, reader_scores
 from ipafstudy.settings import ClinicalSettings
 from ipafstudy.values import jsonable
 
-#: Files ``ipafstudy screen`` writes, in order.
-SCREEN_FILES: tuple[str, ...] = (
-    "classification.csv", "screening.csv", "timepoints.csv", "outcome_exclusions.csv", "missing_data.csv",
-    "adverse_events.csv", "adverse_event_summary.csv", "hrct_excluded_scans.csv", "flow.json", "settings.json",
-)
-
 
 def _read_yaml(path: str) -> dict[str, Any]:
     import yaml
