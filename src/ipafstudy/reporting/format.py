@@ -27,11 +27,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from ipafstudy.errors import InvalidOptionError, check_option
-from ipafstudy.stats.pvalues import decimal_as_seen, format_p
+from ipafstudy.stats.pvalues import decimal_as_seen, format_p, round_half_up
 from ipafstudy.stats.pvalues import significance_stars as _stats_stars
 from ipafstudy.values import is_missing
 
@@ -173,8 +173,7 @@ def _to_decimal(value: object, what: str) -> Decimal:
 
 
 def _round_str(d: Decimal, decimals: int, style: JournalStyle) -> str:
-    quant = Decimal(1).scaleb(-decimals)
-    rounded = d.quantize(quant, rounding=ROUND_HALF_UP)
+    rounded = round_half_up(d, decimals)
     if rounded == 0:
         rounded = abs(rounded)  # never "-0.0"
     text = f"{rounded:f}"
