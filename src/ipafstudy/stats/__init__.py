@@ -7,7 +7,18 @@ choices are named options, and every result echoes the options it used.
 from ipafstudy.stats.agreement import IccResult, KappaResult, icc, koo_li_band, landis_koch_band, weighted_kappa
 from ipafstudy.stats.bootstrap import MedianChangeResult, median_change
 from ipafstudy.stats.correlation import SpearmanMatrixResult, SpearmanResult, spearman, spearman_matrix
-from ipafstudy.stats.groups import CategoricalResult, MannWhitneyResult, compare_categorical, mann_whitney
+from ipafstudy.stats.groups import (
+    CategoricalResult,
+    KruskalWallisResult,
+    MannWhitneyResult,
+    PairwiseComparison,
+    PairwiseResult,
+    compare_categorical,
+    kruskal_wallis,
+    mann_whitney,
+    pairwise_categorical,
+    pairwise_mann_whitney,
+)
 from ipafstudy.stats.normality import ShapiroResult, shapiro_wilk
 from ipafstudy.stats.paired import (
     ConventionsResult,
@@ -37,8 +48,11 @@ __all__ = [
     "HodgesLehmannResult",
     "IccResult",
     "KappaResult",
+    "KruskalWallisResult",
     "MannWhitneyResult",
     "MedianChangeResult",
+    "PairwiseComparison",
+    "PairwiseResult",
     "QuantileResult",
     "RegressionResult",
     "ShapiroResult",
@@ -53,10 +67,13 @@ __all__ = [
     "hodges_lehmann",
     "icc",
     "koo_li_band",
+    "kruskal_wallis",
     "landis_koch_band",
     "linear_regression",
     "mann_whitney",
     "median_change",
+    "pairwise_categorical",
+    "pairwise_mann_whitney",
     "percentile",
     "quantiles",
     "shapiro_wilk",

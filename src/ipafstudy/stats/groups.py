@@ -1,13 +1,18 @@
-"""Two independent groups: Mann-Whitney U and chi-square / Fisher's exact test.
+"""Independent groups: Mann-Whitney U, Kruskal-Wallis, chi-square / Fisher's exact test, pairwise follow-ups.
 
 SPSS conventions by default (normal approximation with tie correction, no continuity
 correction; Pearson chi-square without Yates unless an expected count is below 5, then
 Fisher). R's choices are options, and each result names the test and options it used.
+Two groups: ``mann_whitney``; two or more: ``kruskal_wallis``; any r x c table: ``compare_categorical``;
+after an overall test of 3+ groups: ``pairwise_mann_whitney`` / ``pairwise_categorical`` (Holm by default).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,17 +22,20 @@ from scipy import stats as sps
 from scipy.special import gammaln
 
 from ipafstudy.conventions import (
+    ADJUST_METHODS,
     CATEGORICAL_TESTS,
     DEFAULT_CONTINUITY,
     DEFAULT_MANN_WHITNEY_METHOD,
     DEFAULT_TIE_DECIMALS,
     MANN_WHITNEY_METHODS,
+    AdjustMethod,
     CategoricalTest,
     MannWhitneyMethod,
 )
-from ipafstudy.errors import DataValidationError, InsufficientDataError, check_option
+from ipafstudy.errors import DataValidationError, InsufficientDataError, StatisticalWarning, check_option
 from ipafstudy.stats._base import ResultMixin, non_missing, tie_sizes, tie_values
 from ipafstudy.stats._exact import rank_sum_pmf, two_sided_p
+from ipafstudy.stats.pvalues import adjust_p
 
 MAX_FISHER_TABLES = 5_000_000  # nodes visited before giving up (seconds, not minutes)
 
@@ -249,8 +257,10 @@ def compare_categorical(table: Any, *, test: CategoricalTest = "auto") -> Catego
     """Association in an r x c table of counts: Pearson chi-square (no Yates) or Fisher's exact.
 
     ``test="auto"`` (default, SPSS/study rule): Pearson unless any expected count is below 5,
-    then Fisher (Freeman-Halton for tables larger than 2 x 2). ``"pearson"`` / ``"fisher"`` force
-    a test. Rows or columns whose total is zero are dropped first (SPSS does the same) and noted.
+    then Fisher (Freeman-Halton for tables larger than 2 x 2). If that exact enumeration is too large
+    (see ``MAX_FISHER_TABLES``), "auto" reports Pearson with a ``reason`` and a StatisticalWarning
+    instead of failing. ``"pearson"`` / ``"fisher"`` force a test (a forced Fisher that is too large
+    raises). Rows or columns whose total is zero are dropped first (SPSS does the same) and noted.
 
     >>> compare_categorical([[10, 10], [10, 10]]).p
     1.0
@@ -285,7 +295,19 @@ def compare_categorical(table: Any, *, test: CategoricalTest = "auto") -> Catego
     min_expected = float(expected.min())
     n_below = int((expected < 5).sum())
     chosen = test if test != "auto" else ("fisher" if min_expected < 5 else "pearson")
-    fisher_p = fisher_exact_rxc(used) if chosen == "fisher" else math.nan
+    fisher_p = math.nan
+    if chosen == "fisher":
+        try:
+            fisher_p = fisher_exact_rxc(used)
+        except InsufficientDataError as exc:
+            if test != "auto":
+                raise
+            # "auto" on a table too large to enumerate: Pearson, flagged (a warning, so reports list it).
+            chosen = "pearson"
+            reason = "; ".join(filter(None, [reason, (
+                f"an expected count is below 5 but Fisher's exact test is too large to enumerate ({exc}); "
+                "Pearson chi-square reported, its p-value may be inaccurate")]))
+            warnings.warn(f"{caller}(): {reason}", StatisticalWarning, stacklevel=2)
     settings = CategoricalSettings(test=test)
     if chosen == "fisher":
         return CategoricalResult(
@@ -295,3 +317,231 @@ def compare_categorical(table: Any, *, test: CategoricalTest = "auto") -> Catego
     return CategoricalResult(
         "pearson", chi2, chi2_p, min_expected, dof, n, n_below, chi2, chi2_p, fisher_p, used.tolist(), settings, reason
     )
+
+
+@dataclass(frozen=True, slots=True)
+class KruskalWallisSettings(ResultMixin):
+    """Options actually used."""
+
+    tie_decimals: int | None = DEFAULT_TIE_DECIMALS
+    tie_correction: bool = True
+    distribution: str = "chi-square, df = k - 1 (k = groups with data)"
+
+
+@dataclass(frozen=True, slots=True)
+class KruskalWallisResult(ResultMixin):
+    """Kruskal-Wallis H (tie-corrected, as R ``kruskal.test`` and SPSS). Per-group tuples follow ``groups``."""
+
+    h: float
+    h_uncorrected: float
+    tie_correction: float
+    dof: int
+    p: float
+    n: int
+    groups: tuple[str, ...]
+    n_per_group: tuple[int, ...]
+    n_missing: tuple[int, ...]
+    mean_ranks: tuple[float, ...]
+    settings: KruskalWallisSettings
+    reason: str = ""
+
+
+def _named_samples(groups: Any, caller: str) -> list[tuple[str, Any]]:
+    """(label, values) per group from a mapping {label: values} or a sequence of samples (labels "1".."k")."""
+    if isinstance(groups, pd.DataFrame):
+        raise DataValidationError(
+            None, f"{caller}(): pass the groups as a mapping {{label: values}} or a list of samples, not a DataFrame"
+        )
+    if isinstance(groups, Mapping):
+        return [(str(k), v) for k, v in groups.items()]
+    try:
+        items = list(groups)
+    except TypeError:
+        raise DataValidationError(
+            None, f"{caller}(): pass the groups as a mapping {{label: values}} or a list of samples"
+        ) from None
+    return [(str(i + 1), v) for i, v in enumerate(items)]
+
+
+def kruskal_wallis(groups: Any, *, tie_decimals: int | None = DEFAULT_TIE_DECIMALS) -> KruskalWallisResult:
+    """Kruskal-Wallis test of k independent groups, missing values dropped and counted per group.
+
+    ``groups``: a mapping {label: values} (order kept) or a sequence of samples. Pooled average ranks;
+    H = 12 / (N (N + 1)) sum R_i^2 / n_i - 3 (N + 1), divided by the tie correction
+    C = 1 - sum(t^3 - t) / (N^3 - N); p from chi-square with k - 1 df, k = groups with at least one
+    value (a group with no value is kept in the result with n = 0 and noted in ``reason``, as R drops
+    unused factor levels). Equals R ``kruskal.test`` and SPSS. With two groups H = z^2 of
+    ``mann_whitney`` (same p). Fewer than two groups with data raise InsufficientDataError (R: "all
+    observations are in the same group"). All values equal: H = 0, p = 1 with a ``reason`` (R returns
+    NaN), the same convention as ``mann_whitney``. ``tie_decimals`` as in ``mann_whitney``.
+
+    >>> res = kruskal_wallis({"a": [1, 2, 3], "b": [4, 5, 6], "c": [7, 8, 9]})
+    >>> round(res.h, 4), res.dof, res.mean_ranks
+    (7.2, 2, (2.0, 5.0, 8.0))
+    """
+    caller = "kruskal_wallis"
+    named = _named_samples(groups, caller)
+    labels, samples, missing = [], [], []
+    for label, values in named:
+        ok, n_miss = non_missing(values, caller=caller, name=f"group {label!r}")
+        labels.append(label)
+        samples.append(ok)
+        missing.append(n_miss)
+    sizes = [int(s.size) for s in samples]
+    used = [i for i, n in enumerate(sizes) if n > 0]
+    if len(used) < 2:
+        raise InsufficientDataError(
+            f"{caller}(): at least two groups need a non-missing value (got {len(used)} of {len(named)}: "
+            + ", ".join(f"{lab} n = {n}" for lab, n in zip(labels, sizes, strict=True)) + ")"
+        )
+    settings = KruskalWallisSettings(tie_decimals)
+    pooled = tie_values(np.concatenate([samples[i] for i in used]), tie_decimals, caller=caller)
+    ranks = sps.rankdata(pooled, method="average")
+    big_n = int(pooled.size)
+    mean_ranks = [math.nan] * len(samples)
+    start, h0 = 0, 0.0
+    for i in used:
+        part = ranks[start : start + sizes[i]]
+        start += sizes[i]
+        mean_ranks[i] = float(part.mean())
+        h0 += float(part.sum()) ** 2 / sizes[i]
+    h0 = 12.0 / (big_n * (big_n + 1)) * h0 - 3.0 * (big_n + 1)
+    ties = tie_sizes(pooled)
+    correction = 1.0 - float(np.sum(ties**3 - ties)) / (big_n**3 - big_n)
+    dof = len(used) - 1
+    notes = []
+    empty = [labels[i] for i, n in enumerate(sizes) if n == 0]
+    if empty:
+        notes.append(f"group(s) {', '.join(empty)} have no value and were left out (df = {dof})")
+    common = (big_n, tuple(labels), tuple(sizes), tuple(missing), tuple(mean_ranks), settings)
+    if correction <= 0:
+        notes.append("all values are equal: no difference to test; reported as H = 0, p = 1 (R returns NaN)")
+        return KruskalWallisResult(0.0, 0.0, 0.0, dof, 1.0, *common, "; ".join(notes))
+    h = max(h0 / correction, 0.0)  # rounding can leave -1e-15 when all groups have the same mean rank
+    p = float(sps.chi2.sf(h, dof))
+    return KruskalWallisResult(h, h0, correction, dof, p, *common, "; ".join(notes))
+
+
+@dataclass(frozen=True, slots=True)
+class PairwiseComparison(ResultMixin):
+    """One pair: the test used, its statistic and raw p, and the adjusted p (NaN when not computed)."""
+
+    group1: str
+    group2: str
+    n1: int
+    n2: int
+    test: str
+    statistic: float
+    p: float
+    p_adjusted: float
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PairwiseResult(ResultMixin):
+    """Every pair of groups (in group order: 1-2, 1-3, ..., 2-3, ...) with p adjusted over the computed pairs."""
+
+    comparisons: tuple[PairwiseComparison, ...]
+    adjust: str
+    n_tests: int
+    settings: Any
+
+    def pair(self, group1: str, group2: str) -> PairwiseComparison:
+        """The comparison of two groups, in either order."""
+        for c in self.comparisons:
+            if {c.group1, c.group2} == {str(group1), str(group2)} and c.group1 != c.group2:
+                return c
+        raise KeyError(f"no comparison of {group1!r} with {group2!r}")
+
+
+def _pairwise(rows: list[dict[str, Any]], adjust: AdjustMethod, settings: Any) -> PairwiseResult:
+    """Adjust the raw p-values (NaN = not computed, not counted in m, as R ``p.adjust``) and freeze."""
+    adjusted = adjust_p([r["p"] for r in rows], method=adjust) if rows else np.array([])
+    comparisons = tuple(
+        PairwiseComparison(**r, p_adjusted=float(a)) for r, a in zip(rows, adjusted, strict=True)
+    )
+    n_tests = int(sum(1 for r in rows if not math.isnan(r["p"])))
+    return PairwiseResult(comparisons, adjust, n_tests, settings)
+
+
+def pairwise_mann_whitney(
+    groups: Any,
+    *,
+    adjust: AdjustMethod = "holm",
+    method: MannWhitneyMethod = DEFAULT_MANN_WHITNEY_METHOD,
+    continuity: bool = DEFAULT_CONTINUITY,
+    tie_decimals: int | None = DEFAULT_TIE_DECIMALS,
+) -> PairwiseResult:
+    """Mann-Whitney U for every pair of groups (each pair ranked on its own), p adjusted by Holm (or BH).
+
+    Equals R ``pairwise.wilcox.test(x, g, p.adjust.method = "holm", exact = FALSE, correct = FALSE)``;
+    R's own defaults differ (``correct = TRUE``; exact p for n < 50 without ties), so they are passed
+    explicitly there and here they are the SPSS options of ``mann_whitney``. ``statistic`` is U1 of
+    ``group1`` (R's W). A pair where a group has no value gets p = NaN with a ``reason`` and is not
+    counted in the adjustment.
+
+    >>> res = pairwise_mann_whitney({"a": [1, 2, 3], "b": [4, 5, 6], "c": [7, 8, 9, 10]})
+    >>> [(c.group1, c.group2) for c in res.comparisons], res.n_tests
+    ([('a', 'b'), ('a', 'c'), ('b', 'c')], 3)
+    """
+    caller = "pairwise_mann_whitney"
+    check_option(caller, "adjust", adjust, ADJUST_METHODS)
+    check_option(caller, "method", method, MANN_WHITNEY_METHODS)
+    check_option(caller, "continuity", continuity, (True, False))
+    tie_values(np.zeros(1), tie_decimals, caller=caller)  # the option checked once, with this caller's name
+    named = _named_samples(groups, caller)
+    samples = [(label, non_missing(v, caller=caller, name=f"group {label!r}")[0]) for label, v in named]
+    rows = []
+    for (l1, x), (l2, y) in itertools.combinations(samples, 2):
+        row: dict[str, Any] = {"group1": l1, "group2": l2, "n1": int(x.size), "n2": int(y.size),
+                               "test": "Mann-Whitney U"}
+        try:
+            res = mann_whitney(x, y, method=method, continuity=continuity, tie_decimals=tie_decimals)
+            row.update(statistic=res.u1, p=res.p, reason=res.reason)
+        except InsufficientDataError as exc:
+            row.update(statistic=math.nan, p=math.nan, reason=str(exc))
+        rows.append(row)
+    settings = MannWhitneySettings(method, bool(continuity), tie_decimals)
+    return _pairwise(rows, adjust, settings)
+
+
+def pairwise_categorical(
+    table: Any, *, adjust: AdjustMethod = "holm", test: CategoricalTest = "auto"
+) -> PairwiseResult:
+    """Every pair of ROWS (groups) of a groups x categories table compared by ``compare_categorical``.
+
+    Each pair's 2 x c table is tested on its own with ``test`` (``"auto"``: Pearson without Yates,
+    Fisher if an expected count of that pair's table is below 5); p adjusted by Holm (or BH) over the
+    pairs that could be tested. Row labels come from a DataFrame's index, else "1".."k". A pair whose
+    table has fewer than two non-empty columns (e.g. both groups in one category) gets p = NaN with a
+    ``reason``. ``statistic`` is the Pearson chi-square when Pearson was used, else NaN. As R: a loop
+    over pairs of ``chisq.test(correct = FALSE)`` / ``fisher.test`` and ``p.adjust(method = "holm")``.
+
+    >>> res = pairwise_categorical([[10, 0], [0, 10], [5, 5]])
+    >>> [c.test for c in res.comparisons]
+    ['pearson', 'fisher', 'fisher']
+    """
+    caller = "pairwise_categorical"
+    check_option(caller, "adjust", adjust, ADJUST_METHODS)
+    check_option(caller, "test", test, CATEGORICAL_TESTS)
+    labels = [str(v) for v in table.index] if isinstance(table, pd.DataFrame) else None
+    raw = table.to_numpy() if isinstance(table, pd.DataFrame) else np.asarray(table)
+    try:
+        counts = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        raise DataValidationError(None, f"{caller}(): the table must hold counts (numbers)") from None
+    if counts.ndim != 2:
+        raise DataValidationError(None, f"{caller}(): the table must be 2-D (groups x categories)")
+    labels = labels or [str(i + 1) for i in range(counts.shape[0])]
+    rows = []
+    for i, j in itertools.combinations(range(counts.shape[0]), 2):
+        sub = counts[[i, j]]
+        row: dict[str, Any] = {"group1": labels[i], "group2": labels[j], "n1": int(np.nansum(sub[0])),
+                               "n2": int(np.nansum(sub[1]))}
+        try:
+            res = compare_categorical(sub, test=test)
+            row.update(test=res.test, statistic=res.statistic, p=res.p, reason=res.reason)
+        except InsufficientDataError as exc:
+            row.update(test="", statistic=math.nan, p=math.nan, reason=str(exc))
+        rows.append(row)
+    return _pairwise(rows, adjust, CategoricalSettings(test=test))
