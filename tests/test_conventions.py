@@ -19,9 +19,11 @@ import ipafstudy
 import ipafstudy.stats as st
 from ipafstudy import conventions as conv
 from ipafstudy.analysis.plan import AnalysisPlan, FigureSpec, OutcomeSpec, RegressionSpec, StatisticsSpec
+from ipafstudy.cohort.timepoints import outcome_code_choices
 from ipafstudy.data.schema import TABLES
 from ipafstudy.errors import InvalidOptionError
 from ipafstudy.rules import codes
+from ipafstudy.rules.units import MEASUREMENT_VARIABLES
 
 PACKAGE = Path(ipafstudy.__file__).parent
 
@@ -70,7 +72,11 @@ def test_plan_offers_exactly_the_values_stats_accepts():
     assert _allowed(RegressionSpec, "robust_se") == conv.ROBUST_SE_OPTIONS
     assert RegressionSpec.model_fields["robust_se"].default == _default(st.linear_regression, "robust_se")
     assert FigureSpec.model_fields["whiskers"].default == _default(st.boxplot_stats, "whisker")
-    assert _allowed(OutcomeSpec, "code") == codes.OUTCOME_CODES
+    # An outcome is an HRCT score or any catalogue variable; the reference study's outcomes are among them.
+    assert OutcomeSpec.model_fields["code"].annotation is str
+    choices = outcome_code_choices()
+    assert choices == (*codes.HRCT_OUTCOMES, *sorted(MEASUREMENT_VARIABLES))
+    assert set(codes.OUTCOME_CODES) <= set(choices)
 
 
 def test_mann_whitney_refuses_the_wilcoxon_only_auto_method():

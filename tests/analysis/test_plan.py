@@ -53,7 +53,7 @@ def test_default_plan_is_the_reference_analysis():
         ({"clinical": {"baseline_days": 90}}, ["baseline_days", "baseline_window_days"]),
         ({"clinical": {"data_cutoff_date": "2024-02-30"}}, ["clinical.data_cutoff_date", "YYYY-MM-DD"]),
         ({"figures": {"box_plot_outcomes": ["fev1"]}}, ["figures.box_plot_outcomes", "fev1"]),
-        ({"outcomes": [{"code": "fev1", "label": "FEV1"}]}, ["outcomes.0.code", "'fev1'", "'hrct_total'"]),
+        ({"outcomes": [{"code": "fev1", "label": "FEV1"}]}, ["outcomes[0].code", "'fev1'", "hrct_total", "fev1_ml"]),
         ({"subgroup": {"groups": ["MSA", "MSA"]}}, ["subgroup", "differ"]),
         ({"outcomes": [{"code": "esr", "label": "X"}, {"code": "crp", "label": "X"}], "primary_outcome": "esr",
           "correlation": {"outcomes": ["esr", "crp"]}, "figures": {"box_plot_outcomes": ["esr"]},

@@ -179,3 +179,68 @@ def test_each_value_and_miss_records_the_rule_applied_and_why():
                                ClinicalSettings(follow_up_rule="latest_per_measure"))
     assert {(v.outcome, v.rule) for v in v5 if v.timepoint == "follow_up"} == {
         ("mmrc", "latest_per_measure"), ("esr", "latest_per_measure")}
+
+
+# --- any measurement variable as an outcome (issue 11 item 3) -------------------------------------------------------
+
+def _clinic_and_pft() -> dict[str, list[Observation]]:
+    """Clinic visits (mmrc, esr) at +60 (both) and +120 (both); lung function (fvc %, dlco %) at +90 (both) and
+    +150 (fvc only); baselines at -3 (clinic) and -20 (lung function)."""
+    out = {m: [ob(m, days(-3), 10.0), ob(m, days(60), 1.0), ob(m, days(120), 2.0)] for m in ("mmrc", "esr")}
+    out["fvc_pct_pred"] = [ob("fvc_pct_pred", days(-20), 70.0), ob("fvc_pct_pred", days(90), 72.0),
+                           ob("fvc_pct_pred", days(150), 75.0)]
+    out["dlco_pct_pred"] = [ob("dlco_pct_pred", days(-20), 50.0), ob("dlco_pct_pred", days(90), 48.0)]
+    return out
+
+
+def test_any_catalogue_variable_gets_baseline_and_follow_up():
+    obs = {"six_mwd_m": [ob("six_mwd_m", days(-10), 300.0), ob("six_mwd_m", days(80), 350.0)]}
+    values, misses = patient_timepoints("P1", obs, START, days(200), ("six_mwd_m",), ClinicalSettings())
+    assert [(v.timepoint, v.days_from_start, v.value) for v in values] == [("baseline", -10, 300.0),
+                                                                          ("follow_up", 80, 350.0)]
+    assert misses == []
+    # alone in its panel: its own latest value, recorded as such (not a "complete visit")
+    assert values[1].rule == "latest_per_measure"
+    assert check_outcomes(["six_mwd_m", "fvc_pct_pred", "kl6"], "kl6") == ("six_mwd_m", "fvc_pct_pred", "kl6")
+
+
+def test_complete_visit_is_per_panel_so_adding_fvc_never_moves_the_clinic_follow_up():
+    obs = _clinic_and_pft()
+    clinic_only, _ = patient_timepoints("P1", obs, START, days(200), ("mmrc", "esr"), ClinicalSettings())
+    both, misses = patient_timepoints("P1", obs, START, days(200), ("mmrc", "esr", "fvc_pct_pred", "dlco_pct_pred"),
+                                      ClinicalSettings())
+    assert _fu(clinic_only) == {"mmrc": (120, 2.0), "esr": (120, 2.0)}
+    # clinic measures keep +120; the lung function panel's latest complete session is +90 (+150 lacks DLCO)
+    assert _fu(both) == {"mmrc": (120, 2.0), "esr": (120, 2.0), "fvc_pct_pred": (90, 72.0),
+                         "dlco_pct_pred": (90, 48.0)}
+    assert misses == []
+    assert {v.rule for v in both if v.timepoint == "follow_up"} == {"latest_complete_visit"}
+    # FVC alone: its own latest value (+150)
+    fvc, _ = patient_timepoints("P1", obs, START, days(200), ("fvc_pct_pred",), ClinicalSettings())
+    assert _fu(fvc) == {"fvc_pct_pred": (150, 75.0)}
+    # latest_per_measure: each its own latest
+    per, _ = patient_timepoints("P1", obs, START, days(200), ("esr", "fvc_pct_pred", "dlco_pct_pred"),
+                                ClinicalSettings(follow_up_rule="latest_per_measure"))
+    assert _fu(per) == {"esr": (120, 2.0), "fvc_pct_pred": (150, 75.0), "dlco_pct_pred": (90, 48.0)}
+
+
+def test_declared_variable_is_its_own_panel_unless_it_names_one():
+    from ipafstudy.rules.units import BUILTIN_VARIABLES, LUNG_FUNCTION, MeasurementVariable
+
+    obs = _clinic_and_pft()
+    obs["dlco_abs"] = [ob("dlco_abs", days(-20), 5.0), ob("dlco_abs", days(150), 4.0)]
+    outcomes = ("fvc_pct_pred", "dlco_abs")
+    own = BUILTIN_VARIABLES.with_declared([MeasurementVariable("dlco_abs", "DLCO", "mmol/min/kPa", 0, 20)], {})
+    values, _ = patient_timepoints("P1", obs, START, days(200), outcomes, ClinicalSettings(), catalogue=own)
+    assert _fu(values) == {"fvc_pct_pred": (150, 75.0), "dlco_abs": (150, 4.0)}
+    joined = BUILTIN_VARIABLES.with_declared(
+        [MeasurementVariable("dlco_abs", "DLCO", "mmol/min/kPa", 0, 20, panel=LUNG_FUNCTION)], {})
+    obs["dlco_abs"].append(ob("dlco_abs", days(90), 4.5))
+    values, _ = patient_timepoints("P1", obs, START, days(200), outcomes, ClinicalSettings(), catalogue=joined)
+    assert _fu(values) == {"fvc_pct_pred": (150, 75.0), "dlco_abs": (150, 4.0)}  # both measured at +150
+    values, _ = patient_timepoints("P1", obs, START, days(200), (*outcomes, "dlco_pct_pred"), ClinicalSettings(),
+                                   catalogue=joined)  # dlco % lacks +150: the whole panel comes from +90
+    assert _fu(values) == {"fvc_pct_pred": (90, 72.0), "dlco_abs": (90, 4.5), "dlco_pct_pred": (90, 48.0)}
+    with pytest.raises(InvalidOptionError, match="dlco_abs"):
+        check_outcomes(["dlco_abs"], "dlco_abs")  # not in the built-in catalogue
+    assert check_outcomes(["dlco_abs"], "dlco_abs", own) == ("dlco_abs",)

@@ -31,10 +31,18 @@ from ipafstudy.conventions import (
     ZeroMethod,
 )
 from ipafstudy.errors import InvalidOptionError
-from ipafstudy.rules.codes import OUTCOME_CODES
+from ipafstudy.rules.codes import HRCT_OUTCOMES, OUTCOME_CODES
 from ipafstudy.rules.drugs import DEFAULT_EXPOSURE_NAMES, DrugMatcher
 from ipafstudy.rules.lab_rules import DEFAULT_LAB_RULES, LAB_RULES, LabRules
-from ipafstudy.rules.units import BUILTIN_VARIABLES, MeasurementVariable, UnknownUnitError, VariableCatalogue
+from ipafstudy.rules.units import (
+    BUILTIN_VARIABLES,
+    UNIT_DEPENDENT_ALIASES,
+    Better,
+    MeasurementVariable,
+    UnknownUnitError,
+    VariableCatalogue,
+    variable_token,
+)
 from ipafstudy.settings import ClinicalSettings, describe_settings, setting_type_problem
 
 # Patient-level covariates a plan may use as a regression predictor (besides outcome columns).
@@ -57,11 +65,24 @@ class _Strict(BaseModel):
 
 
 class OutcomeSpec(_Strict):
-    """One outcome measured at baseline and last follow-up."""
+    """One outcome measured at baseline and last follow-up: an HRCT score or any measurement variable.
 
-    code: Literal[OUTCOME_CODES] = Field(description="Outcome code")  # type: ignore[valid-type]
-    label: str = Field(description="Label printed in tables and figures")
-    unit: str | None = Field(default=None, description="Unit printed after the label (None for scores)")
+    Omitted ``label``, ``unit`` and ``better`` come from the variable catalogue when the plan is validated
+    (``AnalysisPlan`` fills them in), so a loaded plan always states all three.
+    """
+
+    code: str = Field(
+        description="Outcome code: an HRCT score (" + ", ".join(HRCT_OUTCOMES) + ") or a measurement variable, "
+        "built in (e.g. fvc_pct_pred, dlco_pct_pred, crp) or declared under variables"
+    )
+    label: str | None = Field(default=None, description="Label printed in tables and figures (default: the "
+                              "variable's label)")
+    unit: str | None = Field(default=None, description="Unit printed after the label (default: the variable's unit; "
+                             "null for scores)")
+    better: Better | None = Field(
+        default=None, description="Which change is an improvement, lower or higher (default: the variable's; HRCT "
+        "scores lower). Table 2 counts decreased/increased literally; the summary says improved/worsened by this"
+    )
 
 
 class SubgroupSpec(_Strict):
@@ -210,9 +231,17 @@ class VariableSpec(_Strict):
     )
     range: tuple[float, float] = Field(description="Plausible range [low, high] in the canonical unit")
     integer: bool = Field(default=False, description="Values must be whole numbers")
+    better: Better | None = Field(
+        default=None, description="Which change is an improvement when it is an outcome: lower or higher"
+    )
+    panel: str | None = Field(
+        default=None, description="Measured together with (follow_up_rule latest_complete_visit): a panel such as "
+        "lung_function or clinic_visit (default: a panel of its own)"
+    )
 
     def measurement_variable(self) -> MeasurementVariable:
-        return MeasurementVariable(self.code, self.label, self.unit, self.range[0], self.range[1], self.integer)
+        return MeasurementVariable(self.code, self.label, self.unit, self.range[0], self.range[1], self.integer,
+                                   self.better, self.panel or "")
 
 
 _DRUG_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -310,6 +339,11 @@ class AnalysisPlan(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> AnalysisPlan:
+        try:
+            catalogue = self.variable_catalogue
+        except UnknownUnitError as exc:
+            raise ValueError(str(exc)) from None
+        object.__setattr__(self, "outcomes", resolve_outcomes(self.outcomes, catalogue))
         codes = [o.code for o in self.outcomes]
         if not codes:
             raise ValueError("outcomes: at least one outcome is needed")
@@ -346,10 +380,6 @@ class AnalysisPlan(_Strict):
                 raise ValueError(f"{key}: {col!r} is not a known variable; allowed: {sorted(allowed)}")
         if self.regression.outcome in self.regression.predictors:
             raise ValueError("regression.predictors: the outcome cannot also be a predictor")
-        try:
-            _ = self.variable_catalogue
-        except UnknownUnitError as exc:
-            raise ValueError(str(exc)) from None
         _check_clinical_types(self.clinical)
         try:
             ClinicalSettings.from_dict(dict(self.clinical))
@@ -403,6 +433,63 @@ class AnalysisPlan(_Strict):
         out = self.model_dump(mode="json")
         out["clinical"] = self.settings.to_dict()
         return out
+
+
+#: Labels of the HRCT scores when a plan omits them (the default plan names its own).
+HRCT_LABELS: dict[str, str] = {
+    "hrct_total": "Total HRCT score", "hrct_ggo": "GGO", "hrct_fibrosis": "Fibrosis",
+    "hrct_honeycombing": "Honeycombing", "hrct_consolidation": "Consolidation",
+}
+_IN_LABEL = r"(?:^|[\s,(]){unit}(?:$|[\s,)])"
+
+
+def _catalogue_unit(var: MeasurementVariable) -> str | None:
+    """The unit printed after a catalogue label: none for a score (mMRC) or when the label already says it."""
+    unit = var.canonical_unit
+    if unit == var.code or re.search(_IN_LABEL.format(unit=re.escape(unit)), var.label):
+        return None
+    return unit
+
+
+def resolve_outcomes(outcomes: typing.Sequence[OutcomeSpec], catalogue: VariableCatalogue) -> tuple[OutcomeSpec, ...]:
+    """Fill each outcome's omitted label, unit and better from the catalogue; every problem at once, with its key.
+
+    Why an error when neither the outcome nor the variable states ``better``: for a trough level or a
+    neutrophil count neither direction is an improvement in general, and a guessed direction would make the
+    summary call a harmful change "improved".
+    """
+    problems: list[str] = []
+    out: list[OutcomeSpec] = []
+    allowed = (*HRCT_OUTCOMES, *sorted(catalogue.variables))
+    for i, o in enumerate(outcomes):
+        where = f"outcomes[{i}]"
+        if o.code in HRCT_OUTCOMES:
+            label, unit, better = HRCT_LABELS[o.code], None, "lower"
+        elif o.code in catalogue.variables:
+            var = catalogue.variables[o.code]
+            label, unit, better = var.label, _catalogue_unit(var), var.better
+        else:
+            resolved = catalogue.resolve(o.code)
+            spelled = UNIT_DEPENDENT_ALIASES.get(variable_token(o.code), ())
+            hint = (f"it is a spelling of {resolved!r}, write that code" if resolved and resolved in catalogue.variables
+                    else f"write the code it is stored under: {' or '.join(spelled)}" if spelled
+                    else f"declare it under variables, e.g. variables: [{{code: {variable_token(o.code)}, label: ..., "
+                    "unit: ..., range: [LOW, HIGH], better: lower}]")
+            problems.append(f"{where}.code: {o.code!r} is not an HRCT score or a measurement variable ({hint}); "
+                            f"allowed: {', '.join(allowed)}")
+            continue
+        fields = o.model_fields_set
+        chosen = o.better or better
+        if chosen is None:
+            problems.append(f"{where}.better: {o.code!r} has no default direction (neither lower nor higher is better "
+                            "in general); add better: lower or better: higher to the outcome"
+                            + (" or to its declaration under variables" if o.code in catalogue.declared else ""))
+            continue
+        out.append(OutcomeSpec(code=o.code, label=o.label if o.label is not None else label,
+                               unit=o.unit if "unit" in fields else unit, better=chosen))
+    if problems:
+        raise ValueError("\n  ".join(problems))
+    return tuple(out)
 
 
 def _check_clinical_types(values: dict[str, Any]) -> None:

@@ -431,7 +431,8 @@ def analyse_dataset(
               for g in plan.subgroup.groups}
     both = int(pd.to_numeric(data["antibody_both"]).fillna(0).sum()) if "antibody_both" in data.columns else None
     agreement = agreement if agreement is not None else getattr(cohort, "agreement", None)
-    rules = getattr(cohort, "timepoint_rules", None) or timepoint_rules(plan.outcome_codes, plan.settings)
+    rules = getattr(cohort, "timepoint_rules", None) or timepoint_rules(plan.outcome_codes, plan.settings,
+                                                                        plan.variable_catalogue)
     return StudyResults(
         plan=plan, settings=plan.settings, n_analysed=len(data), group_sizes=groups, n_antibody_both=both,
         dataset=data, baseline=table1, paired=paired, box_plots=boxes, correlation=corr,
@@ -477,7 +478,7 @@ def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progres
     step("Cohort")
     cohort = build_cohort(study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome,
                           exposure=plan.exposure_drug, concomitant=plan.concomitant_drugs,
-                          lab_rules=plan.adverse_events.rules())
+                          lab_rules=plan.adverse_events.rules(), variables=plan.variable_catalogue)
     _check_cohort(study, cohort, plan)
     _require_analysed(cohort)
     data = analysis_dataset(cohort, plan)

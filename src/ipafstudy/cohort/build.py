@@ -45,6 +45,7 @@ from ipafstudy.rules.codes import OUTCOME_CODES
 from ipafstudy.rules.common import as_tristate
 from ipafstudy.rules.ipaf import DOMAINS, AntibodyTest, IpafClassification, IpafInput, classify_ipaf
 from ipafstudy.rules.lab_rules import LabRules
+from ipafstudy.rules.units import VariableCatalogue
 from ipafstudy.settings import ClinicalSettings
 from ipafstudy.values import jsonable
 
@@ -273,17 +274,19 @@ def build_cohort(
     exposure: DrugMatcher | None = None,
     concomitant: Sequence[DrugMatcher] = (),
     lab_rules: LabRules | None = None,
+    variables: VariableCatalogue | None = None,
 ) -> Cohort:
     """Screen every patient and assemble the analysed cohort.
 
     ``exposure`` is the study drug (default tacrolimus); each ``concomitant`` drug becomes a 0/1 covariate
-    ``concomitant_<drug>``: a non-topical course covering the exposure start day.
+    ``concomitant_<drug>``: a non-topical course covering the exposure start day. ``outcomes`` are HRCT scores
+    or codes of ``variables`` (the plan's catalogue, default built-in), which also gives each measure's panel.
 
     >>> cohort = build_cohort(study)                       # doctest: +SKIP
     >>> cohort.analysis_frame().to_csv("analysis_dataset.csv", index=False)  # doctest: +SKIP
     """
     settings = settings if settings is not None else ClinicalSettings()
-    outcome_list = check_outcomes(outcomes, primary_outcome)
+    outcome_list = check_outcomes(outcomes, primary_outcome, variables)
     cutoff = resolve_cutoff(study, settings)
     drug = exposure if exposure is not None else TACROLIMUS
     exposures = tacrolimus_exposures(study, settings, cutoff, drug)
@@ -315,7 +318,7 @@ def build_cohort(
         if exp.start is not None:
             vals, misses = patient_timepoints(
                 pid, observations.get(pid, {}), exp.start, exp.end, outcome_list, settings,
-                hrct_note=hrct.note_for(pid), unusable_scan_dates=unusable.get(pid, ()),
+                hrct_note=hrct.note_for(pid), unusable_scan_dates=unusable.get(pid, ()), catalogue=variables,
             )
             all_values += vals
             all_misses += misses
@@ -394,7 +397,7 @@ def build_cohort(
         timepoint_misses=misses_all,
         exposure_drug=drug,
         exposure_warnings=tuple(exposures[pid].warning for pid in study.patient_ids if exposures[pid].warning),
-        timepoint_rules=timepoint_rules(outcome_list, settings),
+        timepoint_rules=timepoint_rules(outcome_list, settings, variables),
     )
 
 

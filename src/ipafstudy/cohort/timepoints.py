@@ -9,10 +9,17 @@ Rules, with the choices the spec leaves open:
   depend on the order of rows in a file, which a "first row wins" rule would.
 * Follow-up window: after the start day, up to the end of exposure (which is the data cut-off
   for ongoing treatment), both ends inclusive of the end day.
+* Any measurement variable of the catalogue (built-in or declared in the plan) can be an outcome;
+  every outcome that is not an HRCT score is read from the measurements table by its code.
 * ``latest_complete_visit`` (default): the latest date in the follow-up window at which every
-  MEASUREMENT outcome of the analysis set has a value; all of them are taken from that date.
-  If no such date exists, each measurement outcome has no follow-up (reason given).
-  ``latest_per_measure``: each measurement outcome's own latest value in the window.
+  measurement outcome of the same PANEL has a value; all of them are taken from that date.
+  A panel is a set of measures recorded together (``MeasurementVariable.panel``): the reference
+  study's clinic-visit measures (mMRC, ESR, CRP, steroid dose) form one, a lung function session
+  (FVC, FEV1, DLCO, TLC) another; every other variable is a panel of its own. So adding FVC to
+  the plan never moves the follow-up of mMRC/ESR/CRP (PFTs are often done on another day than
+  the clinic visit), and an outcome alone in its panel gets its own latest value, recorded as
+  ``latest_per_measure``. If no complete date exists, each measure of the panel has no follow-up
+  (reason given). ``latest_per_measure``: each measurement outcome's own latest value in the window.
 * HRCT outcomes come from consensus scans: only complete scans without open adjudication
   flags are used. Baseline = the closest such scan in the window, follow-up = the latest such
   scan in the follow-up window (``follow_up_rule`` does not apply to scans). All HRCT outcomes
@@ -34,7 +41,8 @@ import pandas as pd
 
 from ipafstudy.cohort._common import as_date, source_text
 from ipafstudy.errors import InvalidOptionError
-from ipafstudy.rules.codes import HRCT_OUTCOMES, MEASUREMENT_OUTCOMES, OUTCOME_CODES, TIMEPOINTS
+from ipafstudy.rules.codes import HRCT_OUTCOMES, TIMEPOINTS
+from ipafstudy.rules.units import BUILTIN_VARIABLES, VariableCatalogue
 from ipafstudy.settings import ClinicalSettings
 
 #: Rule codes recorded with each chosen value or miss.
@@ -51,14 +59,35 @@ MISS_CAUSES: tuple[str, ...] = (
 )
 
 
-def follow_up_rule_for(outcome: str, settings: ClinicalSettings) -> str:
-    """The follow-up rule applied to ``outcome``: scans always use the latest usable scan."""
-    return SCAN_FOLLOW_UP_RULE if outcome in HRCT_OUTCOMES else settings.follow_up_rule
+def visit_panels(outcomes: Sequence[str], catalogue: VariableCatalogue | None = None) -> dict[str, tuple[str, ...]]:
+    """panel -> the measurement outcomes recorded in it, in outcome order (HRCT scores are not in any panel)."""
+    cat = catalogue or BUILTIN_VARIABLES
+    panels: dict[str, list[str]] = {}
+    for o in outcomes:
+        if o not in HRCT_OUTCOMES:
+            panels.setdefault(cat.visit_panel(o), []).append(o)
+    return {k: tuple(v) for k, v in panels.items()}
 
 
-def timepoint_rules(outcomes: Sequence[str], settings: ClinicalSettings) -> dict[str, dict[str, str]]:
+def follow_up_rule_for(
+    outcome: str, settings: ClinicalSettings, panel_members: Sequence[str] = ("", "")
+) -> str:
+    """The follow-up rule applied to ``outcome``: scans always use the latest usable scan; a measure alone in its
+    panel (``panel_members``: the plan's outcomes of its panel) gets its own latest value."""
+    if outcome in HRCT_OUTCOMES:
+        return SCAN_FOLLOW_UP_RULE
+    if settings.follow_up_rule == "latest_complete_visit" and len(panel_members) < 2:
+        return "latest_per_measure"
+    return settings.follow_up_rule
+
+
+def timepoint_rules(
+    outcomes: Sequence[str], settings: ClinicalSettings, catalogue: VariableCatalogue | None = None
+) -> dict[str, dict[str, str]]:
     """outcome -> {"baseline": rule, "follow_up": rule}: what :func:`patient_timepoints` applies."""
-    return {o: {"baseline": BASELINE_RULE, "follow_up": follow_up_rule_for(o, settings)} for o in outcomes}
+    members = {o: panel for panel in visit_panels(outcomes, catalogue).values() for o in panel}
+    return {o: {"baseline": BASELINE_RULE, "follow_up": follow_up_rule_for(o, settings, members.get(o, ()))}
+            for o in outcomes}
 
 
 @dataclass(frozen=True)
@@ -105,12 +134,21 @@ def _follow_up_cause(obs: Sequence[Observation], start: dt.date) -> str:
     return "only_before_start" if all(o.date <= start for o in obs) else "only_after_end"
 
 
-def check_outcomes(outcomes: Sequence[str], primary_outcome: str) -> tuple[str, ...]:
-    """Validate the analysis set; the primary outcome must be one of them."""
+def outcome_code_choices(catalogue: VariableCatalogue | None = None) -> tuple[str, ...]:
+    """Every code an outcome may have: the HRCT scores, then the catalogue's measurement variables (sorted)."""
+    return (*HRCT_OUTCOMES, *sorted((catalogue or BUILTIN_VARIABLES).variables))
+
+
+def check_outcomes(
+    outcomes: Sequence[str], primary_outcome: str, catalogue: VariableCatalogue | None = None
+) -> tuple[str, ...]:
+    """Validate the analysis set (HRCT scores or measurement variables); the primary outcome must be one of them."""
     out = tuple(outcomes)
-    unknown = [o for o in out if o not in OUTCOME_CODES]
+    known = outcome_code_choices(catalogue)
+    unknown = [o for o in out if o not in known]
     if unknown:
-        raise InvalidOptionError(f"unknown outcome(s) {unknown}; known outcomes are {list(OUTCOME_CODES)}")
+        raise InvalidOptionError(f"unknown outcome(s) {unknown}; known outcomes are {list(known)} (declare other "
+                                 "measurement variables under the analysis plan's variables)")
     if len(set(out)) != len(out):
         raise InvalidOptionError(f"outcomes {list(out)} list an outcome twice")
     if not out:
@@ -123,8 +161,10 @@ def check_outcomes(outcomes: Sequence[str], primary_outcome: str) -> tuple[str, 
 def measurement_observations(
     rows_by_patient: dict[str, list[dict[str, object]]], outcomes: Iterable[str]
 ) -> dict[str, dict[str, list[Observation]]]:
-    """patient -> outcome -> observations, from measurement rows grouped by patient (canonical units)."""
-    wanted = {o for o in outcomes if o in MEASUREMENT_OUTCOMES}
+    """patient -> outcome -> observations, from measurement rows grouped by patient (canonical units).
+
+    Every outcome that is not an HRCT score is a measurement variable read by its code."""
+    wanted = {o for o in outcomes if o not in HRCT_OUTCOMES}
     out: dict[str, dict[str, list[Observation]]] = {}
     for pid, rows in rows_by_patient.items():
         for row in rows:
@@ -240,8 +280,11 @@ def patient_timepoints(
     *,
     hrct_note: str = "",
     unusable_scan_dates: Sequence[dt.date] = (),
+    catalogue: VariableCatalogue | None = None,
 ) -> tuple[list[TimepointValue], list[TimepointMiss]]:
     """Baseline and follow-up of every outcome for one patient.
+
+    ``catalogue`` gives each measurement outcome's panel (default: the built-in catalogue).
 
     ``hrct_note`` is appended to HRCT misses (e.g. the scans excluded for open flags); a miss whose
     window holds one of ``unusable_scan_dates`` gets the cause ``scan_not_usable``.
@@ -270,14 +313,17 @@ def patient_timepoints(
     for outcome in outcomes:
         keep(choose_baseline(pid, outcome, observations.get(outcome, []), start, settings))
 
-    measures = [o for o in outcomes if o in MEASUREMENT_OUTCOMES]
+    panels = visit_panels(outcomes, catalogue)
+    members = {o: panel for panel in panels.values() for o in panel}
     for outcome in outcomes:
-        rule = follow_up_rule_for(outcome, settings)
+        rule = follow_up_rule_for(outcome, settings, members.get(outcome, ()))
         if rule in (SCAN_FOLLOW_UP_RULE, "latest_per_measure"):
             keep(latest_in_window(pid, outcome, observations.get(outcome, []), start, end, rule))
-    if settings.follow_up_rule == "latest_complete_visit" and measures:
-        for result in latest_complete_visit(pid, observations, measures, start, end):
-            keep(result)
+    if settings.follow_up_rule == "latest_complete_visit":
+        for measures in panels.values():
+            if len(measures) > 1:
+                for result in latest_complete_visit(pid, observations, measures, start, end):
+                    keep(result)
     order = {o: i for i, o in enumerate(outcomes)}
     values.sort(key=lambda v: (order[v.outcome], TIMEPOINTS.index(v.timepoint)))
     misses.sort(key=lambda m: (order[m.outcome], TIMEPOINTS.index(m.timepoint)))

@@ -68,15 +68,17 @@ def _ci_text(low: Any, high: Any, decimals: int, style: JournalStyle) -> str:
 
 def follow_up_words(results: StudyResults) -> str:
     """How the last follow-up was chosen, per outcome, from the rules the cohort recorded it applied."""
-    groups: dict[str, list[str]] = {}
+    groups: dict[tuple[str, str], list[str]] = {}
+    catalogue = results.plan.variable_catalogue
     for code in results.plan.outcome_codes:
         rule = results.timepoint_rules.get(code, {}).get("follow_up")
-        if rule is not None:
-            groups.setdefault(rule, []).append(_lc(results.plan.outcome(code).label))
+        if rule is not None:  # a complete visit is per panel (lung function tests, clinic visit): one clause each
+            panel = catalogue.visit_panel(code) if rule == "latest_complete_visit" else ""
+            groups.setdefault((rule, panel), []).append(_lc(results.plan.outcome(code).label))
     if not groups:
         return f"the latest value after {results.plan.drug_label} start up to the end of treatment"
     words = "; and ".join(FOLLOW_UP_RULE_WORDS.get(rule, rule + " for {labels}").format(labels=_and(labels))
-                          for rule, labels in groups.items())
+                          for (rule, _), labels in groups.items())
     return words.replace("tacrolimus start", f"{results.plan.drug_label} start")  # the plan's study drug
 
 

@@ -10,8 +10,12 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Final, Literal
 
 from ipafstudy.errors import IpafstudyError
+
+Better = Literal["lower", "higher"]
+"""Which direction of change is an improvement (a plan outcome's ``better``)."""
 
 
 class UnknownUnitError(IpafstudyError, ValueError):
@@ -28,32 +32,55 @@ class MeasurementVariable:
     minimum: float
     maximum: float
     integer: bool = False
+    #: Which direction of change is an improvement when the variable is an outcome; None: neither direction is
+    #: better in general (a trough level, magnesium), so a plan using it as an outcome must say.
+    better: Better | None = None
+    #: Measures taken together at one visit or test session: ``follow_up_rule=latest_complete_visit`` looks for
+    #: the latest date at which every outcome of the same panel was recorded. "" = a panel of its own.
+    panel: str = ""
 
+    @property
+    def visit_panel(self) -> str:
+        return self.panel or self.code
+
+
+#: Panel of the reference study's clinic-visit measures (one complete visit; clinical-rules.md s.5).
+CLINIC_VISIT: Final = "clinic_visit"
+#: Panel of one pulmonary function test session.
+LUNG_FUNCTION: Final = "lung_function"
 
 MEASUREMENT_VARIABLES: dict[str, MeasurementVariable] = {
     v.code: v
     for v in (
-        MeasurementVariable("mmrc", "mMRC dyspnoea grade", "mmrc", 0, 4, integer=True),
-        MeasurementVariable("esr", "ESR", "mm/h", 0, 200),
-        MeasurementVariable("crp", "CRP", "mg/L", 0, 1000),
-        MeasurementVariable("methylprednisolone_dose", "Methylprednisolone dose", "mg/day", 0, 2000),
+        MeasurementVariable("mmrc", "mMRC dyspnoea grade", "mmrc", 0, 4, integer=True, better="lower",
+                            panel=CLINIC_VISIT),
+        MeasurementVariable("esr", "ESR", "mm/h", 0, 200, better="lower", panel=CLINIC_VISIT),
+        MeasurementVariable("crp", "CRP", "mg/L", 0, 1000, better="lower", panel=CLINIC_VISIT),
+        MeasurementVariable("methylprednisolone_dose", "Methylprednisolone dose", "mg/day", 0, 2000, better="lower",
+                            panel=CLINIC_VISIT),
         MeasurementVariable("magnesium", "Serum magnesium", "mmol/L", 0, 5),
         MeasurementVariable("tacrolimus_trough", "Tacrolimus trough level", "ng/mL", 0, 100),
-        MeasurementVariable("creatinine", "Serum creatinine", "umol/L", 0, 3000),
+        MeasurementVariable("creatinine", "Serum creatinine", "umol/L", 0, 3000, better="lower"),
         # Lung function, exercise and laboratory variables of ILD studies (issue 11 item 2). Ranges are
         # generous physiological limits, meant to catch a wrong unit or a typing error, not disease.
-        MeasurementVariable("fvc_ml", "FVC, mL", "mL", 100, 8000),
-        MeasurementVariable("fvc_pct_pred", "FVC, % predicted", "%", 5, 200),
-        MeasurementVariable("fev1_ml", "FEV1, mL", "mL", 100, 7000),
-        MeasurementVariable("dlco_pct_pred", "DLCO, % predicted", "%", 5, 200),
-        MeasurementVariable("tlc_pct_pred", "TLC, % predicted", "%", 10, 200),
-        MeasurementVariable("six_mwd_m", "6-minute walk distance, m", "m", 0, 1000),
-        MeasurementVariable("spo2_rest_pct", "SpO2 at rest, %", "%", 50, 100),
-        MeasurementVariable("kl6", "KL-6", "U/mL", 0, 50000),
-        MeasurementVariable("ck", "Creatine kinase", "U/L", 0, 200000),
-        MeasurementVariable("ferritin", "Ferritin", "ng/mL", 0, 100000),
+        # ``better``: lung volumes, DLCO, walk distance and SpO2 improve upwards; inflammation and injury markers
+        # (KL-6, CK, ferritin, ALT, creatinine) downwards. Magnesium, the trough level, neutrophils and glucose have
+        # no better direction in general (too low and too high are both harmful): a plan must state it.
+        MeasurementVariable("fvc_ml", "FVC, mL", "mL", 100, 8000, better="higher", panel=LUNG_FUNCTION),
+        MeasurementVariable("fvc_pct_pred", "FVC, % predicted", "%", 5, 200, better="higher",
+                            panel=LUNG_FUNCTION),
+        MeasurementVariable("fev1_ml", "FEV1, mL", "mL", 100, 7000, better="higher", panel=LUNG_FUNCTION),
+        MeasurementVariable("dlco_pct_pred", "DLCO, % predicted", "%", 5, 200, better="higher",
+                            panel=LUNG_FUNCTION),
+        MeasurementVariable("tlc_pct_pred", "TLC, % predicted", "%", 10, 200, better="higher",
+                            panel=LUNG_FUNCTION),
+        MeasurementVariable("six_mwd_m", "6-minute walk distance, m", "m", 0, 1000, better="higher"),
+        MeasurementVariable("spo2_rest_pct", "SpO2 at rest, %", "%", 50, 100, better="higher"),
+        MeasurementVariable("kl6", "KL-6", "U/mL", 0, 50000, better="lower"),
+        MeasurementVariable("ck", "Creatine kinase", "U/L", 0, 200000, better="lower"),
+        MeasurementVariable("ferritin", "Ferritin", "ng/mL", 0, 100000, better="lower"),
         MeasurementVariable("neutrophils", "Neutrophil count", "10^9/L", 0, 100),
-        MeasurementVariable("alt", "ALT", "U/L", 0, 20000),
+        MeasurementVariable("alt", "ALT", "U/L", 0, 20000, better="lower"),
         MeasurementVariable("glucose", "Glucose", "mmol/L", 0, 100),
     )
 }
@@ -174,6 +201,11 @@ class VariableCatalogue:
             code = "methylprednisolone_dose"
         return tuple(sorted(self.factors.get(code, {})))
 
+    def visit_panel(self, code: str) -> str:
+        """The panel ``code`` is recorded in (complete-visit rule); a code the catalogue lacks is a panel of its own."""
+        var = self.variables.get(code)
+        return var.visit_panel if var is not None else code
+
     def spec(self, code: str) -> MeasurementVariable:
         return self.variables["methylprednisolone_dose" if code in STEROID_EQUIVALENT_MPRED else code]
 
@@ -241,6 +273,9 @@ class VariableCatalogue:
                 target = VARIABLE_ALIASES.get(code) or "/".join(UNIT_DEPENDENT_ALIASES[code])
                 problems.append(f"{where}: {code!r} is a built-in spelling of {target}; pick a new code")
                 continue
+            if var.panel and not _CODE.match(var.panel):
+                problems.append(f"{where}: panel {var.panel!r} must be lower case letters, digits and '_' "
+                                f"(e.g. {LUNG_FUNCTION})")
             if not (math.isfinite(var.minimum) and math.isfinite(var.maximum) and var.minimum < var.maximum):
                 problems.append(f"{where}: range [{var.minimum:g}, {var.maximum:g}] must be two numbers, low < high")
             table: dict[str, tuple[float, float]] = {normalise_unit(var.canonical_unit): (1.0, 0.0)}
