@@ -19,6 +19,7 @@ from ipafstudy.stats.groups import (
     pairwise_categorical,
     pairwise_mann_whitney,
 )
+from ipafstudy.stats.incidence import PoissonRateResult, poisson_rate
 from ipafstudy.stats.normality import ShapiroResult, shapiro_wilk
 from ipafstudy.stats.paired import (
     ConventionsResult,
@@ -39,6 +40,7 @@ from ipafstudy.stats.quantiles import (
     quantiles,
 )
 from ipafstudy.stats.regression import RegressionResult, linear_regression
+from ipafstudy.stats.survival import KaplanMeierResult, kaplan_meier
 
 __all__ = [
     "BoxplotStats",
@@ -47,12 +49,14 @@ __all__ = [
     "DescribeResult",
     "HodgesLehmannResult",
     "IccResult",
+    "KaplanMeierResult",
     "KappaResult",
     "KruskalWallisResult",
     "MannWhitneyResult",
     "MedianChangeResult",
     "PairwiseComparison",
     "PairwiseResult",
+    "PoissonRateResult",
     "QuantileResult",
     "RegressionResult",
     "ShapiroResult",
@@ -66,6 +70,7 @@ __all__ = [
     "format_p",
     "hodges_lehmann",
     "icc",
+    "kaplan_meier",
     "koo_li_band",
     "kruskal_wallis",
     "landis_koch_band",
@@ -75,6 +80,7 @@ __all__ = [
     "pairwise_categorical",
     "pairwise_mann_whitney",
     "percentile",
+    "poisson_rate",
     "quantiles",
     "shapiro_wilk",
     "significance_stars",
