@@ -160,3 +160,19 @@ def test_missing_cells_print_as_dash_only_in_the_print_style(results):
     b = [c.key for c in machine.columns].index("b")
     for m, t in zip(machine.rows, typeset.rows, strict=True):
         assert t.cells[b] == m.cells[b].replace("-", "\u2212")
+
+
+def test_table6_max_grade_and_outcome_cells_are_the_results(results, tables):
+    spec = tables["table6_adverse_events"]
+    keys = [c.key for c in spec.columns]
+    assert keys[-2:] == ["max_grade", "outcome"]
+    rows = rows_by_label(spec)
+    for r in results.adverse_events:
+        grades, outcomes = r.extra["max_grade"], r.extra["outcome"]
+        assert sum(grades.values()) == r.patients.n  # each patient once
+        assert sum(outcomes.values()) == r.episodes  # each episode once
+        want_g = "/".join(str(grades[g]) for g in "12345")
+        want_o = "/".join(str(outcomes[o]) for o in ("resolved", "ongoing", "fatal"))
+        cells = rows[r.label]
+        assert cells[-2] == want_g + (f" ({grades['unknown']} ungraded)" if grades["unknown"] else "")
+        assert cells[-1] == want_o + (f" ({outcomes['unknown']} unknown)" if outcomes["unknown"] else "")

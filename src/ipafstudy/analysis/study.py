@@ -25,6 +25,7 @@ from ipafstudy.analysis.dataset import (
     exclusions_frame,
     flow_steps,
 )
+from ipafstudy.analysis.ae_detail import grade_and_outcome
 from ipafstudy.analysis.plan import AnalysisPlan, variable_label
 from ipafstudy.analysis.results import (
     AdverseEventRow,
@@ -385,6 +386,7 @@ def adverse_events(summary: pd.DataFrame | None, events: pd.DataFrame | None) ->
                 extra[flag] = int(yes["patient_id"].nunique())
             else:
                 extra[flag] = 0
+        extra.update(grade_and_outcome(sub))  # Table 6 max grade per patient and outcomes (issue 12)
         rows.append(
             AdverseEventRow(
                 event=kind, label=AE_LABELS.get(kind, kind.replace("_", " ").capitalize()),

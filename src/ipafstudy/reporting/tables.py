@@ -449,6 +449,15 @@ def table5(results: StudyResults, style: JournalStyle) -> TableSpec:
     )
 
 
+def _slashed(counts: Any, keys: tuple[str, ...], unknown: str, style: JournalStyle) -> str:
+    """'3/1/0' for counts under ``keys``, then ' (k <unknown>)' when some are unknown; missing -> style.missing."""
+    if not isinstance(counts, dict) or not counts:
+        return style.missing
+    text = "/".join(fmt_int(int(counts.get(k, 0)), style=style) for k in keys)
+    extra = int(counts.get("unknown", 0))
+    return text + (f" ({fmt_int(extra, style=style)} {unknown})" if extra else "")
+
+
 def table_adverse_events(results: StudyResults, style: JournalStyle) -> TableSpec:
     n = results.n_analysed
     rows = []
@@ -458,6 +467,8 @@ def table_adverse_events(results: StudyResults, style: JournalStyle) -> TableSpe
             r.label, _count(r.patients, n, style), fmt_int(r.episodes, style=style),
             *(fmt_int(extra[k], style=style) if k in extra else style.missing
               for k in ("serious", "led_to_discontinuation", "led_to_dose_change")),
+            _slashed(extra.get("max_grade"), ("1", "2", "3", "4", "5"), "ungraded", style),
+            _slashed(extra.get("outcome"), ("resolved", "ongoing", "fatal"), "unknown", style),
         )))
     drug = results.plan.drug_label
     return TableSpec(
@@ -465,11 +476,16 @@ def table_adverse_events(results: StudyResults, style: JournalStyle) -> TableSpe
         columns=(Column("event", "Event"), Column("patients", "Patients, n (%)", "right"),
                  Column("episodes", "Episodes", "right"), Column("serious", "Serious", "right"),
                  Column("discontinuation", "Discontinued", "right"),
-                 Column("dose_change", "Dose changed", "right")),
+                 Column("dose_change", "Dose changed", "right"),
+                 Column("max_grade", "Patients by maximum grade 1/2/3/4/5", "right"),
+                 Column("outcome", "Episodes resolved/ongoing/fatal", "right")),
         rows=tuple(rows),
         footnotes=("A patient counts once per event type; percentages of the analysed cohort. Serious, "
                    f"Discontinued ({drug} stopped) and Dose changed ({drug} dose changed): patients with at "
-                   "least one such episode. " + _lab_events_note(results, style),),
+                   "least one such episode. " + _lab_events_note(results, style),
+                   "Maximum grade: each patient once, at the highest CTCAE grade of their episodes of that type "
+                   "(ungraded: no episode has a grade). Outcome: per episode as recorded (unknown: not recorded, "
+                   "as for lab-defined episodes)."),
     )
 
 
