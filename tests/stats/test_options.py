@@ -54,6 +54,9 @@ INVALID = [
     (st.weighted_kappa, ([0, 1, 2], [0, 2, 2]), "weights"),
     (st.adjust_p, ([0.1, 0.2],), "method"),
     (st.format_p, (0.2,), "digits"),
+    (st.kaplan_meier, (B, [1, 0, 1, 1, 0, 1]), "median_rule"),
+    (st.kaplan_meier, (B, [1, 0, 1, 1, 0, 1]), "confidence"),
+    (st.poisson_rate, (3, 10.0), "confidence"),
 ]
 
 
@@ -92,6 +95,8 @@ RESULTS = [
     lambda: st.icc(RATINGS),
     lambda: st.weighted_kappa([0, 1, 2], [0, 2, 2]),
     lambda: st.shapiro_wilk([1.0, 2.0]),
+    lambda: st.kaplan_meier([1.0, 2.0, 2.0, 5.0], [1, 1, 0, 1]),  # S reaches 0: std_err inf -> null
+    lambda: st.poisson_rate(0, 2.5),
 ]
 
 
