@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ipafstudy import stats
+from ipafstudy.analysis.ae_detail import grade_and_outcome
 from ipafstudy.analysis.dataset import (
     TABLE1_ITEMS,
     analysis_dataset,
@@ -25,7 +26,6 @@ from ipafstudy.analysis.dataset import (
     exclusions_frame,
     flow_steps,
 )
-from ipafstudy.analysis.ae_detail import grade_and_outcome
 from ipafstudy.analysis.plan import AnalysisPlan, variable_label
 from ipafstudy.analysis.results import (
     AdverseEventRow,
