@@ -78,10 +78,10 @@ def test_unknown_code_and_missing_direction_are_all_reported_with_their_keys():
     assert "outcomes[4].better" in message  # a trough level has no better direction
     assert "outcomes[5].code" in message and "fev1_ml" in message
     bad = errors([{"code": "fvc_pct_pred", "better": "up"}, {"code": "hrct_total"}])
-    assert "outcomes.0.better" in bad and "'lower'" in bad
+    assert "outcomes[0].better" in bad and "'lower'" in bad
 
 
 def test_variable_declaration_checks_its_panel():
     message = errors([{"code": "fvc_pct_pred"}, {"code": "hrct_total"}],
                      variables=[{**KL6X, "panel": "Lung Function"}])
-    assert "variables[kl6x]: panel 'Lung Function'" in message
+    assert "variables[0].panel: panel 'Lung Function'" in message

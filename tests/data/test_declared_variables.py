@@ -101,11 +101,11 @@ def test_cli_validate_takes_the_plans_variables(tmp_path: Path, capsys: pytest.C
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({**KL6X, "code": "crp"}, "variables[crp]: 'crp' is already a built-in variable"),
+        ({**KL6X, "code": "crp"}, "variables[0].code: 'crp' is already a built-in variable"),
         ({**KL6X, "range": [5, 1]}, "range [5, 1] must be two numbers, low < high"),
         ({**KL6X, "units": {"kU/L": -1}}, "factor -1"),
-        ({k: v for k, v in KL6X.items() if k != "range"}, "variables.0.range"),
-        ({**KL6X, "colour": "red"}, "variables.0.colour: unknown key"),
+        ({k: v for k, v in KL6X.items() if k != "range"}, "variables[0].range"),
+        ({**KL6X, "colour": "red"}, "variables[0].colour: unknown key"),
     ],
 )
 def test_bad_plan_variables_name_the_key(spec: dict, message: str) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from ipafstudy.analysis.plan import plan_from_dict
+from ipafstudy.analysis.plancheck import PlanProblemsError
 from ipafstudy.analysis.study import run_study
 from ipafstudy.data.loaders import load_study
 from ipafstudy.data.synth import copy_bundled
-from ipafstudy.errors import InsufficientDataError
 from ipafstudy.reporting.report import write_report
 
 
@@ -42,5 +42,5 @@ def test_texts_name_the_plans_drug(renamed: Path, tmp_path: Path) -> None:
 
 def test_a_drug_without_courses_stops_with_the_plan_key(renamed: Path) -> None:
     plan = plan_from_dict({"exposure": {"drug": "ciclosporin", "names": ["ciclosporin", "Neoral"]}})
-    with pytest.raises(InsufficientDataError, match=r"exposure: no treatments row matches the drug 'ciclosporin'"):
+    with pytest.raises(PlanProblemsError, match=r"exposure.names: no treatments row matches the drug 'ciclosporin'"):
         run_study(load_study(renamed), plan)

@@ -16,9 +16,26 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ipafstudy import conventions as conv
+from ipafstudy.analysis.plancheck import (
+    SINK,
+    SKIP,
+    PlanProblem,
+    PlanProblemsError,
+    plan_check,
+    run_plan_checks,
+    sort_problems,
+)
 from ipafstudy.conventions import (
     AdjustMethod,
     CiMethod,
@@ -338,53 +355,30 @@ class AnalysisPlan(_Strict):
     )
 
     @model_validator(mode="after")
-    def _consistent(self) -> AnalysisPlan:
+    def _consistent(self, info: ValidationInfo) -> AnalysisPlan:
+        """Fill the outcomes from the catalogue, then run every registered plan check (``plancheck.plan_check``);
+        all problems are raised at once, or handed to the caller's list when it validates with
+        ``context={plancheck.SINK: [...]}`` (``plan --check``)."""
+        context = info.context or {}
+        skip = set(context.get(SKIP, ()))
+        problems: list[PlanProblem] = []
         try:
             catalogue = self.variable_catalogue
-        except UnknownUnitError as exc:
-            raise ValueError(str(exc)) from None
-        object.__setattr__(self, "outcomes", resolve_outcomes(self.outcomes, catalogue))
-        codes = [o.code for o in self.outcomes]
-        if not codes:
-            raise ValueError("outcomes: at least one outcome is needed")
-        if len(set(codes)) != len(codes):
-            raise ValueError(f"outcomes: codes are repeated: {codes}")
-        labels = [o.label for o in self.outcomes]
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"outcomes: labels must differ (they name table rows and figure panels): {labels}")
-        if self.primary_outcome not in codes:
-            raise ValueError(f"primary_outcome: {self.primary_outcome!r} is not one of the plan's outcomes {codes}")
-        for key, values in (
-            ("correlation.outcomes", self.correlation.outcomes),
-            ("figures.box_plot_outcomes", self.figures.box_plot_outcomes),
-        ):
-            bad = [v for v in values if v not in codes]
-            if bad:
-                raise ValueError(f"{key}: {bad} not among the plan's outcomes {codes}")
-        if len(self.correlation.outcomes) < 2:
-            raise ValueError("correlation.outcomes: at least two outcomes are needed for a matrix")
-        conc = [c.code for c in self.concomitant]
-        if len(set(conc)) != len(conc):
-            raise ValueError(f"concomitant: codes are repeated: {conc}")
-        study_drug = self.exposure.matcher()
-        for c in self.concomitant:
-            clash = [n for n in c.names if study_drug.matches(n)]
-            if clash:
-                raise ValueError(f"concomitant[{c.code}].names: {clash} also name the exposure drug "
-                                 f"{self.exposure.drug!r}; a drug cannot be concomitant to itself")
-        allowed = allowed_model_columns(codes) | {f"concomitant_{c}" for c in conc}
-        for key, col in [("regression.outcome", self.regression.outcome)] + [
-            ("regression.predictors", p) for p in self.regression.predictors
-        ]:
-            if col not in allowed:
-                raise ValueError(f"{key}: {col!r} is not a known variable; allowed: {sorted(allowed)}")
-        if self.regression.outcome in self.regression.predictors:
-            raise ValueError("regression.predictors: the outcome cannot also be a predictor")
-        _check_clinical_types(self.clinical)
-        try:
-            ClinicalSettings.from_dict(dict(self.clinical))
-        except (InvalidOptionError, TypeError, ValueError) as exc:
-            raise ValueError(f"clinical: {exc}") from None
+        except UnknownUnitError:
+            catalogue = None  # the variables check reports it; outcomes cannot be resolved against it
+            skip.add("outcomes")
+        if catalogue is not None:
+            try:
+                object.__setattr__(self, "outcomes", resolve_outcomes(self.outcomes, catalogue))
+            except ValueError as exc:
+                problems.extend(PlanProblem(*line.strip().split(": ", 1)) for line in str(exc).split("\n"))
+                skip.add("outcomes")  # unresolved outcomes: the checks reading them would only repeat the problem
+        problems.extend(run_plan_checks(self, skip))
+        sink = context.get(SINK)
+        if sink is not None:
+            sink.extend(problems)
+        elif problems:
+            raise PlanProblemsError(sort_problems(problems))
         return self
 
     @property
@@ -492,12 +486,109 @@ def resolve_outcomes(outcomes: typing.Sequence[OutcomeSpec], catalogue: Variable
     return tuple(out)
 
 
-def _check_clinical_types(values: dict[str, Any]) -> None:
+# --- plan checks (cross-section rules; see analysis/plancheck.py and docs/analysis.md "Plan problems") -------------
+
+
+@plan_check("variables")
+def _check_variables(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
+    """Each declared variable against the built-in catalogue (one at a time, so each problem gets its index)."""
+    seen: dict[str, int] = {}
+    for i, v in enumerate(plan.variables):
+        if v.code in seen:
+            yield f"variables[{i}].code", f"{v.code!r} is declared twice (also variables[{seen[v.code]}])"
+            continue
+        seen[v.code] = i
+        try:
+            BUILTIN_VARIABLES.with_declared([v.measurement_variable()], {v.code: v.units})
+        except UnknownUnitError as exc:
+            for part in str(exc).split("; "):
+                text = part.removeprefix(f"variables[{v.code}]: ")
+                first = re.split(r"[ .:]", text, maxsplit=1)[0]
+                yield f"variables[{i}].{first if first in VariableSpec.model_fields else 'code'}", text
+
+
+@plan_check("clinical")
+def _check_clinical(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
     """ClinicalSettings does not check types; a plan must (``min_age: "x"`` is an error, not a crash later)."""
-    for key, value in values.items():
-        problem = setting_type_problem(key, value)
+    known = ClinicalSettings().to_dict()
+    typed = True
+    for key, value in plan.clinical.items():
+        if key not in known:
+            typed = False
+            yield f"clinical.{key}", f"unknown clinical setting; known settings are {sorted(known)}"
+            continue
+        problem = setting_type_problem(key, value, prefix="")
         if problem:
-            raise ValueError(problem)
+            typed = False
+            yield f"clinical.{key}", problem.split(" = ", 1)[-1]
+    if typed:
+        try:
+            ClinicalSettings.from_dict(dict(plan.clinical))
+        except (InvalidOptionError, TypeError, ValueError) as exc:
+            yield "clinical", str(exc)
+
+
+@plan_check("outcomes")
+def _check_outcomes(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
+    if not plan.outcomes:
+        yield "outcomes", "at least one outcome is needed"
+    first: dict[str, int] = {}
+    for i, o in enumerate(plan.outcomes):
+        if o.code in first:
+            yield f"outcomes[{i}].code", f"{o.code!r} is repeated (also outcomes[{first[o.code]}])"
+        first.setdefault(o.code, i)
+    labels: dict[str, int] = {}
+    for i, o in enumerate(plan.outcomes):
+        if o.label in labels:
+            yield (f"outcomes[{i}].label", f"{o.label!r} is also the label of outcomes[{labels[o.label]}]; labels must "
+                   "differ (they name table rows and figure panels)")
+        labels.setdefault(o.label, i)
+
+
+@plan_check("outcomes", "primary_outcome")
+def _check_primary(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
+    codes = list(plan.outcome_codes)
+    if plan.primary_outcome not in codes:
+        yield "primary_outcome", f"{plan.primary_outcome!r} is not one of the plan's outcomes {codes}"
+
+
+@plan_check("outcomes", "correlation", "figures")
+def _check_outcome_lists(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
+    codes = list(plan.outcome_codes)
+    for key, values in (("correlation.outcomes", plan.correlation.outcomes),
+                        ("figures.box_plot_outcomes", plan.figures.box_plot_outcomes)):
+        for i, v in enumerate(values):
+            if v not in codes:
+                yield f"{key}[{i}]", f"{v!r} is not among the plan's outcomes {codes}"
+    if len(plan.correlation.outcomes) < 2:
+        yield "correlation.outcomes", "at least two outcomes are needed for a matrix"
+
+
+@plan_check("exposure", "concomitant")
+def _check_concomitant(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
+    first: dict[str, int] = {}
+    study_drug = plan.exposure.matcher()
+    for i, c in enumerate(plan.concomitant):
+        if c.code in first:
+            yield f"concomitant[{i}].code", f"{c.code!r} is repeated (also concomitant[{first[c.code]}])"
+        first.setdefault(c.code, i)
+        clash = [n for n in c.names if study_drug.matches(n)]
+        if clash:
+            yield (f"concomitant[{i}].names", f"{clash} also name the exposure drug {plan.exposure.drug!r}; a drug "
+                   "cannot be concomitant to itself")
+
+
+@plan_check("outcomes", "concomitant", "regression")
+def _check_regression(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
+    allowed = allowed_model_columns(plan.outcome_codes) | {f"concomitant_{c.code}" for c in plan.concomitant}
+    hint = f"allowed: {sorted(allowed)}"
+    if plan.regression.outcome not in allowed:
+        yield "regression.outcome", f"{plan.regression.outcome!r} is not a known variable; {hint}"
+    for i, col in enumerate(plan.regression.predictors):
+        if col not in allowed:
+            yield f"regression.predictors[{i}]", f"{col!r} is not a known variable; {hint}"
+        elif col == plan.regression.outcome:
+            yield f"regression.predictors[{i}]", f"{col!r} is the outcome; it cannot also be a predictor"
 
 
 def allowed_model_columns(outcome_codes: typing.Iterable[str]) -> set[str]:
@@ -525,48 +616,59 @@ def variable_label(column: str, plan: AnalysisPlan) -> str:
     return column
 
 
-def _format_error(exc: ValidationError, source: str) -> str:
-    lines = []
+def field_problems(exc: ValidationError) -> list[PlanProblem]:
+    """pydantic's errors (all fields at once) as plan problems with their keys (``outcomes[1].code``)."""
+    from ipafstudy.analysis.plancheck import loc_key
+
+    problems = []
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(plan)"
+        key = loc_key(err["loc"])
         value = err.get("input")
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            lines.append(f"{key}: unknown key (check the spelling; `ipafstudy plan --default` lists every key)")
+        msg = err["msg"].removeprefix("Value error, ")
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, PlanProblemsError):  # the plan checks, raised at once by _consistent
+            problems.extend(cause.problems)
+        elif err["type"] == "extra_forbidden":
+            problems.append(PlanProblem(key, "unknown key (check the spelling; `ipafstudy plan --default` lists "
+                                             "every key)"))
         elif err["type"] in {"literal_error", "enum"}:
             expected = err.get("ctx", {}).get("expected", "")
-            lines.append(f"{key} = {value!r} is not allowed; expected one of {expected}")
-        elif err["type"] == "value_error" and not err["loc"]:
-            lines.append(msg.removeprefix("Value error, "))
+            problems.append(PlanProblem(key, f"{value!r} is not allowed; expected one of {expected}"))
+        elif err["type"] == "missing":
+            problems.append(PlanProblem(key, "missing (this key is required)"))
+        elif isinstance(value, str | int | float | bool) or value is None:
+            problems.append(PlanProblem(key, f"{value!r}: {msg}"))
         else:
-            lines.append(f"{key} = {value!r}: {msg.removeprefix('Value error, ')}")
-    return f"invalid analysis plan {source}:\n  " + "\n  ".join(lines)
+            problems.append(PlanProblem(key, msg))
+    return problems
 
 
 def plan_from_dict(data: Any, *, source: str = "(mapping)") -> AnalysisPlan:
-    """Validate a mapping into a plan; every problem is reported with its key."""
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise InvalidOptionError(f"invalid analysis plan {source}: the top level must be a mapping of keys")
-    try:
-        return AnalysisPlan.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidOptionError(_format_error(exc, source)) from None
+    """Validate a mapping into a plan; every problem is reported at once, each with its key."""
+    from ipafstudy.analysis.plancheck import check_plan_mapping
+
+    checked = check_plan_mapping(data)
+    if checked.problems or checked.plan is None:
+        raise PlanProblemsError(checked.problems, source)
+    return checked.plan
 
 
-def load_plan(path: str | Path) -> AnalysisPlan:
-    """Read and validate a YAML plan file."""
+def read_plan_yaml(path: str | Path) -> Any:
+    """The parsed YAML of a plan file (not yet validated); a missing or unparsable file is an error."""
     p = Path(path)
     if not p.is_file():
         raise InvalidOptionError(f"analysis plan {str(p)!r} does not exist")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        return yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise InvalidOptionError(f"analysis plan {str(p)!r} is not valid YAML: {exc}") from None
     except ValueError as exc:  # PyYAML builds dates itself: 2024-13-01 fails inside the parser
         raise InvalidOptionError(f"analysis plan {str(p)!r}: {exc} (a date must be YYYY-MM-DD)") from None
-    return plan_from_dict(data, source=repr(str(p)))
+
+
+def load_plan(path: str | Path) -> AnalysisPlan:
+    """Read and validate a YAML plan file (every static problem at once)."""
+    return plan_from_dict(read_plan_yaml(path), source=repr(str(Path(path))))
 
 
 def _yaml_scalar(value: Any) -> str:

@@ -21,12 +21,12 @@ from ipafstudy import stats
 from ipafstudy.analysis.ae_detail import grade_and_outcome
 from ipafstudy.analysis.dataset import (
     TABLE1_ITEMS,
-    analysis_dataset,
     as_indicator,
     exclusions_frame,
     flow_steps,
 )
 from ipafstudy.analysis.plan import AnalysisPlan, variable_label
+from ipafstudy.analysis.plancheck import PlanProblemsError, StudyData, data_problems
 from ipafstudy.analysis.results import (
     AdverseEventRow,
     BaselineRow,
@@ -461,16 +461,6 @@ def _require_analysed(cohort: Any) -> None:
     )
 
 
-def _check_cohort(study: Any, cohort: Any, plan: AnalysisPlan) -> None:
-    """Stop with the plan key when courses are recorded but none matches the plan's drug."""
-    exposed = sum(1 for e in cohort.exposures.values() if e.exposed)
-    if len(study.treatments) and cohort.exposures and exposed == 0:
-        raise InsufficientDataError(
-            f"exposure: no treatments row matches the drug {plan.exposure.drug!r} (names {list(plan.exposure.names)},"
-            " case-insensitive whole words, topical courses excluded); check exposure.names in the plan"
-        )
-
-
 def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progress | None = None) -> StudyResults:
     """Build the cohort from a loaded ``Study`` and run the whole plan on it."""
     from ipafstudy.cohort.build import build_cohort
@@ -481,9 +471,12 @@ def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progres
     cohort = build_cohort(study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome,
                           exposure=plan.exposure_drug, concomitant=plan.concomitant_drugs,
                           lab_rules=plan.adverse_events.rules(), variables=plan.variable_catalogue)
-    _check_cohort(study, cohort, plan)
+    view = StudyData(plan, study, cohort=cohort)
+    problems = data_problems(plan, view)  # every plan problem the records show, at once, before any result
+    if problems:
+        raise PlanProblemsError(problems)
     _require_analysed(cohort)
-    data = analysis_dataset(cohort, plan)
+    data = view.dataset
     step("HRCT reader agreement")  # computed once, by the cohort, on the analysed patients' reads
     return analyse_dataset(data, plan, cohort=cohort, sources=tuple(getattr(study, "sources", ())),
                            agreement=cohort.agreement, progress=progress)

@@ -56,15 +56,27 @@ def _progress(quiet: bool) -> tuple[Callable[[str], None], Callable[[], None]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ipafstudy.analysis.plan import AnalysisPlan, load_plan
+    from ipafstudy.analysis.plan import AnalysisPlan
+    from ipafstudy.analysis.plancheck import PlanProblemsError, check_plan_file, check_with_data, load_study_for_plan
     from ipafstudy.analysis.study import run_study
     from ipafstudy.cohort.exposure import cutoff_text
-    from ipafstudy.data.loaders import load_study
     from ipafstudy.fileio import check_output_dir, output_dir
     from ipafstudy.reporting.format import get_style
     from ipafstudy.reporting.report import write_report
 
-    plan = load_plan(args.plan) if args.plan else AnalysisPlan()
+    source = repr(args.plan) if args.plan else None
+
+    def load(plan: AnalysisPlan) -> object:
+        return load_study_for_plan(args.data, plan, mapping=args.mapping, redcap_dictionary=args.redcap_dictionary)
+
+    if args.plan:
+        checked = check_plan_file(args.plan)
+        if checked.problems or checked.plan is None:  # every problem, the data ones too when the records load
+            problems, notes = check_with_data(checked, load)
+            raise PlanProblemsError(problems, source, notes)
+        plan = checked.plan
+    else:
+        plan = AnalysisPlan()
     get_style(plan.journal_style)  # an unknown journal style fails before any work is done
     check_output_dir(args.out, force=args.force)  # refuse a non-empty or unwritable --out before the long work
     key = None
@@ -75,9 +87,11 @@ def run(args: argparse.Namespace) -> int:
     step, close = _progress(args.quiet)
     try:
         step("Load")
-        study = load_study(args.data, mapping=args.mapping, redcap_dictionary=args.redcap_dictionary,
-                           variables=plan.variable_catalogue, data_cutoff_date=plan.settings.data_cutoff_date)
-        results = run_study(study, plan, progress=step)
+        study = load(plan)
+        try:
+            results = run_study(study, plan, progress=step)  # data problems of the plan stop here, all at once
+        except PlanProblemsError as exc:
+            raise PlanProblemsError(exc.problems, source, exc.notes) from None
         deidentifier = None
         if key is not None:
             from ipafstudy.cohort.deidentify import Deidentifier, index_dates

@@ -1,0 +1,375 @@
+"""Plan problems: every problem of an analysis plan at once, each with its plan key (issue 11, "Bad input").
+
+A plan is checked in two stages, and each stage reports everything it finds:
+
+* **static** problems need only the plan: pydantic's field errors (types, allowed values, a sub-section's own
+  rules) and the registered *plan checks* (cross-section rules such as "the primary outcome is one of the
+  outcomes"). ``ipafstudy plan --check plan.yaml`` runs these.
+* **data** problems need the loaded records: the registered *data checks* (a drug matching no course, a
+  subgroup with one level in the data, ...). ``ipafstudy plan --check plan.yaml --data DATA`` and
+  ``ipafstudy analyze`` run these too, ``analyze`` before it creates the output folder.
+
+A check is a function that yields ``(key, message)`` pairs (or ``PlanProblem``) and is registered with the
+top-level plan sections it reads::
+
+    @plan_check("subgroup", "table1")
+    def _subgroup_rows(plan):
+        for i, row in enumerate(plan.table1):
+            if row == plan.subgroup.variable:
+                yield f"table1[{i}]", "the subgroup variable is the column split, not a row"
+
+    @data_check("subgroup")
+    def _subgroup_levels(plan, data):          # data: StudyData (study, cohort, dataset)
+        ...
+
+A static check does not run when a section it reads has a field error (the section is replaced by its
+default while the other checks run). A data check does not run when a section it reads has any static problem,
+so one mistake is not reported again as its consequence in the data. Checks import what
+they need inside the function (pandas, cohort code), so loading a plan stays light.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ipafstudy.errors import InvalidOptionError
+
+if TYPE_CHECKING:
+    from ipafstudy.analysis.plan import AnalysisPlan
+
+SINK = "plan_problems"
+"""Validation-context key: a list that receives the static problems instead of raising them."""
+SKIP = "plan_skip_sections"
+"""Validation-context key: top-level sections replaced by their defaults (their checks do not run)."""
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    """One problem: the plan key it is about (``regression.predictors[2]``) and what is wrong."""
+
+    key: str
+    message: str
+
+    @property
+    def section(self) -> str:
+        """The top-level plan key (``regression`` for ``regression.predictors[2]``)."""
+        return self.key.split(".", 1)[0].split("[", 1)[0]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
+def format_problems(problems: Iterable[PlanProblem], source: str | None = None, notes: Iterable[str] = ()) -> str:
+    items = list(problems)
+    head = f"invalid analysis plan {source}" if source else "invalid analysis plan"
+    count = f"{len(items)} problem{'s' if len(items) != 1 else ''}"
+    lines = [f"{head} ({count}):", *(f"  {p}" for p in items), *(f"  note: {n}" for n in notes)]
+    return "\n".join(lines)
+
+
+class PlanProblemsError(InvalidOptionError):
+    """The plan has problems; ``.problems`` lists every one with its key (the message prints them one a line)."""
+
+    def __init__(self, problems: Iterable[PlanProblem], source: str | None = None, notes: Iterable[str] = ()) -> None:
+        self.problems = tuple(problems)
+        self.notes = tuple(notes)
+        super().__init__(format_problems(self.problems, source, self.notes))
+
+
+CheckResult = Iterable["PlanProblem | tuple[str, str]"]
+
+
+@dataclass(frozen=True)
+class _Check:
+    fn: Callable[..., CheckResult]
+    sections: tuple[str, ...]
+
+
+_PLAN_CHECKS: list[_Check] = []
+_DATA_CHECKS: list[_Check] = []
+
+
+def _register(registry: list[_Check], sections: tuple[str, ...]) -> Callable[[Callable[..., CheckResult]], Any]:
+    if not sections:
+        raise ValueError("a check names the top-level plan sections it reads")
+
+    def decorate(fn: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
+        registry.append(_Check(fn, tuple(sections)))
+        return fn
+
+    return decorate
+
+
+def plan_check(*sections: str) -> Callable[[Callable[..., CheckResult]], Any]:
+    """Register ``fn(plan)`` as a static check reading the given top-level sections."""
+    return _register(_PLAN_CHECKS, sections)
+
+
+def data_check(*sections: str) -> Callable[[Callable[..., CheckResult]], Any]:
+    """Register ``fn(plan, data: StudyData)`` as a data check reading the given top-level sections."""
+    return _register(_DATA_CHECKS, sections)
+
+
+def _as_problems(found: CheckResult | None) -> list[PlanProblem]:
+    out = []
+    for item in found or ():
+        out.append(item if isinstance(item, PlanProblem) else PlanProblem(str(item[0]), str(item[1])))
+    return out
+
+
+def _section_order(problem: PlanProblem) -> int:
+    from ipafstudy.analysis.plan import AnalysisPlan
+
+    order = list(AnalysisPlan.model_fields)
+    return order.index(problem.section) if problem.section in order else len(order)
+
+
+def sort_problems(problems: Iterable[PlanProblem]) -> list[PlanProblem]:
+    """Plan order (the order of the sections in ``ipafstudy plan --default``), then the order found; no repeats."""
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=_section_order)
+
+
+def run_plan_checks(plan: AnalysisPlan, skip: Iterable[str] = ()) -> list[PlanProblem]:
+    """Every registered static check, in registration order, except those reading a section that was replaced by
+    its default (``skip``). A check that fails with an error while a section it reads already has a problem is
+    taken as a consequence of that problem and passed over; otherwise the error propagates (a bug)."""
+    replaced = set(skip)
+    problems: list[PlanProblem] = []
+    for check in _PLAN_CHECKS:
+        if not replaced.isdisjoint(check.sections):
+            continue
+        try:
+            problems.extend(_as_problems(check.fn(plan)))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            if {p.section for p in problems}.isdisjoint(check.sections):
+                raise
+    return problems
+
+
+# --- static stage -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanCheck:
+    """The outcome of checking a plan: the plan (``None`` when it cannot be built) and every problem found.
+
+    ``plan`` may hold defaults in place of the ``replaced`` sections, so it is only for further checking.
+    """
+
+    plan: AnalysisPlan | None
+    problems: tuple[PlanProblem, ...]
+    replaced: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def sections_with_problems(self) -> frozenset[str]:
+        return frozenset({p.section for p in self.problems} | set(self.replaced))
+
+
+def loc_key(loc: Iterable[Any]) -> str:
+    """pydantic location -> plan key: ('outcomes', 1, 'code') -> 'outcomes[1].code'."""
+    key = ""
+    for part in loc:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:
+            key += f".{part}" if key else str(part)
+    return key or "(plan)"
+
+
+def check_plan_mapping(data: Any) -> PlanCheck:
+    """Validate a plan mapping collecting every static problem (never raises for a bad plan).
+
+    Field errors come from pydantic all at once; the sections they are in are then replaced by their defaults so
+    that the registered checks of the other sections still run.
+    """
+    from pydantic import ValidationError
+
+    from ipafstudy.analysis.plan import AnalysisPlan, field_problems
+
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        return PlanCheck(None, (PlanProblem("(plan)", "the top level must be a mapping of keys"),))
+    sink: list[PlanProblem] = []
+    try:
+        plan = AnalysisPlan.model_validate(dict(data), context={SINK: sink})
+        return PlanCheck(plan, tuple(sort_problems(sink)))
+    except ValidationError as exc:
+        fields = field_problems(exc)
+    replaced = frozenset(p.section for p in fields)
+    kept = {k: v for k, v in data.items() if k not in replaced}
+    sink = []
+    try:
+        plan = AnalysisPlan.model_validate(kept, context={SINK: sink, SKIP: replaced})
+    except ValidationError:
+        return PlanCheck(None, tuple(sort_problems(fields)), replaced)
+    return PlanCheck(plan, tuple(sort_problems([*fields, *sink])), replaced)
+
+
+def check_plan_file(path: Any) -> PlanCheck:
+    """Read a YAML plan file and check it (an unreadable file is still an ``InvalidOptionError``)."""
+    from ipafstudy.analysis.plan import read_plan_yaml
+
+    return check_plan_mapping(read_plan_yaml(path))
+
+
+# --- data stage -------------------------------------------------------------------------------------------------
+
+
+LOAD_SECTIONS = ("variables", "clinical")
+"""Sections the records are loaded with: with a problem in one of them no data check runs."""
+COHORT_SECTIONS = ("outcomes", "primary_outcome", "exposure", "concomitant", "adverse_events", "clinical", "variables")
+"""Sections the cohort is built from: a data check that uses ``data.cohort`` or ``data.dataset`` needs them."""
+
+
+class DataUnavailable(Exception):
+    """The cohort cannot be built for this plan (a section it needs has a problem): the check is not run."""
+
+
+class StudyData:
+    """What a data check sees: the loaded ``study``, and the ``cohort`` and analysis ``dataset`` built lazily."""
+
+    def __init__(self, plan: AnalysisPlan, study: Any, *, blocked: Iterable[str] = (), cohort: Any = None,
+                 dataset: Any = None) -> None:
+        self.plan = plan
+        self.study = study
+        self._blocked = frozenset(blocked)
+        self._cohort = cohort
+        self._dataset = dataset
+
+    @functools.cached_property
+    def exposures(self) -> dict[str, Any]:
+        """Each screened patient's exposure to the plan's drug (needs only the treatments table)."""
+        if self._cohort is not None:
+            return dict(self._cohort.exposures)
+        from ipafstudy.cohort.exposure import tacrolimus_exposures
+
+        return tacrolimus_exposures(self.study, self.plan.settings, drug=self.plan.exposure_drug)
+
+    @property
+    def cohort(self) -> Any:
+        if self._cohort is None:
+            blocked = sorted(self._blocked.intersection(COHORT_SECTIONS))
+            if blocked:
+                shown = ", ".join(blocked)
+                raise DataUnavailable(f"they need the cohort, built from plan keys with a problem ({shown})")
+            from ipafstudy.cohort.build import build_cohort
+
+            plan = self.plan
+            try:
+                self._cohort = build_cohort(
+                    self.study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome,
+                    exposure=plan.exposure_drug, concomitant=plan.concomitant_drugs,
+                    lab_rules=plan.adverse_events.rules(), variables=plan.variable_catalogue,
+                )
+            except (InvalidOptionError, ValueError, KeyError) as exc:
+                raise DataUnavailable(f"the cohort could not be built: {exc}") from None
+        return self._cohort
+
+    @property
+    def dataset(self) -> Any:
+        """The analysis dataset (one row per analysed patient); unavailable when nobody is analysed."""
+        if self._dataset is None:
+            cohort = self.cohort
+            if not cohort.analysed_ids:
+                raise DataUnavailable("they need the analysed patients and no patient is analysed")
+            from ipafstudy.analysis.dataset import analysis_dataset
+
+            self._dataset = analysis_dataset(cohort, self.plan)
+        return self._dataset
+
+
+def run_data_checks(plan: AnalysisPlan, data: StudyData, skip: Iterable[str] = ()) -> tuple[list[PlanProblem],
+                                                                                             list[str]]:
+    """Every registered data check whose sections have no problem (``skip``); returns the problems and why some
+    checks could not run (the cohort could not be built, nobody is analysed), once per reason."""
+    bad = set(skip)
+    problems: list[PlanProblem] = []
+    not_run: dict[str, int] = {}
+    for check in _DATA_CHECKS:
+        if not bad.isdisjoint(check.sections):
+            continue
+        try:
+            problems.extend(_as_problems(check.fn(plan, data)))
+        except DataUnavailable as exc:
+            not_run[str(exc)] = not_run.get(str(exc), 0) + 1
+    notes = [f"{n} data check(s) could not run: {why}" for why, n in not_run.items()]
+    return problems, notes
+
+
+def data_problems(plan: AnalysisPlan, data: StudyData) -> list[PlanProblem]:
+    """The data problems of a valid plan against loaded records, in plan order (used by ``run_study``)."""
+    problems, _ = run_data_checks(plan, data)
+    return sort_problems(problems)
+
+
+def load_study_for_plan(data: Any, plan: AnalysisPlan, *, mapping: Any = None, redcap_dictionary: Any = None) -> Any:
+    """The records loaded as ``analyze`` loads them for this plan (its declared variables and data cut-off)."""
+    from ipafstudy.data.loaders import load_study
+
+    return load_study(data, mapping=mapping, redcap_dictionary=redcap_dictionary, variables=plan.variable_catalogue,
+                      data_cutoff_date=plan.settings.data_cutoff_date)
+
+
+def check_with_data(checked: PlanCheck, load: Callable[[AnalysisPlan], Any]) -> tuple[list[PlanProblem], list[str]]:
+    """Static problems plus the data problems of every section without one; ``load(plan)`` loads the study.
+
+    Returns the problems and notes (data checks that could not run). The records are not loaded when the
+    sections they are loaded with have a problem.
+    """
+    problems = list(checked.problems)
+    notes: list[str] = []
+    plan = checked.plan
+    bad = checked.sections_with_problems
+    if plan is None or not bad.isdisjoint(LOAD_SECTIONS):
+        notes.append("the data checks did not run (the records are loaded with the plan's variables and clinical "
+                     "settings); fix the problems above and check again")
+        return sort_problems(problems), notes
+    study = load(plan)
+    found, not_run = run_data_checks(plan, StudyData(plan, study, blocked=bad), skip=bad)
+    notes.extend(f"{n}; fix the problems above and check again" for n in not_run)
+    return sort_problems([*problems, *found]), notes
+
+
+# --- data checks (register yours below, one block per plan section) ---------------------------------------------
+
+
+@data_check("exposure")
+def _drug_has_courses(plan: AnalysisPlan, data: StudyData) -> CheckResult:
+    """Courses are recorded but none is the plan's drug: the study drug is misnamed (not "nobody qualified")."""
+    from ipafstudy.cohort.exposure import NON_EXPOSURE_ROUTES
+
+    treatments = data.study.treatments
+    if not len(treatments):
+        return
+    drug = plan.exposure_drug
+    routes = treatments["route"] if "route" in treatments.columns else [None] * len(treatments)
+    for name, route in zip(treatments["drug"], routes, strict=True):
+        if drug.matches(name) and not (isinstance(route, str) and route.strip().lower() in NON_EXPOSURE_ROUTES):
+            return
+    yield ("exposure.names", f"no treatments row matches the drug {plan.exposure.drug!r} (names "
+           f"{list(plan.exposure.names)}, case-insensitive whole words, topical courses excluded)")
+
+
+@data_check("subgroup")
+def _subgroup_levels(plan: AnalysisPlan, data: StudyData) -> CheckResult:
+    """A subgroup comparison needs at least two of its levels among the analysed patients."""
+    frame = data.dataset
+    variable = plan.subgroup.variable
+    if variable not in frame.columns:
+        yield "subgroup.variable", f"{variable!r} is not a column of the analysed patients' data"
+        return
+    values = frame[variable].dropna().astype(str)
+    groups = getattr(plan.subgroup, "groups", None)
+    if groups:
+        values = values[values.isin([str(g) for g in groups])]
+    levels = sorted(values.unique())
+    if len(levels) < 2:
+        among = f" among the plan's groups {list(groups)}" if groups else ""
+        shown = f" ({', '.join(map(repr, levels))})" if levels else ""
+        yield ("subgroup.variable", f"the {len(frame)} analysed patients have {len(levels)} level{shown} of "
+               f"{variable!r}{among}; a subgroup comparison needs at least two")
