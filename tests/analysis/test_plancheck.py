@@ -121,10 +121,13 @@ def test_data_problem_subgroup_with_one_level(study):
     problems = data_problems(plan, StudyData(plan, study))
     assert _keys(problems) == ["subgroup.variable"]
     assert "1 level ('MSA') of 'antibody_group'" in problems[0].message
+    # the default plan's implicit subgroup is not judged (a small cohort without antibody groups still runs)
+    assert data_problems(AnalysisPlan(), StudyData(AnalysisPlan(), study)) == []  # (bundled: two groups anyway)
 
 
 def test_static_and_data_problems_together(study):
-    plan_data = {**SEVERAL_STATIC, "exposure": {"drug": "ciclosporin", "names": ["ciclosporin"]}}
+    plan_data = {**SEVERAL_STATIC, "exposure": {"drug": "ciclosporin", "names": ["ciclosporin"]},
+                 "subgroup": {"variable": "antibody_group"}}
     checked = check_plan_mapping(plan_data)
     problems, notes = check_with_data(checked, lambda _plan: study)
     # clinical has a problem: the records are loaded with the clinical settings, so no data check runs

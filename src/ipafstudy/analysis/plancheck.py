@@ -357,7 +357,13 @@ def _drug_has_courses(plan: AnalysisPlan, data: StudyData) -> CheckResult:
 
 @data_check("subgroup")
 def _subgroup_levels(plan: AnalysisPlan, data: StudyData) -> CheckResult:
-    """A subgroup comparison needs at least two of its levels among the analysed patients."""
+    """A subgroup comparison the plan asks for needs at least two of its levels among the analysed patients.
+
+    Only when the plan names the ``subgroup`` section: the default plan's implicit comparison on records that
+    lack it (a small test cohort) keeps printing what it can, as before.
+    """
+    if "subgroup" not in plan.model_fields_set:
+        return
     frame = data.dataset
     variable = plan.subgroup.variable
     if variable not in frame.columns:
@@ -371,5 +377,6 @@ def _subgroup_levels(plan: AnalysisPlan, data: StudyData) -> CheckResult:
     if len(levels) < 2:
         among = f" among the plan's groups {list(groups)}" if groups else ""
         shown = f" ({', '.join(map(repr, levels))})" if levels else ""
-        yield ("subgroup.variable", f"the {len(frame)} analysed patients have {len(levels)} level{shown} of "
+        yield ("subgroup.variable", f"the {len(frame)} analysed patients have {len(levels)} "
+               f"level{'' if len(levels) == 1 else 's'}{shown} of "
                f"{variable!r}{among}; a subgroup comparison needs at least two")
