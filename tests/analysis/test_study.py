@@ -101,17 +101,18 @@ def test_missing_values_are_excluded_and_counted(results):
 def test_table1_counts_from_the_csv(results, csv):
     rows = {r.key: r for r in results.baseline.rows}
     assert results.baseline.n == len(csv)
-    male = rows["male"].value
+    male = rows["sex=male"].value
     assert isinstance(male, Count) and male.n == int((csv["sex"] == "male").sum()) and male.denominator == len(csv)
-    assert rows["female"].value.n == int((csv["sex"] == "female").sum())
-    assert rows["hrct_pattern_nsip"].value.n == int((csv["hrct_pattern"] == "nsip").sum())
+    assert rows["sex=female"].value.n == int((csv["sex"] == "female").sum())
+    assert rows["hrct_pattern=nsip"].value.n == int((csv["hrct_pattern"] == "nsip").sum())
     assert rows["clinical_raynaud"].value.n == int(csv["clinical_raynaud"].sum())
-    assert rows["antibody_msa"].value.n == int((csv["antibody_group"] == "MSA").sum())
-    age = rows["age"].value
+    assert rows["antibody_group=MSA"].value.n == int((csv["antibody_group"] == "MSA").sum())
+    assert "antibody_group=neither" not in rows  # the default plan lists the MSA and MAA levels only
+    age = rows["age_at_start"].value
     assert isinstance(age, Continuous) and age.shown == "median_iqr"
     q = stats.quantiles(csv["age_at_start"], method="spss")
     assert (age.quantiles.q1, age.quantiles.median, age.quantiles.q3) == (q.q1, q.median, q.q3)
-    combos = [r.value.n for r in results.baseline.rows if r.section == "Diagnostic domains met"]
+    combos = [r.value.n for r in results.baseline.rows if r.variable == "domain_combination"]
     assert sum(combos) == len(csv)  # the combinations partition the cohort (the paper's add up to 49 of 48)
 
 
@@ -201,7 +202,7 @@ def test_empty_subgroup_is_reported_not_crashed(dataset, fast_plan):
 def test_mean_sd_summary_is_labelled(dataset):
     plan = plan_from_dict({"statistics": {"continuous_summary": "mean_sd", "bootstrap_resamples": 200}})
     res = analyse_dataset(dataset, plan)
-    age = next(r for r in res.baseline.rows if r.key == "age").value
+    age = next(r for r in res.baseline.rows if r.key == "age_at_start").value
     assert age.shown == "mean_sd"
     assert close(age.describe.mean, float(dataset["age_at_start"].mean()))
 

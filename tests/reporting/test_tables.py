@@ -57,7 +57,7 @@ def test_table1_cells_are_the_counts_of_the_dataset(results, tables):
     assert tables["table1_baseline"].columns[1].label == f"All patients (n = {n})"
     assert rows["Female, n (%)"][1] == fmt_n_pct(int((data["sex"] == "female").sum()), n)
     assert rows["HRCT pattern: UIP, n (%)"][1] == fmt_n_pct(int((data["hrct_pattern"] == "uip").sum()), n)
-    age = next(r for r in results.baseline.rows if r.key == "age").value.quantiles
+    age = next(r for r in results.baseline.rows if r.key == "age_at_start").value.quantiles
     assert rows["Age at tacrolimus start, years, median (Q1, Q3)"][1] == fmt_median_iqr(age.q1, age.median, age.q3)
 
 

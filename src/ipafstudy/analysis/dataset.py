@@ -8,102 +8,20 @@ it can be written to ``analysis_dataset.csv`` and every number recomputed from t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ipafstudy.analysis.plan import AnalysisPlan
+from ipafstudy.analysis.table1_catalogue import (  # noqa: F401  (re-exported: the IPAF item labels)
+    CLINICAL_ITEMS,
+    DOMAIN_COMBINATIONS,
+    HRCT_PATTERN_LEVELS,
+    MORPHOLOGIC_ITEMS,
+    SEROLOGIC_ITEMS,
+)
 from ipafstudy.fileio import unescape_formulas
-
-
-@dataclass(frozen=True)
-class Table1Item:
-    """One Table 1 row: which dataset column, how it is summarised, and where it is printed."""
-
-    key: str
-    column: str
-    label: str
-    section: str
-    kind: str = "binary"  # "binary" (0/1), "continuous", "level" (column == level)
-    level: str | None = None
-    note: str | None = None
-
-
-CLINICAL_ITEMS: tuple[tuple[str, str], ...] = (
-    ("mechanics_hands", "Distal digital fissuring (mechanic's hands)"),
-    ("digital_tip_ulceration", "Distal digital tip ulceration"),
-    ("inflammatory_arthritis", "Inflammatory arthritis or polyarticular morning joint stiffness ≥60 min"),
-    ("palmar_telangiectasia", "Palmar telangiectasia"),
-    ("raynaud", "Raynaud's phenomenon"),
-    ("digital_oedema", "Unexplained digital oedema"),
-    ("gottron_sign", "Unexplained fixed rash on the digital extensor surfaces (Gottron's sign)"),
-)
-SEROLOGIC_ITEMS: tuple[tuple[str, str], ...] = (
-    ("ana", "ANA ≥1:320 (diffuse, speckled, homogeneous) or nucleolar/centromere pattern (any titre)"),
-    ("rf", "Rheumatoid factor ≥2× upper limit of normal"),
-    ("anti_ccp", "Anti-CCP"),
-    ("anti_dsdna", "Anti-dsDNA"),
-    ("anti_ro", "Anti-Ro (SS-A)"),
-    ("anti_la", "Anti-La (SS-B)"),
-    ("anti_rnp", "Anti-ribonucleoprotein (RNP)"),
-    ("anti_smith", "Anti-Smith"),
-    ("anti_scl70", "Anti-topoisomerase (Scl-70)"),
-    ("anti_trna_synthetase", "Anti-tRNA synthetase (Jo-1, PL-7, PL-12, EJ, OJ, KS, Zo, YRS)"),
-    ("anti_pm_scl", "Anti-PM-Scl"),
-    ("anti_mda5", "Anti-MDA-5"),
-)
-HRCT_PATTERN_LEVELS: tuple[tuple[str, str], ...] = (
-    ("nsip", "NSIP"),
-    ("op", "OP"),
-    ("nsip_op", "NSIP with OP overlap"),
-    ("lip", "LIP"),
-    ("uip", "UIP"),
-    ("other", "Other/indeterminate"),
-)
-MORPHOLOGIC_ITEMS: tuple[tuple[str, str], ...] = (
-    ("hrct_pattern", "Suggestive HRCT pattern (NSIP, OP, NSIP with OP overlap or LIP)"),
-    ("biopsy_pattern", "Suggestive histopathology on surgical lung biopsy"),
-    ("pleural_involvement", "Unexplained pleural effusion or thickening"),
-    ("pericardial_involvement", "Unexplained pericardial effusion or thickening"),
-    ("airways_disease", "Unexplained intrinsic airways disease"),
-    ("pulmonary_vasculopathy", "Unexplained pulmonary vasculopathy"),
-)
-DOMAIN_COMBINATIONS: tuple[tuple[str, str], ...] = (
-    ("clinical + serologic", "Clinical and serologic"),
-    ("clinical + morphologic", "Clinical and morphologic"),
-    ("serologic + morphologic", "Serologic and morphologic"),
-    ("all three", "All three"),
-)
-
-_DEMO = "Demographics"
-_CLIN = "Clinical domain"
-_SERO = "Serologic domain"
-_MORPH = "Morphologic domain"
-
-TABLE1_ITEMS: tuple[Table1Item, ...] = (
-    Table1Item("age", "age_at_start", "Age at tacrolimus start, years", _DEMO, "continuous"),
-    Table1Item("male", "sex_male", "Male", _DEMO),
-    Table1Item("female", "sex", "Female", _DEMO, "level", "female"),
-    Table1Item("smoking", "ever_smoker", "Smoking history (ever)", _DEMO),
-    *(Table1Item(f"clinical_{c}", f"clinical_{c}", label, _CLIN) for c, label in CLINICAL_ITEMS),
-    *(Table1Item(f"serologic_{c}", f"serologic_{c}", label, _SERO) for c, label in SEROLOGIC_ITEMS),
-    *(Table1Item(f"hrct_pattern_{c}", "hrct_pattern", f"HRCT pattern: {label}", _MORPH, "level", c)
-      for c, label in HRCT_PATTERN_LEVELS),
-    *(Table1Item(f"morphologic_{c}", f"morphologic_{c}", label, _MORPH) for c, label in MORPHOLOGIC_ITEMS),
-    *(Table1Item(f"domains_{i}", "domain_combination", label, "Diagnostic domains met", "level", c)
-      for i, (c, label) in enumerate(DOMAIN_COMBINATIONS, start=1)),
-    Table1Item("antibody_msa", "antibody_group", "Myositis-specific antibody (MSA) group", "Antibody groups",
-               "level", "MSA"),
-    Table1Item("antibody_maa", "antibody_group", "Myositis-associated antibody (MAA) group", "Antibody groups",
-               "level", "MAA"),
-    Table1Item("antibody_both", "antibody_both", "Both an MSA and an MAA", "Antibody groups"),
-    Table1Item("pirfenidone", "pirfenidone", "Pirfenidone", "Concomitant antifibrotics"),
-    Table1Item("nintedanib", "nintedanib", "Nintedanib", "Concomitant antifibrotics"),
-    Table1Item("trough", "tacrolimus_trough_median", "Tacrolimus trough (patient median), ng/mL", "Tacrolimus",
-               "continuous"),
-)
 
 INDICATOR_PREFIXES = ("clinical_", "serologic_", "morphologic_", "domain_")
 _YES = {"yes", "true", "1", "1.0", "y", "positive", "met"}
@@ -154,6 +72,10 @@ def covariate_frame(covariates: pd.DataFrame) -> pd.DataFrame:
     for c in ("age_at_start", "tacrolimus_trough_median"):
         if c in cov.columns:
             cov[c] = pd.to_numeric(cov[c], errors="coerce").astype(float)
+    if "exposure_days" in cov.columns:
+        cov["exposure_days"] = pd.to_numeric(cov["exposure_days"], errors="coerce").astype("Int64")
+    if "exposure_start_date" in cov.columns:
+        cov["exposure_start_date"] = [_iso(v) for v in cov["exposure_start_date"]]
     return cov
 
 

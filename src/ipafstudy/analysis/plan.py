@@ -36,6 +36,8 @@ from ipafstudy.analysis.plancheck import (
     run_plan_checks,
     sort_problems,
 )
+from ipafstudy.analysis.table1_catalogue import DEFAULT_TABLE1, Table1Variable, table1_choices, table1_variable
+from ipafstudy.analysis.table1_catalogue import unknown_row_message as _unknown_table1_row
 from ipafstudy.conventions import (
     AdjustMethod,
     CiMethod,
@@ -305,6 +307,34 @@ class ConcomitantSpec(_Strict):
         return DrugMatcher(self.code, tuple(self.names), self.label or self.code)
 
 
+class Table1Row(_Strict):
+    """A Table 1 row (issue 11 item 4): a bare name in the plan, or a mapping that overrides the defaults."""
+
+    variable: str = Field(description="Patient column, concomitant_<code> or <variable>_baseline")
+    label: str | None = Field(default=None, description="Row label (default: the catalogue's)")
+    section: str | None = Field(default=None, description="Section heading (default: the catalogue's)")
+    kind: Literal["continuous", "binary", "categorical"] | None = Field(
+        default=None, description="Override: categorical shows a numeric or 0/1 variable level by level"
+    )
+    levels: tuple[str, ...] | dict[str, str] | None = Field(
+        default=None, description="Categorical: only these levels, in this order ({level: label} relabels them)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_name(cls, data: Any) -> Any:
+        return {"variable": data} if isinstance(data, str) else data
+
+    def compact(self) -> str | dict[str, Any]:
+        """How ``plan --default`` prints the row: the bare name when nothing is overridden."""
+        given = {k: v for k, v in self.model_dump(mode="json").items() if v is not None}
+        return self.variable if list(given) == ["variable"] else given
+
+
+def _default_table1() -> tuple[Table1Row, ...]:
+    return tuple(Table1Row.model_validate(r) for r in DEFAULT_TABLE1)
+
+
 def _default_outcomes() -> tuple[OutcomeSpec, ...]:
     rows = (
         ("hrct_total", "Total HRCT score", None),
@@ -349,6 +379,14 @@ class AnalysisPlan(_Strict):
         default=(),
         description="Measurement variables the built-in catalogue lacks, e.g. [{code: ldh, label: LDH, "
         "unit: U/L, units: {ukat/L: 60}, range: [0, 10000], integer: false}]",
+    )
+    table1: tuple[Table1Row, ...] = Field(
+        default_factory=_default_table1,
+        description="Table 1 rows, e.g. [age_at_start, sex, smoking, antibody_group, hrct_pattern, "
+        "fvc_pct_pred_baseline, concomitant_mmf, {variable: antibody_group, levels: [MSA, MAA]}]",
+    )
+    table1_by_subgroup: bool = Field(
+        default=False, description="Table 1 also shows a column per subgroup (plan subgroup) and the test per row"
     )
     clinical: dict[str, Any] = Field(
         default_factory=dict, description="Clinical SETTINGS (ClinicalSettings); omitted keys keep their defaults"
@@ -411,6 +449,39 @@ class AnalysisPlan(_Strict):
         return BUILTIN_VARIABLES.with_declared(
             [v.measurement_variable() for v in self.variables], {v.code: v.units for v in self.variables}
         )
+
+    def table1_lookups(self) -> dict[str, Any]:
+        """Keyword arguments of ``table1_variable``: the plan's concomitant drugs, outcomes and variables."""
+        cat = self.variable_catalogue
+        return {
+            "concomitant": {c.code: c.label or c.code for c in self.concomitant},
+            "outcomes": {o.code: (o.label, o.unit) for o in self.outcomes},
+            "measurements": {c: (v.label, v.canonical_unit) for c, v in cat.variables.items()},
+        }
+
+    def table1_variables(self) -> tuple[Table1Variable, ...]:
+        """Each plan row resolved: catalogue defaults with the row's overrides (label, section, kind, levels)."""
+        out = []
+        for row in self.table1:
+            found = table1_variable(row.variable, **self.table1_lookups())
+            if found is None:
+                raise KeyError(row.variable)
+            levels = found.levels
+            if isinstance(row.levels, dict):
+                levels = tuple(row.levels.items())
+            elif row.levels is not None:
+                levels = tuple((lv, found.level_label(lv)) for lv in row.levels)
+            label = (row.label or found.label).replace("tacrolimus start", f"{self.drug_label} start")
+            out.append(Table1Variable(row.variable, label, row.section or found.section, row.kind or found.kind,
+                                      levels, levels_only=row.levels is not None))
+        return tuple(out)
+
+    @property
+    def table1_baseline_variables(self) -> tuple[str, ...]:
+        """Measurement variables whose baseline Table 1 shows but which are not outcomes (the cohort adds them)."""
+        measured = set(self.table1_lookups()["measurements"]) - set(self.outcome_codes)
+        codes = (r.variable.removesuffix("_baseline") for r in self.table1 if r.variable.endswith("_baseline"))
+        return tuple(dict.fromkeys(c for c in codes if c in measured))
 
     @property
     def outcome_codes(self) -> tuple[str, ...]:
@@ -526,6 +597,30 @@ def _check_clinical(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
             ClinicalSettings.from_dict(dict(plan.clinical))
         except (InvalidOptionError, TypeError, ValueError) as exc:
             yield "clinical", str(exc)
+
+
+_KIND_CHANGES = {("continuous", "categorical"), ("binary", "categorical")}
+
+
+@plan_check("table1", "variables", "concomitant", "outcomes", "exposure")
+def _check_table1(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
+    """Every Table 1 row names a variable that exists; kind and levels fit it (issue 11 item 4)."""
+    lookups = plan.table1_lookups()
+    choices = table1_choices(**lookups)
+    for i, row in enumerate(plan.table1):
+        key = f"table1[{i}]"
+        found = table1_variable(row.variable, **lookups)
+        if found is None:
+            yield key, _unknown_table1_row(row.variable, choices)
+            continue
+        kind = row.kind or found.kind
+        if kind != found.kind and (found.kind, kind) not in _KIND_CHANGES:
+            yield f"{key}.kind", (f"{row.variable} is {found.kind} and cannot be shown as {kind} (only a continuous "
+                                  "or 0/1 variable can be shown as categorical)")
+        if row.levels is not None and kind != "categorical":
+            yield f"{key}.levels", f"only a categorical row has levels ({row.variable} is {kind})"
+        if row.levels is not None and len(row.levels) == 0:
+            yield f"{key}.levels", "give at least one level, or leave levels out to show every level"
 
 
 @plan_check("outcomes")
@@ -696,6 +791,9 @@ def _dump_model(model: BaseModel, indent: int) -> list[str]:
         elif isinstance(value, tuple) and value and isinstance(value[0], BaseModel):
             lines.append(f"{pad}{name}:")
             for item in value:
+                if hasattr(item, "compact"):  # table1 rows: one line each, a bare name when nothing is overridden
+                    lines.append(f"{pad}  - {_yaml_scalar(item.compact())}")
+                    continue
                 dumped = item.model_dump(mode="json")
                 first = True
                 for k, v in dumped.items():

@@ -49,17 +49,37 @@ class Continuous(_ToDict):
 
 @dataclass(frozen=True)
 class BaselineRow(_ToDict):
+    """Table 1 row: the overall value, and per subgroup with the test when Table 1 is split by subgroup.
+
+    ``kind``: "continuous", "binary" (0/1), "level" (one level of a categorical variable; the test of the variable
+    sits on its first level row) or "unknown" (patients without a value, as n of all patients in the column).
+    """
+
     key: str
     label: str
     section: str
     value: Count | Continuous | None
     note: str | None = None
+    variable: str | None = None
+    kind: str = "binary"
+    level: str | None = None
+    groups: Mapping[str, Count | Continuous | None] = field(default_factory=dict)
+    test_name: str | None = None
+    test: Any = None
 
 
 @dataclass(frozen=True)
 class BaselineTable(_ToDict):
+    """Table 1: plan rows then the follow-up rows; ``groups`` empty unless the plan splits it by subgroup."""
+
     n: int
     rows: tuple[BaselineRow, ...]
+    groups: tuple[str, ...] = ()
+    group_labels: Mapping[str, str] = field(default_factory=dict)
+    group_sizes: Mapping[str, int] = field(default_factory=dict)
+    #: Patients in no group column (subgroup value missing or not among the compared groups); in the overall only.
+    n_ungrouped: int = 0
+    subgroup_variable: str | None = None
 
 
 @dataclass(frozen=True)

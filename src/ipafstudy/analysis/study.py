@@ -20,7 +20,6 @@ import pandas as pd
 from ipafstudy import stats
 from ipafstudy.analysis.ae_detail import grade_and_outcome
 from ipafstudy.analysis.dataset import (
-    TABLE1_ITEMS,
     as_indicator,
     exclusions_frame,
     flow_steps,
@@ -29,8 +28,6 @@ from ipafstudy.analysis.plan import AnalysisPlan, variable_label
 from ipafstudy.analysis.plancheck import PlanProblemsError, StudyData, data_problems
 from ipafstudy.analysis.results import (
     AdverseEventRow,
-    BaselineRow,
-    BaselineTable,
     BoxPlotPanel,
     Continuous,
     Count,
@@ -40,6 +37,7 @@ from ipafstudy.analysis.results import (
     StudyResults,
     SubgroupResponseRow,
 )
+from ipafstudy.analysis.table1 import baseline_table
 from ipafstudy.cohort.timepoints import timepoint_rules
 from ipafstudy.errors import InsufficientDataError, StatisticalWarning
 from ipafstudy.rules.codes import TIMEPOINTS
@@ -104,32 +102,6 @@ def _continuous(notes: _Notes, context: str, series: pd.Series, plan: AnalysisPl
     if q is None and d is None:
         return None
     return Continuous(quantiles=q, describe=d, shown=plan.statistics.continuous_summary)
-
-
-def baseline_table(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> BaselineTable:
-    """Table 1 from the analysis dataset: each row a count or a continuous summary."""
-    rows: list[BaselineRow] = []
-    for item in TABLE1_ITEMS:
-        if item.column not in data.columns:
-            continue
-        col = data[item.column]
-        label = item.label.replace("tacrolimus", plan.drug_label)  # 'Age at <study drug> start, years'
-        if item.kind == "continuous":
-            value: Count | Continuous | None = _continuous(notes, f"Table 1 {label}", _values(data, item.column),
-                                                           plan)
-        elif item.kind == "level":
-            known = col.dropna()
-            value = Count(n=int((known.astype(str) == item.level).sum()), denominator=int(known.size),
-                          n_missing=int(col.size - known.size))
-        else:
-            value = _count(col)
-        rows.append(BaselineRow(key=item.key, label=label, section=item.section, value=value, note=item.note))
-    combos = [r for r in rows if r.section == "Diagnostic domains met" and isinstance(r.value, Count)]
-    if combos:
-        total = sum(r.value.n for r in combos)  # type: ignore[union-attr]
-        if total != len(data):
-            notes.add(f"Table 1: domain combinations add up to {total}, not the {len(data)} analysed patients")
-    return BaselineTable(n=len(data), rows=tuple(rows))
 
 
 def paired_outcome(

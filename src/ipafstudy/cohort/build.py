@@ -251,6 +251,9 @@ def _covariates(
         for drug in ("pirfenidone", "nintedanib"):
             row[drug] = as_tristate(p.get(drug), field=drug, owner=f"patient {pid!r}")
         row["tacrolimus_trough_median"] = _trough_median(meas.get(pid, []), exposures[pid])
+        # Table 1 follow-up rows: start, and days to end of exposure or data cut-off (both days counted)
+        row["exposure_start_date"] = exposures[pid].start
+        row["exposure_days"] = exposures[pid].exposure_days
         rows.append(row)
     frame = pd.DataFrame(rows)
     if len(frame):

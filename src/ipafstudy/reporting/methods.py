@@ -203,7 +203,7 @@ def summary_sentences(results: StudyResults, style: str | JournalStyle | None = 
         out.append(f"{n} patients were analysed.")
     rows = {r.key: r for r in results.baseline.rows}
     parts = []
-    age = rows.get("age")
+    age = rows.get("age_at_start")
     if age is not None and isinstance(age.value, Continuous):
         if age.value.shown == "mean_sd" and age.value.describe is not None:
             d = age.value.describe
@@ -213,10 +213,10 @@ def summary_sentences(results: StudyResults, style: str | JournalStyle | None = 
             q = age.value.quantiles
             parts.append(f"the median age at {results.plan.drug_label} start was {fmt_number(q.median, style=st)} "
                          f"years (Q1–Q3 {fmt_number(q.q1, style=st)}–{fmt_number(q.q3, style=st)})")
-    female = rows.get("female")
+    female = rows.get("sex=female")
     if female is not None and isinstance(female.value, Count):
         parts.append(f"{fmt_n_pct(female.value.n, female.value.denominator, style=st)} were women")
-    smoke = rows.get("smoking")
+    smoke = rows.get("ever_smoker")
     if smoke is not None and isinstance(smoke.value, Count):
         parts.append(f"{fmt_n_pct(smoke.value.n, smoke.value.denominator, style=st)} had a smoking history")
     if parts:

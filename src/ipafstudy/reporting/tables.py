@@ -97,31 +97,69 @@ def _quartile_note(results: StudyResults) -> tuple[str, ...]:
     return (f"Quartiles: {Q_LABEL[results.plan.statistics.quantile_method]}.",)
 
 
+def _table1_cell(value: Count | Continuous | None, key: str, total: int, style: JournalStyle) -> str:
+    """One Table 1 cell: n (%) (n/known when not all are known) or the summary [n = known when incomplete]."""
+    if isinstance(value, Count):
+        return _count(value, total, style)
+    if isinstance(value, Continuous):
+        known = value.quantiles.n if value.quantiles is not None else value.describe.n if value.describe else 0
+        return _continuous(value, key.removesuffix("_baseline"), style) + (f" [n = {known}]" if known != total else "")
+    return style.missing if total else ""
+
+
 def table1(results: StudyResults, style: JournalStyle) -> TableSpec:
-    n = results.baseline.n
+    table = results.baseline
+    n = table.n
+    groups = tuple(table.groups)
     rows: list[Row] = []
     section = None
-    for r in results.baseline.rows:
+    incomplete = False
+    for r in table.rows:
         if r.section != section:
             section = r.section
             rows.append(Row.section(section))
-        if isinstance(r.value, Continuous):
-            label = f"{r.label}, {_summary_words(results)}"
-            cell = _continuous(r.value, r.key, style)
-            n_miss = r.value.quantiles.n_missing if r.value.quantiles is not None else n
-            if n_miss:
-                cell += f" [missing {n_miss}]"
-        elif isinstance(r.value, Count):
-            label, cell = f"{r.label}, n (%)", _count(r.value, n, style)
-        else:
-            label, cell = r.label, style.missing
-        rows.append(Row((label, cell), indent=1))
+        words = _summary_words(results) if isinstance(r.value, Continuous) else "n (%)"
+        cells = [f"{r.label}, {words}", _table1_cell(r.value, r.key, n, style)]
+        if groups:
+            cells += [_table1_cell(r.groups.get(g), r.key, table.group_sizes[g], style) for g in groups]
+            cells += [fmt_p(r.test.p, style=style) if r.test is not None else "", _test_name(r)]
+        incomplete = incomplete or r.kind == "unknown" or any(c.endswith("]") for c in cells[1:])
+        rows.append(Row(tuple(cells), indent=1))
+    columns = [Column("variable", "Characteristic"), Column("all", f"All patients (n = {n})", "right")]
+    if groups:
+        columns += [Column(f"group_{g}", f"{table.group_labels.get(g, g)} (n = {table.group_sizes[g]})", "right")
+                    for g in groups]
+        columns += [Column("p", "p", "right"), Column("test", "Test")]
     notes = [
         f"Continuous variables are {_summary_words(results)}; categorical variables n (%). Where a feature was "
         "unknown for some patients, the denominator is shown (n/known).",
         *_quartile_note(results),
         "Items of the IPAF classification (Fischer et al. 2015); a patient may meet several items in a domain.",
     ]
+    if incomplete:
+        notes.append("Percentages are of the patients with a known value; an Unknown row gives the patients without "
+                     "one, as a percentage of all patients in the column. [n = k]: a continuous variable known in k "
+                     "patients.")
+    if any(r.section == "Follow-up" for r in table.rows):
+        notes.append(f"Follow-up: exposure from the first day on {results.plan.drug_label} to the end of exposure or "
+                     "the data cut-off, both days counted; time from start to the day of each outcome's follow-up "
+                     "value, in the patients who have one. Months of 365.25/12 days.")
+    if groups:
+        st = results.plan.statistics
+        two = len(groups) == 2
+        notes.append(
+            ("Mann-Whitney U (" + mann_whitney_words(st.mann_whitney_method, st.mann_whitney_continuity) + ")"
+             if two else "Kruskal-Wallis test (tie-corrected, chi-square approximation)")
+            + " for continuous variables; Pearson χ² without continuity correction, or Fisher's exact test "
+            "(Freeman-Halton for larger tables) when an expected count is below 5, on the known values of "
+            "categorical variables (all levels found; the test is on the first row of a variable). Unknown rows are "
+            "not tested."
+        )
+        if table.n_ungrouped:
+            k = table.n_ungrouped
+            notes.append(f"{k} {'patient' if k == 1 else 'patients'} without a {table.subgroup_variable} group "
+                         "among the columns (value missing or another group) "
+                         f"{'is' if k == 1 else 'are'} counted in All patients only.")
     if results.n_antibody_both:
         both = results.n_antibody_both
         where = ("were assigned to the MSA group" if results.settings.antibody_group_precedence == "msa"
@@ -129,8 +167,7 @@ def table1(results: StudyResults, style: JournalStyle) -> TableSpec:
         notes.append(f"{both} {'patient' if both == 1 else 'patients'} had both an MSA and an MAA and {where}.")
     return TableSpec(
         key="table1_baseline", number=1, title="Baseline characteristics of the analysed patients",
-        columns=(Column("variable", "Characteristic"), Column("all", f"All patients (n = {n})", "right")),
-        rows=tuple(rows), footnotes=tuple(notes),
+        columns=tuple(columns), rows=tuple(rows), footnotes=tuple(notes),
     )
 
 
