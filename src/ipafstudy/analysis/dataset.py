@@ -86,6 +86,7 @@ def analysis_dataset(cohort: Any, plan: AnalysisPlan) -> pd.DataFrame:
     cov = covariate_frame(cohort.covariates)
     keep = [c for c in cov.columns if c not in frame.columns or c == "patient_id"]
     data = frame.merge(cov[keep], on="patient_id", how="left", validate="one_to_one")
+    data = _with_baselines(data, getattr(cohort, "baseline_values", None), plan)
     missing = [c for c in outcome_columns(plan) if c not in data.columns]
     for c in missing:
         data[c] = np.nan
@@ -95,6 +96,18 @@ def analysis_dataset(cohort: Any, plan: AnalysisPlan) -> pd.DataFrame:
         for tp in ("baseline_date", "follow_up_date"):
             data[f"{code}_{tp}"] = [_iso(v) for v in data[f"{code}_{tp}"]]
     return order_columns(data, plan)
+
+
+def _with_baselines(data: pd.DataFrame, values: pd.DataFrame | None, plan: AnalysisPlan) -> pd.DataFrame:
+    """``<variable>_baseline`` and ``_baseline_date`` of each non-outcome variable Table 1 shows (blank if none)."""
+    data = data.copy()
+    for code in plan.table1_baseline_variables:
+        sub = pd.DataFrame(columns=["patient_id", "value", "date"]) if values is None or not len(values) else (
+            values[values["variable"] == code])
+        by_id = {str(r["patient_id"]): r for r in sub.to_dict("records")}
+        data[f"{code}_baseline"] = [float(by_id[p]["value"]) if p in by_id else np.nan for p in data["patient_id"]]
+        data[f"{code}_baseline_date"] = [_iso(by_id[p]["date"]) if p in by_id else None for p in data["patient_id"]]
+    return data
 
 
 def _iso(value: Any) -> str | None:

@@ -265,6 +265,7 @@ class StudyData:
                     self.study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome,
                     exposure=plan.exposure_drug, concomitant=plan.concomitant_drugs,
                     lab_rules=plan.adverse_events.rules(), variables=plan.variable_catalogue,
+                    baseline_variables=plan.table1_baseline_variables,
                 )
             except (InvalidOptionError, ValueError, KeyError) as exc:
                 raise DataUnavailable(f"the cohort could not be built: {exc}") from None

@@ -442,7 +442,8 @@ def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progres
     step("Cohort")
     cohort = build_cohort(study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome,
                           exposure=plan.exposure_drug, concomitant=plan.concomitant_drugs,
-                          lab_rules=plan.adverse_events.rules(), variables=plan.variable_catalogue)
+                          lab_rules=plan.adverse_events.rules(), variables=plan.variable_catalogue,
+                          baseline_variables=plan.table1_baseline_variables)
     view = StudyData(plan, study, cohort=cohort)
     problems = data_problems(plan, view)  # every plan problem the records show, at once, before any result
     if problems:

@@ -147,7 +147,8 @@ DEFAULT_TABLE1: tuple[str | dict[str, object], ...] = (
 
 
 def _with_unit(label: str, unit: str | None) -> str:
-    return f"{label}, {unit}" if unit else label
+    """'ESR, mm/h'; a label that already says its unit ('FVC, % predicted') keeps it once."""
+    return f"{label}, {unit}" if unit and unit not in label else label
 
 
 def table1_variable(

@@ -18,6 +18,7 @@ import pandas as pd
 from ipafstudy.cohort._common import as_date, by_patient, iso, text_or_none
 from ipafstudy.cohort.adverse_events import adverse_event_tables
 from ipafstudy.cohort.agreement import hrct_agreement
+from ipafstudy.cohort.baselines import baseline_values
 from ipafstudy.cohort.exposure import (
     TACROLIMUS,
     DrugMatcher,
@@ -88,6 +89,8 @@ class Cohort:
     exposure_warnings: tuple[str, ...] = ()
     #: outcome -> {"baseline": rule, "follow_up": rule}, the rules the time points were chosen by.
     timepoint_rules: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    #: Baselines of non-outcome variables asked for by Table 1 (cohort.baselines): patient_id, variable, value, ...
+    baseline_values: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(), repr=False)
 
     def analysis_frame(self) -> pd.DataFrame:
         """One row per analysed patient: group, smoking and per outcome baseline/follow-up/change.
@@ -278,6 +281,7 @@ def build_cohort(
     concomitant: Sequence[DrugMatcher] = (),
     lab_rules: LabRules | None = None,
     variables: VariableCatalogue | None = None,
+    baseline_variables: Sequence[str] = (),
 ) -> Cohort:
     """Screen every patient and assemble the analysed cohort.
 
@@ -401,6 +405,7 @@ def build_cohort(
         exposure_drug=drug,
         exposure_warnings=tuple(exposures[pid].warning for pid in study.patient_ids if exposures[pid].warning),
         timepoint_rules=timepoint_rules(outcome_list, settings, variables),
+        baseline_values=baseline_values(meas, exposures, analysed, tuple(baseline_variables), settings),
     )
 
 
