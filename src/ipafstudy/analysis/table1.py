@@ -73,7 +73,9 @@ class _Row:
         def summary(v: pd.Series, where: str) -> Continuous | None:
             q = self.notes.call(where, stats.quantiles, v, method=self.plan.statistics.quantile_method)
             d = self.notes.call(where, stats.describe_continuous, v)
-            return None if q is None and d is None else Continuous(q, d, self.plan.statistics.continuous_summary)
+            if (q is None or q.n == 0) and (d is None or d.n == 0):  # no value: the cell prints as missing
+                return None
+            return Continuous(q, d, self.plan.statistics.continuous_summary)
 
         groups = {g: summary(values.loc[p.index], f"Table 1 {label} ({g})") for g, p in self.parts.items()}
         name, test = self._rank_test(label, {g: values.loc[p.index].dropna() for g, p in self.parts.items()})

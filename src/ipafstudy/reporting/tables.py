@@ -118,7 +118,7 @@ def table1(results: StudyResults, style: JournalStyle) -> TableSpec:
         if r.section != section:
             section = r.section
             rows.append(Row.section(section))
-        words = _summary_words(results) if isinstance(r.value, Continuous) else "n (%)"
+        words = _summary_words(results) if r.kind == "continuous" else "n (%)"
         cells = [f"{r.label}, {words}", _table1_cell(r.value, r.key, n, style)]
         if groups:
             cells += [_table1_cell(r.groups.get(g), r.key, table.group_sizes[g], style) for g in groups]
@@ -157,9 +157,9 @@ def table1(results: StudyResults, style: JournalStyle) -> TableSpec:
         )
         if table.n_ungrouped:
             k = table.n_ungrouped
-            notes.append(f"{k} {'patient' if k == 1 else 'patients'} without a {table.subgroup_variable} group "
-                         "among the columns (value missing or another group) "
-                         f"{'is' if k == 1 else 'are'} counted in All patients only.")
+            notes.append(f"{k} {'patient' if k == 1 else 'patients'} with no {table.subgroup_variable} among the "
+                         f"compared groups (blank or another value) {'is' if k == 1 else 'are'} counted in All "
+                         "patients only.")
     if results.n_antibody_both:
         both = results.n_antibody_both
         where = ("were assigned to the MSA group" if results.settings.antibody_group_precedence == "msa"
