@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from ipafstudy.analysis.plan import AnalysisPlan, default_plan_yaml, plan_from_dict
-from ipafstudy.analysis.results import Continuous, Count
-from ipafstudy.analysis.study import _Notes, analyse_dataset
+from ipafstudy.analysis.results import Count
+from ipafstudy.analysis.study import _Notes
 from ipafstudy.analysis.table1 import MONTH_DAYS, _Row, baseline_table
 from ipafstudy.cohort.baselines import baseline_values
 from ipafstudy.cohort.exposure import Exposure
@@ -299,7 +299,7 @@ def test_counts_equal_r(r_table):
 
 
 def test_tests_equal_r(r_table):
-    data, res = r_table
+    _data, res = r_table
     ref = read_ref("table1_r_tests.csv").set_index("variable")
     rows = rows_of(res)
     pairs = {"age_at_start": "age_at_start", "tacrolimus_trough_median": "tacrolimus_trough_median",
@@ -397,4 +397,4 @@ def test_bundled_study_with_a_non_outcome_baseline(tmp_path):
     row = rows_of(res.baseline)["fvc_pct_pred_baseline"]
     assert row.value.quantiles.n == len(want)
     assert row.value.quantiles.median == float(np.median(list(want.values())))  # the median needs no quartile rule
-    assert [r.key for r in res.baseline.rows if r.section == "Follow-up"][0] == "exposure_months"
+    assert next(r.key for r in res.baseline.rows if r.section == "Follow-up") == "exposure_months"
