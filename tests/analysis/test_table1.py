@@ -398,3 +398,11 @@ def test_bundled_study_with_a_non_outcome_baseline(tmp_path):
     assert row.value.quantiles.n == len(want)
     assert row.value.quantiles.median == float(np.median(list(want.values())))  # the median needs no quartile rule
     assert next(r.key for r in res.baseline.rows if r.section == "Follow-up") == "exposure_months"
+
+
+def test_table1_problems_are_collected_with_the_other_plan_problems():
+    from ipafstudy.analysis.plancheck import check_plan_mapping
+
+    checked = check_plan_mapping({"table1": ["age_at_start", "smoker"], "statistics": {"zero_method": "x"}})
+    keys = [p.key for p in checked.problems]
+    assert "table1[1]" in keys and "statistics.zero_method" in keys and "table1[0]" not in keys
