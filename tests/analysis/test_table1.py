@@ -406,3 +406,26 @@ def test_table1_problems_are_collected_with_the_other_plan_problems():
     checked = check_plan_mapping({"table1": ["age_at_start", "smoker"], "statistics": {"zero_method": "x"}})
     keys = [p.key for p in checked.problems]
     assert "table1[1]" in keys and "statistics.zero_method" in keys and "table1[0]" not in keys
+
+
+def test_landmark_columns_give_a_row_per_landmark():
+    """With landmarks (timepoints stream: <code>_m6_date, ...) each landmark gets its own start-to-value row."""
+    start = dt.date(2023, 1, 1)
+
+    def day(d: int | None) -> str | None:
+        return None if d is None else (start + dt.timedelta(days=d)).isoformat()
+
+    data = small(exposure_start_date=[start.isoformat()] * 3, exposure_days=[400, 400, 400],
+                 esr_m6_date=[day(170), day(190), None], esr_m12_date=[day(360), None, day(380)],
+                 esr_follow_up_date=[day(360), day(190), day(380)])
+    p = plan([], outcomes=[{"code": "esr", "label": "ESR", "unit": "mm/h"}, {"code": "crp", "label": "CRP"}],
+             primary_outcome="esr",
+             correlation={"outcomes": ["esr", "crp"]}, figures={"box_plot_outcomes": ["esr"]},
+             regression={"outcome": "esr_change", "predictors": ["crp_baseline"]})
+    rows = rows_of(baseline_table(data, p, _Notes()))
+    assert [k for k in rows if k.startswith("follow_up_months")] == ["follow_up_months_esr_m6",
+                                                                     "follow_up_months_esr_m12"]
+    m6, m12 = rows["follow_up_months_esr_m6"], rows["follow_up_months_esr_m12"]
+    assert m6.label == "Time from start to month-6 value (ESR), months"
+    assert m6.value.quantiles.n == 2 and math.isclose(m6.value.quantiles.median, 180 / 30.4375)
+    assert m12.value.quantiles.n == 2 and math.isclose(m12.value.quantiles.median, 370 / 30.4375)

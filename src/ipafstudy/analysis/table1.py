@@ -9,8 +9,9 @@ Rules (docs/analysis.md, "Table 1"):
   it is not the column total.
 * Follow-up (always reported, after the plan rows): exposure duration (start to end of exposure or data cut-off,
   both days counted, as ``min_exposure_days``) and, per outcome, start to the follow-up value; in months of
-  365.25 / 12 days. Outcomes whose follow-up value is on the same day in every patient (the HRCT scores of one
-  scan; the measures of one complete visit) share one row that names them all.
+  365.25 / 12 days; with landmarks, a row per landmark (start to the value chosen for it). Outcomes whose value is
+  on the same day in every patient (the HRCT scores of one scan; the measures of one complete visit) share one row
+  that names them all.
 * Split by subgroup (``table1_by_subgroup``): a column per group of the plan's subgroup; patients without a group
   (missing or another value) are in the overall column only. Tests on the known values: Mann-Whitney (two groups)
   or Kruskal-Wallis (three or more) for continuous rows; chi-square or Fisher (``compare_categorical``, r x c) on
@@ -19,6 +20,7 @@ Rules (docs/analysis.md, "Table 1"):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -148,10 +150,10 @@ def _split(data: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
     return {g: data[group.eq(g).fillna(False).astype(bool)] for g in plan.subgroup.groups}
 
 
-def follow_up_days(data: pd.DataFrame, code: str) -> pd.Series:
-    """Days from the exposure start to the outcome's follow-up value (NaN without one)."""
+def follow_up_days(data: pd.DataFrame, code: str, point: str = "follow_up") -> pd.Series:
+    """Days from the exposure start to the outcome's value at ``point`` (follow_up or a landmark m6; NaN without)."""
     start = pd.to_datetime(data[EXPOSURE_START], errors="raise")
-    end = pd.to_datetime(data[f"{code}_follow_up_date"], errors="raise")
+    end = pd.to_datetime(data[f"{code}_{point}_date"], errors="raise")
     return (end - start).dt.days.astype(float)
 
 
@@ -165,18 +167,29 @@ def _follow_up_rows(row: _Row, data: pd.DataFrame, plan: AnalysisPlan) -> list[B
         return []
     out = [row.continuous("exposure_months", "Exposure duration (start to end of exposure or data cut-off), months",
                           FOLLOW_UP_SECTION, _numeric(data[EXPOSURE_DAYS]) / MONTH_DAYS, EXPOSURE_DAYS)]
-    same: dict[tuple[Any, ...], list[Any]] = {}  # outcomes followed up on the same day in every patient share a row
+    # outcomes whose value at a time point is on the same day in every patient share a row (one scan, one visit)
+    same: dict[tuple[str, tuple[Any, ...]], list[Any]] = {}
     for o in plan.outcomes:
-        if f"{o.code}_follow_up_date" in data.columns:
-            dates = tuple(None if pd.isna(v) else str(v) for v in data[f"{o.code}_follow_up_date"])
-            same.setdefault(dates, []).append(o)
-    for outcomes in same.values():
+        for point in _time_points(data, o.code):
+            dates = tuple(None if pd.isna(v) else str(v) for v in data[f"{o.code}_{point}_date"])
+            same.setdefault((point, dates), []).append(o)
+    for (point, _), outcomes in same.items():
         names = ", ".join(_lowered(o.label) for o in outcomes)
-        out.append(row.continuous(f"follow_up_months_{outcomes[0].code}",
-                                  f"Time from start to follow-up value ({names}), months", FOLLOW_UP_SECTION,
-                                  follow_up_days(data, outcomes[0].code) / MONTH_DAYS,
-                                  f"{outcomes[0].code}_follow_up_date"))
+        what = "follow-up value" if point == "follow_up" else f"month-{point.removeprefix('m')} value"
+        code = outcomes[0].code
+        out.append(row.continuous(f"follow_up_months_{code}" + ("" if point == "follow_up" else f"_{point}"),
+                                  f"Time from start to {what} ({names}), months", FOLLOW_UP_SECTION,
+                                  follow_up_days(data, code, point) / MONTH_DAYS, f"{code}_{point}_date"))
     return out
+
+
+def _time_points(data: pd.DataFrame, code: str) -> list[str]:
+    """The outcome's follow-up time points in the dataset: each landmark (``<code>_m6_date``, by month) when the
+    plan has landmarks (``<code>_follow_up_date`` then repeats one of them), else ``follow_up``."""
+    found = [c for c in data.columns if re.fullmatch(rf"{re.escape(code)}_m\d+_date", c)]
+    if found:
+        return sorted((c.removeprefix(f"{code}_").removesuffix("_date") for c in found), key=lambda m: int(m[1:]))
+    return ["follow_up"] if f"{code}_follow_up_date" in data.columns else []
 
 
 def baseline_table(data: pd.DataFrame, plan: AnalysisPlan, notes: Any) -> BaselineTable:
