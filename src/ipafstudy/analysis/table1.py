@@ -144,10 +144,16 @@ class _Row:
 
 
 def _split(data: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
+    """The subgroup columns: the plan's groups in order (none given: every level found, sorted); a 0/1 or numeric
+    subgroup column matches as text ('1', '0'). Blank or other values belong to no column."""
     if not plan.table1_by_subgroup:
         return {}
-    group = data[plan.subgroup.variable].astype(object)
-    return {g: data[group.eq(g).fillna(False).astype(bool)] for g in plan.subgroup.groups}
+    col = data[plan.subgroup.variable]
+    text = pd.Series([_level_text(v) if pd.notna(v) else None for v in col], index=col.index, dtype=object)
+    groups = plan.subgroup.groups
+    if groups is None:
+        groups = tuple(sorted(set(text.dropna())))
+    return {str(g): data[text.eq(str(g)).fillna(False).astype(bool)] for g in groups}
 
 
 def follow_up_days(data: pd.DataFrame, code: str, point: str = "follow_up") -> pd.Series:
