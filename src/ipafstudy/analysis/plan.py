@@ -803,7 +803,8 @@ def _dump_model(model: BaseModel, indent: int) -> list[str]:
             lines.append(f"{pad}{name}:")
             for s_name, default, doc in describe_settings():
                 lines.append(f"{pad}  # {doc}")
-                shown = default.isoformat() if hasattr(default, "isoformat") else default
+                shown = value.get(s_name, default)  # the plan's own value, else the default
+                shown = shown.isoformat() if hasattr(shown, "isoformat") else shown
                 lines.append(f"{pad}  {s_name}: {_yaml_scalar(shown)}")
         elif isinstance(value, dict):
             lines.append(f"{pad}{name}:")
@@ -822,4 +823,9 @@ def default_plan_yaml() -> str:
         "# ipafstudy analysis plan. The defaults reproduce the reference study's analysis with",
         "# SPSS/Prism conventions. Edit a copy and run: ipafstudy analyze DATA --out DIR --plan plan.yaml",
     ]
-    return "\n".join(header + _dump_model(AnalysisPlan(), 0)) + "\n"
+    return plan_yaml(AnalysisPlan(), header)
+
+
+def plan_yaml(plan: AnalysisPlan, header: list[str]) -> str:
+    """Any plan as commented YAML (every key with its description) under ``header`` comment lines."""
+    return "\n".join(header + _dump_model(plan, 0)) + "\n"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ipafstudy.data.synth.defaults import EXAMPLES
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -15,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "problem with its key."
         ),
         epilog="examples:\n  ipafstudy plan --default > plan.yaml\n  ipafstudy plan --check plan.yaml\n"
-        "  ipafstudy plan --check plan.yaml --data data/   # also the problems only the records show",
+        "  ipafstudy plan --check plan.yaml --data data/   # also the problems only the records show\n"
+        "  ipafstudy plan --example mmf-fvc > mmf-plan.yaml   # the plan of a worked example study",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     group = parser.add_mutually_exclusive_group(required=True)
@@ -24,6 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", metavar="DATA",
                         help="with --check: also check the plan against these records (a drug with no course, a "
                         "subgroup with one level, ...) as `analyze` does")
+    group.add_argument(
+        "--example", choices=tuple(EXAMPLES), metavar="NAME",
+        help=f"print the plan of a worked example study ({', '.join(EXAMPLES)}; data: ipafstudy synth --example NAME)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -36,6 +43,11 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidOptionError("--data goes with --check PLAN.yaml")
     if args.default:
         print(default_plan_yaml(), end="")
+        return 0
+    if args.example:
+        from ipafstudy.analysis.examples import example_plan_yaml
+
+        print(example_plan_yaml(args.example), end="")
         return 0
     checked = check_plan_file(args.check)
     problems, notes = list(checked.problems), []

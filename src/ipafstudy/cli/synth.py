@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ipafstudy.data.synth.defaults import DEFAULT_N_SCREENED, DEFAULT_SEED
+from ipafstudy.data.synth.defaults import DEFAULT_N_SCREENED, DEFAULT_SEED, EXAMPLE_DEFAULTS, EXAMPLES
+from ipafstudy.errors import InvalidOptionError
+
+EXAMPLE_PLAN_FILE = "analysis_plan.yaml"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,14 +23,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Generate a screened population from a patient-level model (docs/synth.md) and write it as a "
             "CSV folder with generator_truth.json beside it. The same seed always gives identical files. "
-            "--bundled copies the example cohort shipped with the package instead."
+            "--bundled copies the example cohort shipped with the package instead. --example NAME writes a "
+            f"worked example study with its analysis plan ({EXAMPLE_PLAN_FILE}) beside the data."
         ),
+        epilog="examples (--example NAME):\n" + "\n".join(
+            f"  {name}: {text} (default seed {EXAMPLE_DEFAULTS[name][0]}, {EXAMPLE_DEFAULTS[name][1]} screened)"
+            for name, text in EXAMPLES.items()
+        ) + "\n\n  ipafstudy synth --example mmf-fvc --out mmf\n"
+        "  ipafstudy analyze mmf --out mmf-report --plan mmf/" + EXAMPLE_PLAN_FILE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (must be empty unless --force)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument(
-        "--n-screened", type=int, default=DEFAULT_N_SCREENED, metavar="N",
-        help=f"number of screened patients (default {DEFAULT_N_SCREENED})",
+        "--example", choices=tuple(EXAMPLES), metavar="NAME",
+        help=f"write a worked example study and its plan instead: {', '.join(EXAMPLES)} (listed below)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, help=f"random seed (default {DEFAULT_SEED}; an example: its own)"
+    )
+    parser.add_argument(
+        "--n-screened", type=int, default=None, metavar="N",
+        help=f"number of screened patients (default {DEFAULT_N_SCREENED}; an example: its own)",
     )
     parser.add_argument("--sites", type=int, default=1, metavar="N", help="number of centres (default 1)")
     parser.add_argument(
@@ -43,18 +59,48 @@ def run(args: argparse.Namespace) -> int:
     from ipafstudy.data.synth import copy_bundled, generate_cohort, write_cohort  # numpy + pandas: only when used
 
     if args.bundled:
+        if args.example:
+            raise InvalidOptionError("synth: --bundled and --example cannot be combined")
         paths = copy_bundled(args.out, force=args.force)
         print(f"copied the bundled example cohort ({len(paths)} files) to {args.out}")
         return 0
+    if args.example:
+        return _write_example(args)
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    n_screened = DEFAULT_N_SCREENED if args.n_screened is None else args.n_screened
     cohort = generate_cohort(
-        seed=args.seed, n_screened=args.n_screened, n_sites=args.sites, open_hrct_flags=args.open_hrct_flags
+        seed=seed, n_screened=n_screened, n_sites=args.sites, open_hrct_flags=args.open_hrct_flags
     )
     paths = write_cohort(cohort, args.out, force=args.force)
     counts = cohort.truth["fate_counts"]
     eligible = counts.get("eligible", 0)  # type: ignore[union-attr]
     print(
-        f"wrote {len(paths)} files to {args.out}: {args.n_screened} screened, {eligible} intended eligible "
-        f"(seed {args.seed}; intended fates in generator_truth.json)"
+        f"wrote {len(paths)} files to {args.out}: {n_screened} screened, {eligible} intended eligible "
+        f"(seed {seed}; intended fates in generator_truth.json)"
+    )
+    return 0
+
+
+def _write_example(args: argparse.Namespace) -> int:
+    """The example's tables, its truth and its analysis plan (the plan is written last, atomically)."""
+    from pathlib import Path
+
+    from ipafstudy.analysis.examples import example_plan_yaml
+    from ipafstudy.data.synth import generate_example, write_cohort
+    from ipafstudy.fileio import atomic_write_text
+
+    if args.sites != 1 or args.open_hrct_flags != 0:
+        raise InvalidOptionError("synth --example: --sites and --open-hrct-flags apply to the default cohort only")
+    plan_text = example_plan_yaml(args.example)
+    cohort = generate_example(args.example, seed=args.seed, n_screened=args.n_screened)
+    paths = write_cohort(cohort, args.out, force=args.force)
+    plan_path = Path(args.out) / EXAMPLE_PLAN_FILE
+    atomic_write_text(plan_path, plan_text)
+    analysed = len(cohort.truth["analysed_ids"])
+    print(
+        f"wrote {len(paths) + 1} files to {args.out}: example {args.example}, {cohort.truth['n_screened']} screened, "
+        f"{analysed} intended analysed (seed {cohort.seed}); analyse it with:\n"
+        f"  ipafstudy analyze {args.out} --out OUT --plan {plan_path}"
     )
     return 0
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ipafstudy.data.synth.defaults import DEFAULT_N_SCREENED, DEFAULT_SEED
+from ipafstudy.data.synth.defaults import DEFAULT_N_SCREENED, DEFAULT_SEED, EXAMPLE_DEFAULTS, EXAMPLES
 
 if TYPE_CHECKING:
     from ipafstudy.data.synth.calibration import (
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     )
     from ipafstudy.data.synth.files import bundled_files, cohort_files, copy_bundled, refresh_bundled, write_cohort
     from ipafstudy.data.synth.generate import generate_cohort
+    from ipafstudy.data.synth.mmf_fvc import generate_mmf_fvc
 
 #: Where each public name lives. Imported on first use (PEP 562), so that ``ipafstudy synth --help`` and
 #: ``ipafstudy.data.synth.defaults`` do not pay for numpy and pandas.
@@ -66,8 +67,22 @@ _HOMES: dict[str, tuple[str, ...]] = {
     ),
     "files": ("bundled_files", "cohort_files", "copy_bundled", "refresh_bundled", "write_cohort"),
     "generate": ("generate_cohort",),
+    "mmf_fvc": ("generate_mmf_fvc",),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def generate_example(name: str, *, seed: int | None = None, n_screened: int | None = None) -> Any:
+    """The cohort of the worked example ``name`` (``EXAMPLES``); seed and size default to the example's own."""
+    if name not in EXAMPLES:
+        from ipafstudy.errors import InvalidOptionError
+
+        raise InvalidOptionError(f"unknown example {name!r}; examples are: {', '.join(EXAMPLES)}")
+    default_seed, default_n = EXAMPLE_DEFAULTS[name]
+    from ipafstudy.data.synth.mmf_fvc import generate_mmf_fvc
+
+    return generate_mmf_fvc(seed=default_seed if seed is None else seed,
+                            n_screened=default_n if n_screened is None else n_screened)
 
 
 def __getattr__(name: str) -> Any:
@@ -84,9 +99,38 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "ANTI_SYNTHETASE", "CALIBRATION_SOURCE", "CALIBRATION_TARGETS", "DATA_CUTOFF", "DEFAULT_N_SCREENED",
-    "DEFAULT_SEED", "ENA_PANEL", "FATE_ORDER", "FIRST_START", "GENERATOR_VERSION", "GROUP_DESIGN", "MAA_KEYS",
-    "MSA_KEYS", "MYOSITIS_BLOT", "SCREEN_DESIGN", "SEROLOGIC_ITEM_KEYS", "SITE_PROFILES", "SPELLINGS",
-    "TREATED_IPAF_FATES", "TRUTH_FILE", "SiteProfile", "SynthCohort", "bundled_files", "calibration_report",
-    "cohort_files", "copy_bundled", "generate_cohort", "intended_summary", "refresh_bundled", "write_cohort",
+    "ANTI_SYNTHETASE",
+    "CALIBRATION_SOURCE",
+    "CALIBRATION_TARGETS",
+    "DATA_CUTOFF",
+    "DEFAULT_N_SCREENED",
+    "DEFAULT_SEED",
+    "ENA_PANEL",
+    "EXAMPLES",
+    "EXAMPLE_DEFAULTS",
+    "FATE_ORDER",
+    "FIRST_START",
+    "GENERATOR_VERSION",
+    "GROUP_DESIGN",
+    "MAA_KEYS",
+    "MSA_KEYS",
+    "MYOSITIS_BLOT",
+    "SCREEN_DESIGN",
+    "SEROLOGIC_ITEM_KEYS",
+    "SITE_PROFILES",
+    "SPELLINGS",
+    "TREATED_IPAF_FATES",
+    "TRUTH_FILE",
+    "SiteProfile",
+    "SynthCohort",
+    "bundled_files",
+    "calibration_report",
+    "cohort_files",
+    "copy_bundled",
+    "generate_cohort",
+    "generate_example",
+    "generate_mmf_fvc",
+    "intended_summary",
+    "refresh_bundled",
+    "write_cohort",
 ]
