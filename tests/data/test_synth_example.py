@@ -264,3 +264,15 @@ def test_baseline_fvc_is_the_generated_baseline_visit(tables: dict[str, pd.DataF
                      if 0 <= (start - dt.date.fromisoformat(d)).days <= 90]
         assert len(in_window) == 1, pid
         assert in_window[0] == (t["baseline_visit"], str(t["baseline"]["fvc_pct_pred"]))
+
+
+def test_plan_example_prints_the_example_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["plan", "--example", EXAMPLE]) == 0
+    text = capsys.readouterr().out
+    assert text == example_plan_yaml(EXAMPLE)
+    assert text.startswith("# ipafstudy analysis plan of the worked example 'mmf-fvc'")
+    assert yaml.safe_load(text)["concomitant"][0]["code"] == "prednisolone"
+    with pytest.raises(SystemExit):
+        cli_main(["plan", "--example", "nope"])
+    with pytest.raises(InvalidOptionError, match="unknown example"):
+        example_plan("nope")
