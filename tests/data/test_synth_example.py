@@ -18,8 +18,8 @@ import yaml
 
 from ipafstudy.analysis.examples import EXAMPLE_PLANS, example_plan, example_plan_yaml
 from ipafstudy.analysis.plan import load_plan
+from ipafstudy.analysis.plancheck import StudyData
 from ipafstudy.cli import main as cli_main
-from ipafstudy.cohort.build import build_cohort
 from ipafstudy.data import synth
 from ipafstudy.data.loaders import load_study, validate_path
 from ipafstudy.data.synth.mmf_fvc import EXPOSURE_NAMES, MMF_NAMES
@@ -51,9 +51,7 @@ def tables(written: Path) -> dict[str, pd.DataFrame]:
 def cohort(written: Path):
     plan = load_plan(written / "analysis_plan.yaml")
     study = load_study(written, variables=plan.variable_catalogue)
-    return build_cohort(study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome,
-                        exposure=plan.exposure_drug, concomitant=plan.concomitant_drugs,
-                        lab_rules=plan.adverse_events.rules())
+    return StudyData(plan, study).cohort  # built as analyze builds it from the plan
 
 
 # ---- determinism and the command line
@@ -147,6 +145,14 @@ def test_validate_passes_with_the_example_plan_and_names_the_declared_variable_w
     assert "variables: [{code: ldh" in report.errors[0].message
 
 
+def test_plan_check_with_the_data_finds_no_problem(written: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = str(written / "analysis_plan.yaml")
+    assert cli_main(["plan", "--check", plan, "--data", str(written)]) == 0
+    text = capsys.readouterr().out
+    assert "valid analysis plan (outcomes: fvc_ml, fvc_pct_pred, dlco_pct_pred, six_mwd_m, ldh, hrct_total; " \
+        "primary: fvc_ml" in text
+
+
 def test_the_written_plan_is_the_example_plan_and_prints_every_value(written: Path) -> None:
     text = (written / "analysis_plan.yaml").read_text(encoding="utf-8")
     assert text == example_plan_yaml(EXAMPLE)
@@ -155,6 +161,9 @@ def test_the_written_plan_is_the_example_plan_and_prints_every_value(written: Pa
     assert data["exposure"]["drug"] == "mycophenolate"
     assert str(data["clinical"]["data_cutoff_date"]) == "2025-09-30"  # the plan's own value, not the default
     assert data["clinical"]["follow_up_rule"] == "latest_per_measure"
+    better = {o["code"]: o["better"] for o in data["outcomes"]}  # filled in from the catalogue and the declaration
+    assert better == {"fvc_ml": "higher", "fvc_pct_pred": "higher", "dlco_pct_pred": "higher", "six_mwd_m": "higher",
+                      "ldh": "lower", "hrct_total": "lower"}
     assert text.count("# ") > 40  # every key has its description
 
 

@@ -12,35 +12,39 @@ from typing import Any
 from ipafstudy.analysis.plan import AnalysisPlan, plan_from_dict, plan_yaml
 from ipafstudy.errors import InvalidOptionError
 
-_HRCT = (
-    ("hrct_total", "Total HRCT score"),
-    ("hrct_ggo", "GGO"),
-    ("hrct_fibrosis", "Fibrosis"),
-    ("hrct_honeycombing", "HCs"),
-    ("hrct_consolidation", "Consolidation"),
-)
+_OUTCOMES = ("fvc_ml", "fvc_pct_pred", "dlco_pct_pred", "six_mwd_m", "ldh", "hrct_total")
 
 MMF_FVC_PLAN: dict[str, Any] = {
     "title": "Mycophenolate in interstitial pneumonia with autoimmune features (IPAF): lung function and HRCT",
+    # Lung function first; label, unit and better come from the variable catalogue (FVC, DLCO, 6MWD: higher is
+    # better; HRCT score and the declared LDH: lower).
+    "outcomes": [{"code": code} for code in _OUTCOMES],
+    "primary_outcome": "fvc_ml",
+    "regression": {
+        "outcome": "fvc_ml_change",
+        "predictors": ["fvc_ml_baseline", "hrct_total_baseline", "concomitant_prednisolone", "age_at_start"],
+    },
+    "correlation": {"outcomes": list(_OUTCOMES)},
+    "figures": {"box_plot_outcomes": list(_OUTCOMES)},
+    "table1": [
+        "age_at_start", "sex", "smoking", "antibody_group", "hrct_pattern", "domain_combination",
+        "fvc_ml_baseline", "fvc_pct_pred_baseline", "dlco_pct_pred_baseline", "six_mwd_m_baseline", "ldh_baseline",
+        "hrct_total_baseline", "neutrophils_baseline",
+        {"variable": "concomitant_prednisolone", "label": "Prednisolone"}, "nintedanib",
+    ],
+    "table1_by_subgroup": True,
     "exposure": {
         "drug": "mycophenolate",
         "label": "mycophenolate",
         "names": ["mycophenolate", "mycophenolate mofetil", "MMF", "CellCept", "Myfortic", "mycophenolic acid"],
     },
     "concomitant": [{"code": "prednisolone", "label": "prednisolone", "names": ["prednisolone", "prednisone"]}],
+    "adverse_events": {"lab_rules": ["neutropenia", "alt_increase"], "neutrophils_lln": 2.0, "alt_uln": 40},
     "variables": [
         {"code": "ldh", "label": "LDH", "unit": "U/L", "units": {"ukat/L": 60}, "range": [0, 10000],
-         "integer": False},
+         "integer": False, "better": "lower"},
     ],
-    "outcomes": [{"code": code, "label": label, "unit": None} for code, label in _HRCT],
-    "primary_outcome": "hrct_total",
-    "regression": {
-        "outcome": "hrct_total_change",
-        "predictors": ["hrct_total_baseline", "hrct_ggo_baseline", "concomitant_prednisolone", "age_at_start"],
-    },
-    "correlation": {"outcomes": [code for code, _ in _HRCT]},
-    "figures": {"box_plot_outcomes": [code for code, _ in _HRCT]},
-    "adverse_events": {"lab_rules": ["neutropenia", "alt_increase"], "neutrophils_lln": 2.0, "alt_uln": 40},
+    # FVC is measured at every visit, DLCO and the walk test less often: each outcome's own latest value.
     "clinical": {"data_cutoff_date": "2025-09-30", "follow_up_rule": "latest_per_measure"},
 }
 """``mmf-fvc``: mycophenolate in IPAF (data: ``ipafstudy synth --example mmf-fvc``)."""
