@@ -429,3 +429,17 @@ def test_landmark_columns_give_a_row_per_landmark():
     assert m6.label == "Time from start to month-6 value (ESR), months"
     assert m6.value.quantiles.n == 2 and math.isclose(m6.value.quantiles.median, 180 / 30.4375)
     assert m12.value.quantiles.n == 2 and math.isclose(m12.value.quantiles.median, 370 / 30.4375)
+
+
+def test_a_baseline_row_of_a_variable_never_measured_is_a_data_problem():
+    from importlib import resources
+
+    from ipafstudy.analysis.plancheck import PlanProblemsError
+    from ipafstudy.analysis.study import run_study
+    from ipafstudy.data.loaders import load_study
+
+    p = plan(["age_at_start", "dlco_pct_pred_baseline", "esr_baseline"], statistics={"bootstrap_resamples": 200})
+    with pytest.raises(PlanProblemsError) as exc:
+        run_study(load_study(str(resources.files("ipafstudy") / "example_data")), p)
+    assert [(q.key, q.message.split(",")[0]) for q in exc.value.problems] == [
+        ("table1[1]", "the measurements table has no 'dlco_pct_pred' value")]
