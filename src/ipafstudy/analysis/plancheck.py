@@ -385,9 +385,9 @@ def _subgroup_levels(plan: AnalysisPlan, data: StudyData) -> CheckResult:
 
 @data_check("table1", "variables", "outcomes")
 def _table1_rows_have_data(plan: AnalysisPlan, data: StudyData) -> CheckResult:
-    """A ``<variable>_baseline`` row of a variable the records never measure, or a row whose column the analysis
-    dataset lacks, does not exist in this study (issue 11 item 4); a variable merely missing for some patients is
-    shown with its n or an Unknown row instead."""
+    """A ``<variable>_baseline`` row of a variable the records never measure does not exist in this study (issue 11
+    item 4); a variable merely missing for some patients is shown with its n or an Unknown row instead. Reads the
+    loaded records only (no cohort), so it runs even when the cohort cannot be built."""
     measured = set()
     meas = getattr(data.study, "measurements", None)
     if meas is not None and len(meas) and "variable" in meas.columns:
@@ -398,7 +398,3 @@ def _table1_rows_have_data(plan: AnalysisPlan, data: StudyData) -> CheckResult:
         if row.variable.endswith("_baseline") and code in extra and code not in measured:
             yield f"table1[{i}]", (f"the measurements table has no {code!r} value, so its baseline cannot be shown; "
                                    "add the measurements or remove the row")
-    columns = data.dataset.columns
-    for i, row in enumerate(plan.table1):
-        if row.variable not in columns:
-            yield f"table1[{i}]", f"{row.variable!r} is not a column of the analysed patients' data"
