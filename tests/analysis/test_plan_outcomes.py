@@ -41,6 +41,7 @@ def test_label_unit_and_better_default_from_the_catalogue():
 def test_outcome_overrides_label_unit_and_better():
     p = plan([{"code": "fvc_pct_pred", "label": "FVC", "unit": "% pred", "better": "lower"},
               {"code": "hrct_total", "better": "higher"}, {"code": "esr", "unit": None}])
+    assert plan([{"code": "fvc_pct_pred", "label": "FVC"}, {"code": "hrct_total"}]).outcomes[0].unit == "%"
     got = {o.code: (o.label, o.unit, o.better) for o in p.outcomes}
     assert got == {"fvc_pct_pred": ("FVC", "% pred", "lower"), "hrct_total": ("Total HRCT score", None, "higher"),
                    "esr": ("ESR", None, "lower")}  # an explicit null unit stays null

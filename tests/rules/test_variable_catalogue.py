@@ -151,3 +151,22 @@ def test_every_bad_declaration_is_reported_at_once():
             [MeasurementVariable("crp", "CRP", "mg/L", 0, 10), _kl6x(), _kl6x()], {}
         )
     assert "variables[crp]" in str(info.value) and "variables[kl6x]: declared twice" in str(info.value)
+
+
+def test_docs_table_states_each_variables_better_direction_and_panel():
+    """docs/data.md's catalogue table shows the code's better direction and panel (issue 11 item 3)."""
+    from pathlib import Path
+
+    from ipafstudy.rules.units import MEASUREMENT_VARIABLES
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "data.md").read_text(encoding="utf-8")
+    rows = {cells[1].strip(): cells for line in text.splitlines() if line.startswith("| ")
+            for cells in [line.split("|")] if len(cells) == 8}
+    for code, var in MEASUREMENT_VARIABLES.items():
+        assert rows[code][5].strip() == (var.better or "(must be stated)"), code
+        assert rows[code][6].strip() == (var.panel or "(own)"), code
+    # the reference study's visit is one panel; lung function another; no variable improves both ways
+    assert {c for c, v in MEASUREMENT_VARIABLES.items() if v.panel == "clinic_visit"} == {
+        "mmrc", "esr", "crp", "methylprednisolone_dose"}
+    assert {c for c, v in MEASUREMENT_VARIABLES.items() if v.better is None} == {
+        "magnesium", "tacrolimus_trough", "neutrophils", "glucose"}

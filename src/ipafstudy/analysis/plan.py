@@ -508,10 +508,10 @@ HRCT_LABELS: dict[str, str] = {
 _IN_LABEL = r"(?:^|[\s,(]){unit}(?:$|[\s,)])"
 
 
-def _catalogue_unit(var: MeasurementVariable) -> str | None:
-    """The unit printed after a catalogue label: none for a score (mMRC) or when the label already says it."""
+def _catalogue_unit(var: MeasurementVariable, label: str) -> str | None:
+    """The unit printed after ``label``: the canonical unit, none for a score (mMRC) or when the label says it."""
     unit = var.canonical_unit
-    if unit == var.code or re.search(_IN_LABEL.format(unit=re.escape(unit)), var.label):
+    if unit == var.code or re.search(_IN_LABEL.format(unit=re.escape(unit)), label):
         return None
     return unit
 
@@ -532,7 +532,8 @@ def resolve_outcomes(outcomes: typing.Sequence[OutcomeSpec], catalogue: Variable
             label, unit, better = HRCT_LABELS[o.code], None, "lower"
         elif o.code in catalogue.variables:
             var = catalogue.variables[o.code]
-            label, unit, better = var.label, _catalogue_unit(var), var.better
+            label = o.label if o.label is not None else var.label
+            unit, better = _catalogue_unit(var, label), var.better
         else:
             resolved = catalogue.resolve(o.code)
             spelled = UNIT_DEPENDENT_ALIASES.get(variable_token(o.code), ())

@@ -102,6 +102,21 @@ class PairedOutcome(_ToDict):
     #: Mean and SD at baseline and follow-up (printed instead of the quartiles under ``continuous_summary: mean_sd``).
     baseline_describe: Any = None
     follow_up_describe: Any = None
+    #: Which direction of change is an improvement (the plan outcome's ``better``: lower or higher).
+    better: str | None = None
+
+    def verdict(self, alpha: float) -> str | None:
+        """'improved' or 'worsened' when the Wilcoxon test is significant at ``alpha``, else None.
+
+        The direction is the side the signed ranks lean to (W+ vs W-), the direction the test found: a median
+        change can be 0 while the ranks lean one way (few patients changed), so it cannot decide. Decreased and
+        increased stay literal in Table 2; only this word depends on ``better``.
+        """
+        w = self.wilcoxon
+        if self.better not in ("lower", "higher") or w is None or not w.p < alpha or w.w_plus == w.w_minus:
+            return None
+        went_up = w.w_plus > w.w_minus
+        return "improved" if went_up == (self.better == "higher") else "worsened"
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ def paired_outcome(
         n_patients=len(data), n_pairs=int(complete.sum()),
         baseline=q["baseline"], follow_up=q["follow_up"], change=q["change"],
         median_change=change, wilcoxon=wil, normality=normality,
-        baseline_describe=describe["baseline"], follow_up_describe=describe["follow_up"],
+        baseline_describe=describe["baseline"], follow_up_describe=describe["follow_up"], better=spec.better,
     )
 
 

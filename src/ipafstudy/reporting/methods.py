@@ -224,14 +224,18 @@ def summary_sentences(results: StudyResults, style: str | JournalStyle | None = 
         out.append(text[:1].upper() + text[1:] + " (Table 1).")
     primary = next((p for p in results.paired if p.code == results.plan.primary_outcome), None)
     if primary is not None:
-        out.append(
-            f"{primary.label} (primary outcome, n = {primary.n_pairs}): {_change_phrase(primary, st)} (Table 2)."
-        )
+        verdict = primary.verdict(alpha)  # improved / worsened by the outcome's `better`, when significant
+        out.append(f"{primary.label} (primary outcome, n = {primary.n_pairs}){' ' + verdict if verdict else ''}: "
+                   f"{_change_phrase(primary, st)} (Table 2).")
     sig = [p for p in results.paired if p is not primary and p.wilcoxon is not None and p.wilcoxon.p < alpha]
     nonsig = [p for p in results.paired if p is not primary and p.wilcoxon is not None and p.wilcoxon.p >= alpha]
-    if sig:
-        out.append("Significant changes (p < " + fmt_number(alpha, 2, style=st) + ") were seen in " + "; ".join(
-            f"{_lc(p.label)} ({_change_phrase(p, st)})" for p in sig) + ".")
+    for verdict, lead in (("improved", "Significant improvements (p < {a}) were"),
+                          ("worsened", "Significant worsening (p < {a}) was"),
+                          (None, "Significant changes (p < {a}) were")):
+        group = [p for p in sig if p.verdict(alpha) == verdict]
+        if group:
+            out.append(lead.format(a=fmt_number(alpha, 2, style=st)) + " seen in " + "; ".join(
+                f"{_lc(p.label)} ({_change_phrase(p, st)})" for p in group) + ".")
     if nonsig:
         out.append("No significant change was seen in " + "; ".join(
             f"{_lc(p.label)} ({_change_phrase(p, st)})" for p in nonsig) + ".")

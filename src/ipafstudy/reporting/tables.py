@@ -210,6 +210,21 @@ def few_nonzero_note(rows: list[tuple[str, Any]], style: JournalStyle) -> str:
             "these p values cannot show a change.")
 
 
+def better_note(results: StudyResults) -> tuple[str, ...]:
+    """Which outcomes improve upwards, when any does: the direction column counts values, not improvement.
+
+    Omitted when every outcome is better lower (the reference study: scores, inflammation markers, steroid dose),
+    where decreased already reads as improved.
+    """
+    higher = [o.label for o in results.plan.outcomes if o.better == "higher"]
+    if not higher:
+        return ()
+    lower = [o.label for o in results.plan.outcomes if o.better != "higher"]
+    text = (f"Decreased / unchanged / increased: patients whose value fell, stayed equal or rose. Higher values are "
+            f"better for {', '.join(higher)}")
+    return (text + (f"; lower values for {', '.join(lower)}." if lower else "."),)
+
+
 def table2(results: StudyResults, style: JournalStyle) -> TableSpec:
     st = results.plan.statistics
     conf = fmt_number(100 * st.confidence, 0, style=style)
@@ -255,7 +270,7 @@ def table2(results: StudyResults, style: JournalStyle) -> TableSpec:
         ABBREVIATIONS,
     )
     few = few_nonzero_note([(p.label, p.wilcoxon) for p in results.paired], style)
-    notes = notes + ((few,) if few else ())
+    notes = notes + ((few,) if few else ()) + better_note(results)
     return TableSpec(
         key="table2_paired", number=2,
         title=f"Outcomes at baseline and last follow-up on {results.plan.drug_label} (n = {results.n_analysed})",
