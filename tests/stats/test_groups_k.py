@@ -183,3 +183,18 @@ def test_compare_categorical_auto_falls_back_to_pearson_when_fisher_too_large(mo
     assert res.p == pytest.approx(res.chi2_p) and math.isnan(res.fisher_p)
     with pytest.raises(InsufficientDataError, match="too large"):
         compare_categorical(table, test="fisher")  # a forced Fisher still raises
+
+
+def test_pairwise_all_equal_pair_is_p1_and_counted_in_holm():
+    # b and c hold only 5s: mann_whitney reports p = 1 (R: NaN, left out of p.adjust); the pair stays in m = 3.
+    groups = {"a": [1.0, 2.0, 3.0, 4.0], "b": [5.0, 5.0], "c": [5.0, 5.0, 5.0]}
+    res = pairwise_mann_whitney(groups)
+    bc = res.pair("b", "c")
+    assert (bc.p, bc.p_adjusted) == (1.0, 1.0) and "all values are equal" in bc.reason
+    assert res.n_tests == 3
+    raw_ab = mann_whitney(groups["a"], groups["b"]).p
+    raw_ac = mann_whitney(groups["a"], groups["c"]).p
+    smaller, larger = sorted([raw_ab, raw_ac])
+    assert min(res.pair("a", "b").p_adjusted, res.pair("a", "c").p_adjusted) == pytest.approx(3 * smaller)
+    assert max(res.pair("a", "b").p_adjusted, res.pair("a", "c").p_adjusted) == pytest.approx(
+        max(3 * smaller, 2 * larger))

@@ -46,6 +46,20 @@ def as_indicator(values: pd.Series) -> pd.Series:
     return pd.Series([one(v) for v in values], index=values.index, dtype=float)
 
 
+def subgroup_levels(data: pd.DataFrame, variable: str) -> pd.Series:
+    """Each patient's subgroup level as text (None when missing): 0/1 columns give "1"/"0", text is stripped."""
+
+    def one(v: Any) -> str | None:
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return None
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and float(v).is_integer():
+            return str(int(v))
+        text = str(v).strip()
+        return text or None
+
+    return pd.Series([one(v) for v in data[variable]], index=data.index, dtype=object)
+
+
 def outcome_columns(plan: AnalysisPlan) -> list[str]:
     cols = []
     for code in plan.outcome_codes:

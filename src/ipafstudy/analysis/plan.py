@@ -104,23 +104,87 @@ class OutcomeSpec(_Strict):
     )
 
 
+#: Patient-level categorical columns of the analysis dataset a subgroup may be defined by: text levels ...
+SUBGROUP_TEXT_COLUMNS = ("antibody_group", "sex", "smoking", "hrct_pattern", "site", "domain_combination")
+#: ... and 0/1 indicators (groups "1" = Yes, "0" = No), plus concomitant_<code> of the plan's concomitant drugs.
+SUBGROUP_INDICATOR_COLUMNS = ("sex_male", "ever_smoker", "antibody_both", "pirfenidone", "nintedanib",
+                              "domain_clinical", "domain_serologic", "domain_morphologic")
+SUBGROUP_INDICATOR_PREFIXES = ("clinical_", "serologic_", "morphologic_", "concomitant_")
+_SUBGROUP_NAMES = {"antibody_group": "antibody group", "hrct_pattern": "HRCT pattern", "smoking": "smoking history",
+                   "site": "centre", "domain_combination": "IPAF domain combination", "sex_male": "male sex",
+                   "ever_smoker": "smoking (ever)", "antibody_both": "both an MSA and an MAA"}
+
+
 class SubgroupSpec(_Strict):
-    variable: Literal["antibody_group"] = Field(
-        default="antibody_group", description="Patient-level variable that defines the subgroups"
+    """Tables 4 and 5: the analysed patients split by one patient-level categorical variable (2 or more groups)."""
+
+    variable: str = Field(
+        default="antibody_group",
+        description="Patient-level categorical column of the analysis dataset that defines the subgroups: "
+        "antibody_group, sex, smoking, hrct_pattern, site, domain_combination, a 0/1 column (sex_male, ever_smoker, "
+        "pirfenidone, nintedanib, clinical_*, serologic_*, morphologic_*) or concomitant_<code>",
     )
-    groups: tuple[str, str] = Field(default=("MSA", "MAA"), description="The two groups compared, in table order")
+    groups: tuple[str, ...] | None = Field(
+        default=("MSA", "MAA"),
+        description="The groups compared, in table order (2 or more; null = every observed level, in the data "
+        "dictionary's order; 0/1 columns: 1 then 0). Default for antibody_group: [MSA, MAA]",
+    )
     labels: dict[str, str] = Field(
-        default_factory=lambda: {"MSA": "MSAs", "MAA": "MAAs"}, description="Label per group"
+        default_factory=lambda: {"MSA": "MSAs", "MAA": "MAAs"},
+        description="Label per group (a group without one is labelled by its level; 0/1 columns: Yes/No)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_follow_variable(cls, data: Any) -> Any:
+        """[MSA, MAA] are antibody_group's defaults; another variable defaults to its observed levels."""
+        if isinstance(data, dict) and data.get("variable", "antibody_group") != "antibody_group":
+            data = {"groups": None, "labels": {}, **data}
+        return data
+
+    @field_validator("variable")
+    @classmethod
+    def _known_column(cls, value: str) -> str:
+        ok = (value in SUBGROUP_TEXT_COLUMNS or value in SUBGROUP_INDICATOR_COLUMNS
+              or (value.startswith(SUBGROUP_INDICATOR_PREFIXES) and re.fullmatch(r"[a-z][a-z0-9_]*", value)))
+        if not ok:
+            raise ValueError(
+                f"not a patient-level categorical column; allowed: {', '.join(SUBGROUP_TEXT_COLUMNS)}, "
+                f"{', '.join(SUBGROUP_INDICATOR_COLUMNS)}, or a column starting with "
+                f"{', '.join(SUBGROUP_INDICATOR_PREFIXES)}"
+            )
+        return value
+
+    @field_validator("groups")
+    @classmethod
+    def _two_distinct_groups(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is not None and len(value) < 2:
+            raise ValueError(f"at least two groups are needed, got {list(value)}")
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError(f"the groups must differ, got {list(value)}")
+        return value
 
     @model_validator(mode="after")
     def _labels_cover_groups(self) -> SubgroupSpec:
-        if self.groups[0] == self.groups[1]:
-            raise ValueError(f"the two groups must differ, got {list(self.groups)}")
-        missing = [g for g in self.groups if g not in self.labels]
-        if missing:
-            raise ValueError(f"labels has no entry for group(s) {missing}")
+        if self.groups is not None:
+            extra = [g for g in self.labels if g not in self.groups]
+            if extra:
+                raise ValueError(f"subgroup.labels: {extra} are not among subgroup.groups {list(self.groups)}")
         return self
+
+    def label(self, group: str) -> str:
+        """The printed label of a group: the plan's, else the level itself."""
+        return self.labels.get(group, group)
+
+    @property
+    def name(self) -> str:
+        """The variable as table titles say it ('antibody group', 'HRCT pattern', 'concomitant mmf')."""
+        return _SUBGROUP_NAMES.get(self.variable, self.variable.replace("_", " "))
+
+    @property
+    def groups_phrase(self) -> str:
+        """'antibody groups', 'HRCT pattern groups': the groups as a plural noun."""
+        return f"{self.name}s" if self.name.endswith("group") else f"{self.name} groups"
 
 
 class RegressionSpec(_Strict):
@@ -672,6 +736,14 @@ def _check_concomitant(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
         if clash:
             yield (f"concomitant[{i}].names", f"{clash} also name the exposure drug {plan.exposure.drug!r}; a drug "
                    "cannot be concomitant to itself")
+
+
+@plan_check("subgroup", "concomitant")
+def _check_subgroup(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
+    sub, conc = plan.subgroup.variable, [c.code for c in plan.concomitant]
+    if sub.startswith("concomitant_") and sub.removeprefix("concomitant_") not in conc:
+        yield "subgroup.variable", (f"{sub!r} names no concomitant drug of the plan (concomitant codes: {conc}); add "
+                                    "it to concomitant or pick another variable")
 
 
 @plan_check("outcomes", "concomitant", "regression")

@@ -363,24 +363,9 @@ def _subgroup_levels(plan: AnalysisPlan, data: StudyData) -> CheckResult:
     Only when the plan names the ``subgroup`` section: the default plan's implicit comparison on records that
     lack it (a small test cohort) keeps printing what it can, as before.
     """
-    if "subgroup" not in plan.model_fields_set:
-        return
-    frame = data.dataset
-    variable = plan.subgroup.variable
-    if variable not in frame.columns:
-        yield "subgroup.variable", f"{variable!r} is not a column of the analysed patients' data"
-        return
-    values = frame[variable].dropna().astype(str)
-    groups = getattr(plan.subgroup, "groups", None)
-    if groups:
-        values = values[values.isin([str(g) for g in groups])]
-    levels = sorted(values.unique())
-    if len(levels) < 2:
-        among = f" among the plan's groups {list(groups)}" if groups else ""
-        shown = f" ({', '.join(map(repr, levels))})" if levels else ""
-        yield ("subgroup.variable", f"the {len(frame)} analysed patients have {len(levels)} "
-               f"level{'' if len(levels) == 1 else 's'}{shown} of "
-               f"{variable!r}{among}; a subgroup comparison needs at least two")
+    from ipafstudy.analysis.study import subgroup_problems  # the same rule analyse_dataset applies
+
+    yield from subgroup_problems(data.dataset, plan)
 
 
 @data_check("table1", "variables", "outcomes")

@@ -22,6 +22,11 @@ class _ToDict:
         return {f.name: jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
 
 
+def _without_none(out: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """Drop optional keys left at None, so results.json of a two-group study keeps its earlier form."""
+    return {k: v for k, v in out.items() if not (k in keys and v is None)}
+
+
 @dataclass(frozen=True)
 class Count(_ToDict):
     """n (%) with its denominator: patients with the feature among those in whom it is known."""
@@ -121,7 +126,7 @@ class PairedOutcome(_ToDict):
 
 @dataclass(frozen=True)
 class GroupComparisonRow(_ToDict):
-    """Table 4 row: one variable in the two subgroups, with the test named."""
+    """Table 4 row: one variable in the subgroups (2 or more), with the test named."""
 
     key: str
     label: str
@@ -132,11 +137,16 @@ class GroupComparisonRow(_ToDict):
     note: str | None = None
     #: Continuous rows: mean and SD per group (printed under ``continuous_summary: mean_sd``).
     describe: Mapping[str, Any] = field(default_factory=dict)
+    #: 3+ groups: the Holm-adjusted pairwise tests (stats.PairwiseResult); None for two groups.
+    pairwise: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _without_none(super().to_dict(), "pairwise")
 
 
 @dataclass(frozen=True)
 class SubgroupResponseRow(_ToDict):
-    """Table 5 row: within-group Wilcoxon per group and Mann-Whitney on the changes between groups."""
+    """Table 5 row: within-group Wilcoxon per group; changes between groups (Mann-Whitney, or Kruskal-Wallis)."""
 
     code: str
     label: str
@@ -144,6 +154,11 @@ class SubgroupResponseRow(_ToDict):
     within: Mapping[str, PairedOutcome | None]
     between: Any
     note: str | None = None
+    #: 3+ groups: Holm-adjusted pairwise Mann-Whitney of the changes; None for two groups.
+    pairwise: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _without_none(super().to_dict(), "pairwise")
 
 
 @dataclass(frozen=True)
@@ -216,6 +231,8 @@ class StudyResults(_ToDict):
     #: outcome -> {"baseline": rule, "follow_up": rule}: the time-point rules the cohort applied.
     timepoint_rules: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     data_cutoff_date: dt.date | None = None  # the cut-off used: stated, or derived from the records
+    #: Analysed patients with no value of the subgroup variable (left out of Tables 4 and 5).
+    subgroup_missing: int = 0
 
     def paired_for(self, code: str) -> PairedOutcome:
         for p in self.paired:
@@ -224,6 +241,7 @@ class StudyResults(_ToDict):
         raise KeyError(f"no paired comparison for outcome {code!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        out = {f.name: jsonable(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "dataset"}
+        out = {f.name: jsonable(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "dataset"
+               and not (f.name == "subgroup_missing" and not self.subgroup_missing)}  # 0: results.json unchanged
         out["dataset_columns"] = list(map(str, self.dataset.columns))
         return out

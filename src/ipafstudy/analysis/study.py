@@ -14,18 +14,25 @@ from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ipafstudy import stats
 from ipafstudy.analysis.ae_detail import grade_and_outcome
 from ipafstudy.analysis.dataset import (
+    HRCT_PATTERN_LEVELS,
     as_indicator,
     exclusions_frame,
     flow_steps,
+    subgroup_levels,
 )
-from ipafstudy.analysis.plan import AnalysisPlan, variable_label
-from ipafstudy.analysis.plancheck import PlanProblemsError, StudyData, data_problems
+from ipafstudy.analysis.plan import (
+    SUBGROUP_INDICATOR_COLUMNS,
+    SUBGROUP_INDICATOR_PREFIXES,
+    AnalysisPlan,
+    SubgroupSpec,
+    variable_label,
+)
+from ipafstudy.analysis.plancheck import PlanProblem, PlanProblemsError, StudyData, data_problems
 from ipafstudy.analysis.results import (
     AdverseEventRow,
     BoxPlotPanel,
@@ -39,7 +46,8 @@ from ipafstudy.analysis.results import (
 )
 from ipafstudy.analysis.table1 import baseline_table
 from ipafstudy.cohort.timepoints import timepoint_rules
-from ipafstudy.errors import InsufficientDataError, StatisticalWarning
+from ipafstudy.data.schema import PATIENTS
+from ipafstudy.errors import InsufficientDataError, InvalidOptionError, StatisticalWarning
 from ipafstudy.rules.codes import TIMEPOINTS
 
 Progress = Callable[[str], None]
@@ -109,7 +117,7 @@ def paired_outcome(
 ) -> PairedOutcome | None:
     """Baseline vs last follow-up on the patients with both values (paired by patient id)."""
     spec = plan.outcome(code)
-    where = f"{spec.label}" + (f" ({plan.subgroup.labels[group]})" if group else "")
+    where = f"{spec.label}" + (f" ({plan.subgroup.label(group)})" if group else "")
     before_all = _values(data, f"{code}_baseline")
     after_all = _values(data, f"{code}_follow_up")
     complete = before_all.notna() & after_all.notna()
@@ -191,8 +199,92 @@ def regression(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> tuple[A
     return result, labels
 
 
+#: Default order of antibody_group levels when the plan lists no groups (the rules' own order).
+_ANTIBODY_GROUP_ORDER = ("MSA", "MAA", "neither", "overlap_excluded")
+
+
+def _is_indicator(variable: str) -> bool:
+    return variable in SUBGROUP_INDICATOR_COLUMNS or variable.startswith(SUBGROUP_INDICATOR_PREFIXES)
+
+
+def _default_order(variable: str, observed: set[str]) -> list[str]:
+    """Observed levels in the documented order: 0/1 as 1 then 0; the data dictionary's order; else A-Z."""
+    if _is_indicator(variable):
+        first: tuple[str, ...] = ("1", "0")
+    elif variable == "antibody_group":
+        first = _ANTIBODY_GROUP_ORDER
+    elif variable in PATIENTS.column_names and PATIENTS.column(variable).allowed:
+        first = PATIENTS.column(variable).allowed or ()
+    else:
+        first = ()
+    return [g for g in first if g in observed] + sorted(observed - set(first))
+
+
+def _default_label(variable: str, group: str) -> str:
+    if _is_indicator(variable):
+        return {"1": "Yes", "0": "No"}.get(group, group)
+    if variable == "hrct_pattern":
+        return dict(HRCT_PATTERN_LEVELS).get(group, group)
+    return group
+
+
+def _subgroup_groups(data: pd.DataFrame, spec: SubgroupSpec) -> tuple[pd.Series, list[str]]:
+    levels = subgroup_levels(data, spec.variable)
+    observed = set(levels.dropna())
+    return levels, list(spec.groups) if spec.groups is not None else _default_order(spec.variable, observed)
+
+
+def subgroup_problems(data: pd.DataFrame, plan: AnalysisPlan) -> list[tuple[str, str]]:
+    """(plan key, message) for a subgroup the analysis dataset cannot give: the one rule of ``plan --check --data``
+    (``plancheck``'s data check) and of ``analyse_dataset``.
+
+    The column must exist. A subgroup the plan names needs at least two of its groups among the analysed patients
+    ("a subgroup with one level"); the default plan's implicit MSA vs MAA is not judged, so a small cohort without
+    both antibody groups still runs (its Tables 4 and 5 say "not computed").
+    """
+    spec = plan.subgroup
+    if spec.variable not in data.columns:
+        return [("subgroup.variable", f"{spec.variable!r} is not a column of the analysis dataset (these records do "
+                                      "not give it); pick another patient-level categorical column")]
+    if "subgroup" not in plan.model_fields_set:
+        return []
+    levels, groups = _subgroup_groups(data, spec)
+    present = [g for g in groups if g in set(levels.dropna())]
+    if len(present) >= 2:
+        return []
+    among = f" among the plan's groups {list(spec.groups)}" if spec.groups is not None else ""
+    shown = f" ({', '.join(map(repr, present))})" if present else ""
+    seen = ", ".join(f"{g} (n = {int((levels == g).sum())})" for g in _default_order(spec.variable,
+                                                                                       set(levels.dropna())))
+    return [("subgroup.variable", f"the {len(data)} analysed patients have {len(present)} "
+             f"level{'' if len(present) == 1 else 's'}{shown} of {spec.variable!r}{among}; a subgroup comparison "
+             f"needs at least two (levels seen: {seen or 'none'})")]
+
+
+def resolve_subgroup(data: pd.DataFrame, plan: AnalysisPlan) -> SubgroupSpec:
+    """The plan's subgroup with its groups and every label filled in from the data.
+
+    Groups: the plan's, else every observed level in the order of ``_default_order``. A ``subgroup_problems``
+    problem raises ``PlanProblemsError`` naming the plan key.
+    """
+    problems = subgroup_problems(data, plan)
+    if problems:
+        raise PlanProblemsError([PlanProblem(key, message) for key, message in problems])
+    spec = plan.subgroup
+    _, groups = _subgroup_groups(data, spec)
+    labels = {g: spec.labels.get(g, _default_label(spec.variable, g)) for g in groups}
+    return SubgroupSpec(variable=spec.variable, groups=tuple(groups), labels=labels)
+
+
+def _groups(plan: AnalysisPlan) -> tuple[str, ...]:
+    groups = plan.subgroup.groups
+    if groups is None:  # analyse_dataset resolves the groups first; a caller that did not gets a clear error
+        raise InvalidOptionError("subgroup.groups: not resolved; call resolve_subgroup(data, plan) first")
+    return groups
+
+
 def _in_group(data: pd.DataFrame, plan: AnalysisPlan, group: str) -> pd.DataFrame:
-    return data[data[plan.subgroup.variable].astype(object).eq(group).fillna(False).astype(bool)]
+    return data[subgroup_levels(data, plan.subgroup.variable).eq(group).to_numpy()]
 
 
 def _mann_whitney(notes: _Notes, context: str, x: pd.Series, y: pd.Series, plan: AnalysisPlan) -> Any:
@@ -203,28 +295,53 @@ def _mann_whitney(notes: _Notes, context: str, x: pd.Series, y: pd.Series, plan:
     )
 
 
+def _compare_continuous(notes: _Notes, context: str, values: Mapping[str, pd.Series],
+                        plan: AnalysisPlan) -> tuple[str | None, Any, Any]:
+    """(test name, overall test, pairwise): Mann-Whitney for two groups; Kruskal-Wallis + pairwise for more."""
+    st = plan.statistics
+    if len(values) == 2:
+        x, y = values.values()
+        test = _mann_whitney(notes, context, x, y, plan)
+        return ("Mann-Whitney U" if test else None), test, None
+    samples = {g: v.dropna() for g, v in values.items()}
+    test = notes.call(context, stats.kruskal_wallis, samples, tie_decimals=st.tie_decimals)
+    pairwise = notes.call(f"{context} pairwise", stats.pairwise_mann_whitney, samples, adjust="holm",
+                          method=st.mann_whitney_method, continuity=st.mann_whitney_continuity,
+                          tie_decimals=st.tie_decimals) if test is not None else None
+    return ("Kruskal-Wallis H" if test else None), test, pairwise
+
+
+def _compare_table(notes: _Notes, context: str, table: pd.DataFrame) -> tuple[Any, Any]:
+    """Overall test of a groups x categories table (r x c), plus Holm-adjusted pairwise tests for 3+ groups."""
+    test = notes.call(context, stats.compare_categorical, table.to_numpy())
+    if test is None or len(table) < 3:
+        return test, None
+    return test, notes.call(f"{context} pairwise", stats.pairwise_categorical, table, adjust="holm")
+
+
 def subgroup_baseline(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> tuple[GroupComparisonRow, ...]:
-    """Table 4: the two subgroups at baseline; Mann-Whitney or chi-square/Fisher, named per row."""
-    g1, g2 = plan.subgroup.groups
-    parts = {g: _in_group(data, plan, g) for g in (g1, g2)}
+    """Table 4: the subgroups at baseline; Mann-Whitney / Kruskal-Wallis or chi-square/Fisher, named per row."""
+    groups = _groups(plan)
+    parts = {g: _in_group(data, plan, g) for g in groups}
     q_method = plan.statistics.quantile_method
     rows: list[GroupComparisonRow] = []
 
     def continuous(key: str, column: str, label: str) -> None:
-        x, y = (_values(parts[g], column) for g in (g1, g2))
+        values = {g: _values(parts[g], column) for g in groups}
         summaries = {g: notes.call(f"Table 4 {label} {g}", stats.quantiles, v, method=q_method)
-                     for g, v in ((g1, x), (g2, y))}
+                     for g, v in values.items()}
         describe = {g: notes.call(f"Table 4 {label} {g} mean and SD", stats.describe_continuous, v)
-                    for g, v in ((g1, x), (g2, y))}
-        test = _mann_whitney(notes, f"Table 4 {label}", x, y, plan)
-        rows.append(GroupComparisonRow(key, label, "continuous", summaries, "Mann-Whitney U" if test else None, test,
-                                       describe=describe))
+                    for g, v in values.items()}
+        name, test, pairwise = _compare_continuous(notes, f"Table 4 {label}", values, plan)
+        rows.append(GroupComparisonRow(key, label, "continuous", summaries, name, test, describe=describe,
+                                       pairwise=pairwise))
 
     def binary(key: str, column: str, label: str) -> None:
-        counts = {g: _count(parts[g][column]) for g in (g1, g2)}
-        table = np.array([[c.n, c.denominator - c.n] for c in counts.values()], dtype=int)
-        test = notes.call(f"Table 4 {label}", stats.compare_categorical, table)
-        rows.append(GroupComparisonRow(key, label, "categorical", counts, getattr(test, "test", None), test))
+        counts = {g: _count(parts[g][column]) for g in groups}
+        table = pd.DataFrame([[c.n, c.denominator - c.n] for c in counts.values()], index=list(groups), dtype=int)
+        test, pairwise = _compare_table(notes, f"Table 4 {label}", table)
+        rows.append(GroupComparisonRow(key, label, "categorical", counts, getattr(test, "test", None), test,
+                                       pairwise=pairwise))
 
     if "age_at_start" in data.columns:
         continuous("age", "age_at_start", "Age, years")
@@ -247,15 +364,15 @@ def _mmrc_levels(parts: Mapping[str, pd.DataFrame], plan: AnalysisPlan, notes: _
     for g, part in parts.items():
         v = _values(part, "mmrc_baseline").dropna()
         counts[g] = {k: Count(n=int((v == k).sum()), denominator=int(v.size)) for k in grades}
-    table = np.array([[counts[g][k].n for k in grades] for g in parts], dtype=int)
-    table = table[:, table.sum(axis=0) > 0]
-    test = None
+    table = pd.DataFrame([[counts[g][k].n for k in grades] for g in parts], index=list(parts), dtype=int)
+    table = table.loc[:, table.sum(axis=0).to_numpy() > 0]
+    test = pairwise = None
     if table.shape[1] >= 2:
-        test = notes.call("Table 4 mMRC grade distribution", stats.compare_categorical, table)
+        test, pairwise = _compare_table(notes, "Table 4 mMRC grade distribution", table)
     rows = [
         GroupComparisonRow("mmrc_grades", "mMRC grade distribution", "distribution",
                            {g: Count(n=counts[g][0].denominator, denominator=counts[g][0].denominator) for g in parts},
-                           getattr(test, "test", None), test),
+                           getattr(test, "test", None), test, pairwise=pairwise),
     ]
     rows += [
         GroupComparisonRow(f"mmrc_grade_{k}", f"Grade {k}", "level", {g: counts[g][k] for g in parts}, None, None)
@@ -265,16 +382,17 @@ def _mmrc_levels(parts: Mapping[str, pd.DataFrame], plan: AnalysisPlan, notes: _
 
 
 def subgroup_response(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> tuple[SubgroupResponseRow, ...]:
-    """Table 5: within-group Wilcoxon (P1, P2) and Mann-Whitney of the changes between groups (P3)."""
-    g1, g2 = plan.subgroup.groups
-    parts = {g: _in_group(data, plan, g) for g in (g1, g2)}
+    """Table 5: within-group Wilcoxon per group, and the changes compared between the groups (MW / KW)."""
+    groups = _groups(plan)
+    parts = {g: _in_group(data, plan, g) for g in groups}
     rows = []
     for o in plan.outcomes:
         within = {g: paired_outcome(parts[g], o.code, plan, notes, group=g) if len(parts[g]) else None
-                  for g in (g1, g2)}
-        x, y = (_values(parts[g], f"{o.code}_change") for g in (g1, g2))
-        between = _mann_whitney(notes, f"Table 5 {o.label} change between groups", x, y, plan)
-        rows.append(SubgroupResponseRow(code=o.code, label=o.label, unit=o.unit, within=within, between=between))
+                  for g in groups}
+        changes = {g: _values(parts[g], f"{o.code}_change") for g in groups}
+        _, between, pairwise = _compare_continuous(notes, f"Table 5 {o.label} change between groups", changes, plan)
+        rows.append(SubgroupResponseRow(code=o.code, label=o.label, unit=o.unit, within=within, between=between,
+                                        pairwise=pairwise))
     return tuple(rows)
 
 
@@ -384,6 +502,7 @@ def analyse_dataset(
     for warning in getattr(cohort, "exposure_warnings", ()):  # one per patient with a course lacking its route
         notes.add(warning)
     data = data.sort_values("patient_id", kind="mergesort").reset_index(drop=True)
+    plan = plan.model_copy(update={"subgroup": resolve_subgroup(data, plan)})  # groups and labels as analysed
     step("Table 1")
     table1 = baseline_table(data, plan, notes)
     step("Table 2")
@@ -401,8 +520,8 @@ def analyse_dataset(
     exclusions = exclusions_frame(cohort)
     ae = adverse_events(getattr(cohort, "adverse_event_summary", None), getattr(cohort, "adverse_events", None))
     missing = missing_data(data, exclusions, plan)
-    groups = {g: int(data[plan.subgroup.variable].astype(object).eq(g).fillna(False).sum())
-              for g in plan.subgroup.groups}
+    levels = subgroup_levels(data, plan.subgroup.variable)
+    groups = {g: int(levels.eq(g).sum()) for g in _groups(plan)}
     both = int(pd.to_numeric(data["antibody_both"]).fillna(0).sum()) if "antibody_both" in data.columns else None
     agreement = agreement if agreement is not None else getattr(cohort, "agreement", None)
     rules = getattr(cohort, "timepoint_rules", None) or timepoint_rules(plan.outcome_codes, plan.settings,
@@ -411,7 +530,7 @@ def analyse_dataset(
         plan=plan, settings=plan.settings, n_analysed=len(data), group_sizes=groups, n_antibody_both=both,
         dataset=data, baseline=table1, paired=paired, box_plots=boxes, correlation=corr,
         correlation_labels=corr_labels, regression=reg, regression_labels=reg_labels, subgroup_baseline=t4,
-        subgroup_response=t5, adverse_events=ae, flow=flow_steps(cohort),
+        subgroup_response=t5, subgroup_missing=int(levels.isna().sum()), adverse_events=ae, flow=flow_steps(cohort),
         agreement=agreement if isinstance(agreement, pd.DataFrame) else None, missing=missing,
         exclusions=exclusions, notes=tuple(notes.items), versions=library_versions(), sources=tuple(sources),
         timepoint_rules={o: dict(r) for o, r in rules.items() if o in plan.outcome_codes},

@@ -17,6 +17,7 @@ from ipafstudy.reporting.format import JournalStyle, fmt_n_pct, fmt_number, fmt_
 from ipafstudy.reporting.tables import (
     DECIMALS,
     FOLLOW_UP_RULE_WORDS,
+    PAIRWISE_TABLE,
     Q_LABEL,
     REGRESSION_DIAGNOSTICS_FIGURE,
     mann_whitney_words,
@@ -148,9 +149,10 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
         f"; {'with' if st.continuity else 'no'} continuity correction), with effect size r = |z|/√N, N being "
         f"{r_n}. The median change is given with a {conf}% {st.bootstrap_ci_method} bootstrap confidence interval "
         f"({st.bootstrap_resamples:,} resamples of patients, seed {st.seed}). Groups were compared with the "
-        f"Mann-Whitney U test ({mw_p}) and "
+        f"{_group_tests(results, mw_p)} and "
         "categorical variables with Pearson's χ² test without continuity correction, or Fisher's exact test when "
-        "an expected count was below 5. Changes were correlated with Spearman's ρ (pairwise complete cases) "
+        f"an expected count was below 5{_pairwise_words(results)}. Changes were correlated with Spearman's ρ "
+        "(pairwise complete cases) "
         f"{adjust}. {ties} {reg_outcome[:1].upper() + reg_outcome[1:]} was regressed on {predictors} by ordinary least "
         "squares (listwise deletion"
         f"{'; HC3 heteroscedasticity-consistent standard errors' if plan.regression.robust_se == 'hc3' else ''}), "
@@ -313,25 +315,48 @@ def _regression_sentence(results: StudyResults, st: JournalStyle) -> list[str]:
             + f" {verb} independently associated with it ({fit}; Table 3).", *regression_cautions(results, st)]
 
 
+def _group_tests(results: StudyResults, mw_p: str) -> str:
+    """'Mann-Whitney U test (...)' for two subgroups; Kruskal-Wallis for three or more (Mann-Whitney pairwise)."""
+    if len(results.plan.subgroup.groups or ()) <= 2:
+        return f"Mann-Whitney U test ({mw_p})"
+    return (f"Kruskal-Wallis H test (tie-corrected, χ² with k − 1 df), followed by pairwise Mann-Whitney U "
+            f"tests ({mw_p}),")
+
+
+def _pairwise_words(results: StudyResults) -> str:
+    if len(results.plan.subgroup.groups or ()) <= 2:
+        return ""
+    return ("; with three or more groups, pairs of groups were compared by the same tests and their p values "
+            "Holm-adjusted within each variable")
+
+
 def _subgroup_sentences(results: StudyResults, st: JournalStyle) -> list[str]:
-    g1, g2 = results.plan.subgroup.groups
-    lab = results.plan.subgroup.labels
+    sub = results.plan.subgroup
+    groups = tuple(sub.groups or ())
+    sizes = [f"the {sub.label(g)} group {results.group_sizes.get(g, 0)}" for g in groups]
+    sizes[0] = sizes[0].replace(" group ", " group had ", 1) + " patients"
     alpha = results.plan.statistics.alpha
-    out = [f"The {lab[g1]} group had {results.group_sizes.get(g1, 0)} patients and the {lab[g2]} group "
-           f"{results.group_sizes.get(g2, 0)}; {results.n_analysed - sum(results.group_sizes.values())} patients "
-           "belonged to neither (Table 4)."]
-    for g in (g1, g2):
+    outside = results.n_analysed - sum(results.group_sizes.values()) - results.subgroup_missing
+    rest = [f"{outside} patients belonged to neither" if len(groups) == 2 else
+            f"{outside} patients belonged to none of these groups"]
+    if results.subgroup_missing:
+        rest.append(f"{results.subgroup_missing} had no recorded {sub.name}")
+    joined = _and(sizes) if len(groups) > 2 else " and ".join(sizes)
+    out = [f"{joined[:1].upper() + joined[1:]}; {'; '.join(rest)} (Table 4)."]
+    for g in groups:
         sig = [r.label for r in results.subgroup_response
                if r.within.get(g) is not None and r.within[g].wilcoxon is not None and r.within[g].wilcoxon.p < alpha]
-        out.append(f"Within the {lab[g]} group, significant changes were seen in "
+        out.append(f"Within the {sub.label(g)} group, significant changes were seen in "
                    f"{_and([_lc(x) for x in sig]) if sig else 'no outcome'} (Table 5).")
     between = [(r.label, r.between.p) for r in results.subgroup_response if r.between is not None and
                r.between.p < alpha]
+    test = "Mann-Whitney U" if len(groups) == 2 else "Kruskal-Wallis H"
     if between:
         out.append("The changes differed between the groups for " + _and([
-            f"{_lc(label)} ({fmt_p_relation(p, style=st)})" for label, p in between]) + " (Table 5).")
+            f"{_lc(label)} ({fmt_p_relation(p, style=st)})" for label, p in between]) + " (Table 5"
+            + ("" if len(groups) == 2 else f"; pairwise comparisons in Supplementary Table {PAIRWISE_TABLE}") + ").")
     else:
-        out.append("No change differed significantly between the groups (Mann-Whitney U on the changes, Table 5).")
+        out.append(f"No change differed significantly between the groups ({test} on the changes, Table 5).")
     return out
 
 

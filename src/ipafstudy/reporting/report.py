@@ -49,6 +49,8 @@ class Report:
     settings: tuple[str, ...] = ()
     #: The study drug as section headings name it (the plan's exposure label).
     drug_label: str = "tacrolimus"
+    #: The heading of Tables 4 and 5 ('Antibody groups', 'HRCT pattern groups').
+    subgroups_heading: str = "Antibody groups"
 
 
 def dumps_json(obj: Any) -> str:
@@ -221,6 +223,7 @@ def build_report(results: StudyResults, figures: Sequence[FigureSpec], style: Jo
         data_tables=build_tables(results, style),
         settings=tuple(settings_paragraphs(results)),
         drug_label=results.plan.drug_label,
+        subgroups_heading=results.plan.subgroup.groups_phrase[:1].upper() + results.plan.subgroup.groups_phrase[1:],
     )
 
 
@@ -244,7 +247,8 @@ def report_sections(report: Report) -> list[Section]:
                 pick([box_key], f), level=2),
         Section("Correlations among the changes", (), (), pick([corr_key], f), level=2),
         Section("Predictors of the change in the primary outcome", (), pick(["table3_regression"], t), level=2),
-        Section("Antibody groups", (), pick(["table4_subgroup_baseline", "table5_subgroup_response"], t), level=2),
+        Section(report.subgroups_heading, (), pick(["table4_subgroup_baseline", "table5_subgroup_response"], t),
+                level=2),
         Section("Adverse events", (), pick(["table6_adverse_events"], t), level=2),
     ]
     supplement = tuple(spec for key, spec in t.items() if key.startswith("tableS"))

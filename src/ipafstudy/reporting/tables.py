@@ -391,6 +391,8 @@ def _test_stat(row: Any, style: JournalStyle) -> str:
         return ""
     if row.test_name == "Mann-Whitney U":
         return fmt_number(row.test.u, 1, style=style)
+    if row.test_name == "Kruskal-Wallis H":
+        return fmt_number(row.test.h, 2, style=style)
     stat = getattr(row.test, "statistic", None)
     if "chi" in str(row.test_name).lower() or "pearson" in str(row.test_name).lower():
         return fmt_number(stat, 2, style=style) if not is_missing(stat) else ""
@@ -408,15 +410,34 @@ def _test_name(row: Any) -> str:
     return {"pearson": "Pearson χ²"}.get(name, name)
 
 
+#: The supplementary table of pairwise (Holm-adjusted) comparisons, printed when there are 3+ subgroups.
+PAIRWISE_TABLE = "S6"
+
+
+def _subgroups(results: StudyResults) -> tuple[tuple[str, ...], dict[str, str], dict[str, int]]:
+    """The analysed groups in table order, their labels and sizes (the analysis resolved them into the plan)."""
+    sub = results.plan.subgroup
+    groups = tuple(sub.groups or ())
+    return groups, {g: sub.label(g) for g in groups}, {g: results.group_sizes.get(g, 0) for g in groups}
+
+
+def _subgroup_missing_note(results: StudyResults) -> tuple[str, ...]:
+    m = results.subgroup_missing
+    if not m:
+        return ()
+    return (f"{m} analysed patient{'s' if m != 1 else ''} with no recorded {results.plan.subgroup.name} "
+            f"{'are' if m != 1 else 'is'} not in this table.",)
+
+
 def table4(results: StudyResults, style: JournalStyle) -> TableSpec:
-    g1, g2 = results.plan.subgroup.groups
-    lab = results.plan.subgroup.labels
-    n1, n2 = results.group_sizes.get(g1, 0), results.group_sizes.get(g2, 0)
+    groups, lab, sizes = _subgroups(results)
+    k = len(groups)
     rows = []
     mean_sd = _mean_sd(results)
     for r in results.subgroup_baseline:
         cells = []
-        for g, n in ((g1, n1), (g2, n2)):
+        for g in groups:
+            n = sizes[g]
             v = r.groups.get(g)
             if r.kind == "distribution":
                 cells.append(f"n = {v.n}" if isinstance(v, Count) and v.n != n else "")
@@ -432,34 +453,43 @@ def table4(results: StudyResults, style: JournalStyle) -> TableSpec:
         rows.append(Row((label, *cells, _test_stat(r, style), p, _test_name(r)),
                         indent=1 if r.kind == "level" else 0))
     st = results.plan.statistics
+    if k == 2:
+        continuous = (f"Mann-Whitney U (U = min(U1, U2)), "
+                      f"{mann_whitney_words(st.mann_whitney_method, st.mann_whitney_continuity)}")
+        fisher, pairwise = "Fisher's exact test", ""
+    else:
+        continuous = f"Kruskal-Wallis H test (tie-corrected; χ² with {k - 1} df)"
+        fisher = "Fisher's exact (Fisher-Freeman-Halton) test"
+        pairwise = (f" Pairwise comparisons with Holm-adjusted p values: Supplementary Table {PAIRWISE_TABLE}.")
     notes = (
-        f"Continuous variables: {_summary_words(results)}, Mann-Whitney U (U = min(U1, U2)), "
-        f"{mann_whitney_words(st.mann_whitney_method, st.mann_whitney_continuity)}. Categorical variables: Pearson "
-        "χ² without continuity correction, or Fisher's exact test when an expected count is below 5; the test is "
-        "named per row. mMRC grades: one test of the grade-by-group table (grades observed in either group).",
+        f"Continuous variables: {_summary_words(results)}, {continuous}. Categorical variables: Pearson "
+        f"χ² without continuity correction, or {fisher} when an expected count is below 5; the test is "
+        "named per row. mMRC grades: one test of the grade-by-group table (grades observed in "
+        f"{'either' if k == 2 else 'any'} group).{pairwise}",
+        *_subgroup_missing_note(results),
         *_quartile_note(results),
         ABBREVIATIONS,
     )
     return TableSpec(
         key="table4_subgroup_baseline", number=4,
-        title=f"Baseline characteristics by antibody group: {lab[g1]} vs {lab[g2]}",
-        columns=(Column("variable", "Variable"), Column("g1", f"{lab[g1]} (n = {n1})", "right"),
-                 Column("g2", f"{lab[g2]} (n = {n2})", "right"), Column("statistic", "U or χ²", "right"),
+        title=f"Baseline characteristics by {results.plan.subgroup.name}: {' vs '.join(lab[g] for g in groups)}",
+        columns=(Column("variable", "Variable"),
+                 *(Column(f"g{i}", f"{lab[g]} (n = {sizes[g]})", "right") for i, g in enumerate(groups, start=1)),
+                 Column("statistic", "U or χ²" if k == 2 else "H or χ²", "right"),
                  Column("p", "p", "right"), Column("test", "Test")),
         rows=tuple(rows), footnotes=notes,
     )
 
 
 def table5(results: StudyResults, style: JournalStyle) -> TableSpec:
-    g1, g2 = results.plan.subgroup.groups
-    lab = results.plan.subgroup.labels
-    sizes = {g: results.group_sizes.get(g, 0) for g in (g1, g2)}
+    groups, lab, sizes = _subgroups(results)
+    k = len(groups)
     rows = []
     fewer = False
     mean_sd = _mean_sd(results)
     for r in results.subgroup_response:
         cells: list[str] = [_unit(r.label, r.unit)]
-        for g in (g1, g2):
+        for g in groups:
             p = r.within.get(g)
             base = _summary(None if p is None else p.baseline, None if p is None else p.baseline_describe, r.code,
                             style, mean_sd)
@@ -470,34 +500,71 @@ def table5(results: StudyResults, style: JournalStyle) -> TableSpec:
                                      r.code, style, mean_sd), _wilcoxon_p(p, style)]
         cells.append(style.missing if r.between is None else fmt_p(r.between.p, style=style))
         rows.append(Row(tuple(cells)))
-    cols = (
-        Column("variable", "Variable"),
-        Column("b1", f"{lab[g1]} baseline", "right"), Column("f1", f"{lab[g1]} follow-up", "right"),
-        Column("p1", "P1", "right"),
-        Column("b2", f"{lab[g2]} baseline", "right"), Column("f2", f"{lab[g2]} follow-up", "right"),
-        Column("p2", "P2", "right"),
-        Column("p3", "P3", "right"),
-    )
+    cols = [Column("variable", "Variable")]
+    for i, g in enumerate(groups, start=1):
+        cols += [Column(f"b{i}", f"{lab[g]} baseline", "right"), Column(f"f{i}", f"{lab[g]} follow-up", "right"),
+                 Column(f"p{i}", f"P{i}", "right")]
+    cols.append(Column(f"p{k + 1}", f"P{k + 1}", "right"))
     st = results.plan.statistics
+    within_ps = ", ".join(f"P{i} ({lab[g]})" for i, g in enumerate(groups, start=1))
+    within_ps = " and ".join(within_ps.rsplit(", ", 1)) if k == 2 else within_ps
+    if k == 2:
+        between = ("Mann-Whitney U test comparing the changes (follow-up minus baseline) between the groups "
+                   f"({mann_whitney_words(st.mann_whitney_method, st.mann_whitney_continuity)}).")
+    else:
+        between = ("Kruskal-Wallis H test comparing the changes (follow-up minus baseline) among the groups "
+                   f"(tie-corrected; χ² with {k - 1} df); pairwise Mann-Whitney U tests with Holm-adjusted p values in "
+                   f"Supplementary Table {PAIRWISE_TABLE}.")
     notes = [
-        f"{lab[g1]} group n = {sizes[g1]}; {lab[g2]} group n = {sizes[g2]}. Values are {_summary_words(results)} of "
+        "; ".join(f"{lab[g]} group n = {sizes[g]}" for g in groups) + f". Values are {_summary_words(results)} of "
         "the patients with both a baseline and a follow-up value"
         + ("; [n = ...] marks rows with fewer patients." if fewer else "."),
-        f"P1 ({lab[g1]}) and P2 ({lab[g2]}): Wilcoxon signed-rank test within the group, as in Table 2. P3: "
-        "Mann-Whitney U test comparing the changes (follow-up minus baseline) between the groups "
-        f"({mann_whitney_words(st.mann_whitney_method, st.mann_whitney_continuity)}).",
+        f"{within_ps}: Wilcoxon signed-rank test within the group, as in Table 2. P{k + 1}: {between}",
+        *_subgroup_missing_note(results),
         *_quartile_note(results),
         ABBREVIATIONS,
     ]
-    within = [(f"{r.label} ({lab[g]})", r.within[g].wilcoxon) for r in results.subgroup_response for g in (g1, g2)
+    within = [(f"{r.label} ({lab[g]})", r.within[g].wilcoxon) for r in results.subgroup_response for g in groups
               if r.within.get(g) is not None]
     few = few_nonzero_note(within, style)
     if few:
         notes.append(few)
     return TableSpec(
         key="table5_subgroup_response", number=5,
-        title=f"Response to {results.plan.drug_label} within and between antibody groups ({lab[g1]} vs {lab[g2]})",
-        columns=cols, rows=tuple(rows), footnotes=tuple(notes),
+        title=f"Response to {results.plan.drug_label} within and between {results.plan.subgroup.groups_phrase} "
+              f"({' vs '.join(lab[g] for g in groups)})",
+        columns=tuple(cols), rows=tuple(rows), footnotes=tuple(notes),
+    )
+
+
+def table_pairwise(results: StudyResults, style: JournalStyle) -> TableSpec | None:
+    """Supplementary table of the Holm-adjusted pairwise follow-ups of Tables 4 and 5 (3+ subgroups only)."""
+    _, lab, _ = _subgroups(results)
+    sources = [("Table 4", r.label, r.pairwise) for r in results.subgroup_baseline]
+    sources += [("Table 5", f"{_unit(r.label, r.unit)}, change", r.pairwise) for r in results.subgroup_response]
+    rows = []
+    for table, label, pairwise in sources:
+        if pairwise is None:
+            continue
+        for c in pairwise.comparisons:
+            test = {"pearson": "Pearson χ²", "fisher": "Fisher's exact", "": ""}.get(c.test, c.test)
+            rows.append(Row((table, label, f"{lab.get(c.group1, c.group1)} vs {lab.get(c.group2, c.group2)}", test,
+                             fmt_p(c.p, style=style), fmt_p(c.p_adjusted, style=style))))
+    if not rows:
+        return None
+    return TableSpec(
+        key=f"table{PAIRWISE_TABLE}_pairwise",
+        title=f"Supplementary Table {PAIRWISE_TABLE}. Pairwise comparisons between the "
+              f"{results.plan.subgroup.groups_phrase} (Tables 4 and 5)",
+        columns=(Column("table", "Table"), Column("variable", "Variable"), Column("comparison", "Comparison"),
+                 Column("test", "Test"), Column("p", "p", "right"), Column("p_holm", "p (Holm)", "right")),
+        rows=tuple(rows),
+        footnotes=(
+            "Each variable's pairs are compared on their own (Mann-Whitney U for continuous values and changes; "
+            "Pearson χ² without continuity correction, or Fisher's exact test when an expected count of the pair's "
+            "table is below 5), and the p values are Holm-adjusted over that variable's pairs. Raw p is shown beside "
+            "the adjusted p; NA: the pair could not be compared (a group without values).",
+        ),
     )
 
 
@@ -739,7 +806,7 @@ def table_agreement(results: StudyResults, style: JournalStyle) -> TableSpec | N
 
 BUILDERS: tuple[Callable[[StudyResults, JournalStyle], TableSpec | None], ...] = (
     table1, table2, table3, table4, table5, table_adverse_events, table_normality, table_flow, table_missing,
-    table_correlation, table_agreement,
+    table_correlation, table_agreement, table_pairwise,
 )
 
 
