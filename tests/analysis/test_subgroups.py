@@ -270,3 +270,18 @@ def test_table1_by_subgroup_uses_the_resolved_levels_of_a_0_1_subgroup(data) -> 
     assert results.baseline.groups == ("1", "0")
     assert results.baseline.group_sizes == results.group_sizes and sum(results.group_sizes.values()) == len(data)
     assert results.baseline.group_labels == {"1": "Yes", "0": "No"}
+
+
+def test_default_subgroup_with_one_group_is_not_an_error(data) -> None:
+    """The default (MSA vs MAA) on a cohort without MAA patients keeps today's 'not computed' notes."""
+    only_msa = data[data["antibody_group"] == "MSA"]
+    results = analyse_dataset(only_msa, AnalysisPlan())
+    assert results.group_sizes == {"MSA": len(only_msa), "MAA": 0}
+    assert any("Table 4" in n and "not computed" in n for n in results.notes)
+    with pytest.raises(InvalidOptionError, match=r"subgroup.variable: the \d+ analysed patients have 1 level"):
+        analyse_dataset(only_msa, plan_from_dict({"subgroup": {"groups": ["MSA", "neither"]}}))
+
+
+def test_antibody_groups_without_labels_keep_the_default_labels_of_listed_groups() -> None:
+    spec = plan_from_dict({"subgroup": {"groups": ["MSA", "neither"]}}).subgroup
+    assert spec.labels == {"MSA": "MSAs"} and spec.label("neither") == "neither"

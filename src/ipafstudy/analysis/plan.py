@@ -140,6 +140,8 @@ class SubgroupSpec(_Strict):
         """[MSA, MAA] are antibody_group's defaults; another variable defaults to its observed levels."""
         if isinstance(data, dict) and data.get("variable", "antibody_group") != "antibody_group":
             data = {"groups": None, "labels": {}, **data}
+        elif isinstance(data, dict) and "labels" not in data and isinstance(data.get("groups"), (list, tuple)):
+            data = {**data, "labels": {g: t for g, t in {"MSA": "MSAs", "MAA": "MAAs"}.items() if g in data["groups"]}}
         return data
 
     @field_validator("variable")
