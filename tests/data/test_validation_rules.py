@@ -332,3 +332,19 @@ def test_conflicting_antibody_results_same_day_warn(tmp_path: Path) -> None:
     tables["antibodies"].append({**tables["antibodies"][1], "antibody": "JO1", "result": "negative"})
     issue = _only(_validate(tmp_path, tables), "conflicting_duplicate")
     assert (issue.row, issue.column, issue.value, issue.severity) == (6, "result", "negative", "warning")
+
+
+def test_birth_after_the_first_course_of_any_drug(tmp_path: Path) -> None:
+    """birth_after_index does not look for one drug by name: a mycophenolate study (no tacrolimus) gets it too,
+    and the message names the earliest course, whatever its drug (issue 11 item 1 left-over)."""
+    tables = tiny_tables()
+    for row in tables["treatments"]:
+        row["drug"] = row["drug"].lower().replace("tacrolimus", "mycophenolate")
+    tables["treatments"].append({"patient_id": "P02", "drug": "hydroxychloroquine", "start_date": "2019-05-01"})
+    tables["patients"][1]["birth_date"] = "2019-06-01"  # after the hydroxychloroquine course, before mycophenolate
+    issue = _only(_validate(tmp_path, tables), "birth_after_index")
+    assert (issue.file, issue.row, issue.column) == ("patients.csv", 3, "birth_date")
+    assert "first treatment start 2019-05-01 (hydroxychloroquine)" in issue.message
+    assert "tacrolimus" not in issue.message
+    tables["patients"][1]["birth_date"] = "2019-05-01"  # born the day of the first course: possible, no error
+    assert not [i for i in _validate(tmp_path / "b", tables) if i.rule == "birth_after_index"]

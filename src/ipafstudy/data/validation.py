@@ -36,7 +36,7 @@ conflicting_duplicate     error     same patient, date and variable (or scan/rea
 duplicate_role            error     two readers holding the same role for one scan and zone
 duplicate_row             warning   the same record twice with identical values (kept)
 end_before_start          error     a treatment ending before it starts
-birth_after_index         error     birth_date after the first tacrolimus start
+birth_after_index         error     birth_date after the patient's first treatment start (any drug)
 rf_without_uln            warning   an RF value without its upper limit of normal
 grade_pct_mismatch        warning   an HRCT grade that disagrees with the percentage given
 missing_grade             warning   an HRCT pattern with neither grade nor percentage
@@ -86,7 +86,6 @@ REQUIRED_TABLES = ("patients",)
 # Tables that may be absent but, when present with no rows, leave nothing to analyse: a warning.
 EXPECTED_ROWS = ("treatments",)
 MIN_YEAR, MAX_YEAR = 1900, 2100
-TACROLIMUS = "tacrolimus"
 
 # pandas 3 has a native string dtype whose missing value is NaN; pandas 2 keeps text in object columns.
 TEXT_DTYPE = "str" if int(pd.__version__.split(".")[0]) >= 3 else "object"
@@ -619,18 +618,23 @@ def _birth_checks(
 ) -> None:
     if treatments is None:
         return
-    index: dict[str, dt.date] = {}
+    # Drug-neutral on purpose: nobody is treated before birth, whatever the drug, and the data layer does not know
+    # the plan's study drug (validate without a plan must give the same answer as with one).
+    index: dict[str, tuple[dt.date, str]] = {}
     for rec in treatments[1]:
         pid, drug, start = rec.get("patient_id"), rec.get("drug"), rec.get("start_date")
-        if pid is None or start is None or drug is None or canonical_token(drug) != TACROLIMUS:
+        if pid is None or start is None:
             continue
-        index[pid] = min(start, index.get(pid, start))
+        if pid not in index or start < index[pid][0]:
+            index[pid] = (start, str(drug) if drug is not None else "a course without drug name")
     for rec in patients:
         birth, pid = rec.get("birth_date"), rec.get("patient_id")
-        if birth is not None and pid in index and birth > index[pid]:
+        if birth is not None and pid in index and birth > index[pid][0]:
+            first, drug = index[pid]
             col.add(
                 raw_p, rec[SOURCE_ROW], "birth_date", birth, "birth_after_index",
-                f"birth_date {birth.isoformat()} is after the first tacrolimus start {index[pid].isoformat()}",
+                f"birth_date {birth.isoformat()} is after the patient's first treatment start {first.isoformat()} "
+                f"({drug})",
             )
 
 
