@@ -21,7 +21,7 @@ RenalRule = Literal["kdigo", "none"]
 
 
 def _setting(default: object, doc: str) -> object:
-    """A dataclass field whose description travels with it into docs and reports."""
+    """A dataclass field whose description travels with it into docs and reports ({drug}: the study drug)."""
     return field(default=default, metadata={"doc": doc})
 
 
@@ -55,11 +55,11 @@ class ClinicalSettings:
     )
     min_exposure_days: int = _setting(
         90,
-        "Minimum tacrolimus exposure for eligibility.",
+        "Minimum {drug} exposure for eligibility.",
     )
     min_age: float = _setting(
         18.0,
-        "Minimum age in years at tacrolimus start.",
+        "Minimum age in years at {drug} start.",
     )
     baseline_window_days: int = _setting(
         90,
@@ -67,7 +67,7 @@ class ClinicalSettings:
     )
     baseline_includes_start_day: bool = _setting(
         True,
-        "Whether a value dated on the tacrolimus start day counts as baseline.",
+        "Whether a value dated on the {drug} start day counts as baseline.",
     )
     follow_up_rule: FollowUpRule = _setting(
         "latest_complete_visit",
@@ -181,7 +181,13 @@ def _is_iso_date(text: str) -> bool:
     return True
 
 
-def describe_settings() -> list[tuple[str, object, str]]:
+def setting_doc(name: str, drug: str = "tacrolimus") -> str:
+    """The description of setting ``name`` with the study drug's label in its ``{drug}`` place."""
+    docs = {f.name: f.metadata.get("doc", "") for f in fields(ClinicalSettings)}
+    return docs[name].format(drug=drug)
+
+
+def describe_settings(drug: str = "tacrolimus") -> list[tuple[str, object, str]]:
     """(name, default, description) per setting: feeds docs, plan comments and reports."""
     default = ClinicalSettings()
-    return [(f.name, getattr(default, f.name), f.metadata["doc"]) for f in fields(default)]
+    return [(f.name, getattr(default, f.name), setting_doc(f.name, drug)) for f in fields(default)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -38,9 +39,41 @@ def test_texts_name_the_plans_drug(renamed: Path, tmp_path: Path) -> None:
                   "Treatment response to drug X", "at drug X start and received drug X for", "No drug X",
                   "min_exposure_days = 90: Minimum drug X exposure for eligibility", "Age at drug X start, years"):
         assert words in html, words
+    # Every text output, the DOCX and XLSX XML included: only the measured tacrolimus trough (its column, label and
+    # Table 1 section) and the flow step's code no_tacrolimus (a key, not a text) may name tacrolimus.
+    allowed = re.compile(r"tacrolimus_trough_median|Tacrolimus trough \(patient median\)|"
+                         r">Tacrolimus<|\"section\": \"Tacrolimus\"|^Tacrolimus,|\"no_tacrolimus\"", re.M)
+    out = tmp_path / "out"
+    texts = {f.name: f.read_text(encoding="utf-8") for f in out.rglob("*")
+             if f.suffix in {".html", ".csv", ".json", ".svg", ".txt", ".md"}}
+    for name in ("report.docx", "tables.xlsx"):
+        with zipfile.ZipFile(out / name) as z:
+            texts.update({f"{name}:{n}": z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml")})
+    assert len(texts) > 10
+    left = {name: re.findall(r".{0,30}tacrolimus.{0,30}", allowed.sub("", text), flags=re.I)
+            for name, text in texts.items()}
+    assert {name: found for name, found in left.items() if found} == {}
 
 
 def test_a_drug_without_courses_stops_with_the_plan_key(renamed: Path) -> None:
     plan = plan_from_dict({"exposure": {"drug": "ciclosporin", "names": ["ciclosporin", "Neoral"]}})
     with pytest.raises(PlanProblemsError, match=r"exposure.names: no treatments row matches the drug 'ciclosporin'"):
         run_study(load_study(renamed), plan)
+
+
+def test_texts_that_name_the_drug_are_templates() -> None:
+    """The texts are written with a {drug} place, not with 'tacrolimus' swapped out later by string replacement."""
+    from ipafstudy.analysis.plan import COVARIATE_PREDICTORS, AnalysisPlan, variable_label
+    from ipafstudy.cohort.screening import MISS_CAUSE_LABELS
+    from ipafstudy.reporting.tables import FOLLOW_UP_RULE_WORDS
+    from ipafstudy.settings import describe_settings, setting_doc
+
+    templates = [*FOLLOW_UP_RULE_WORDS.values(), *MISS_CAUSE_LABELS.values(), *COVARIATE_PREDICTORS.values()]
+    templates += [doc for _, _, doc in describe_settings(drug="{drug}")]
+    assert not [t for t in templates if "tacrolimus" in t.lower() and "trough" not in t.lower()]
+    assert sum("{drug}" in t for t in templates) >= 9
+    assert setting_doc("min_age", "mycophenolate") == "Minimum age in years at mycophenolate start."
+    assert setting_doc("min_age") == "Minimum age in years at tacrolimus start."  # the default report's words
+    plan = plan_from_dict({"exposure": {"drug": "mmf", "label": "mycophenolate", "names": ["MMF"]}})
+    assert variable_label("age_at_start", plan) == "Age at mycophenolate start, years"
+    assert variable_label("age_at_start", AnalysisPlan()) == "Age at tacrolimus start, years"

@@ -67,7 +67,7 @@ from ipafstudy.settings import ClinicalSettings, describe_settings, setting_type
 # Patient-level covariates a plan may use as a regression predictor (besides outcome columns).
 COVARIATE_PREDICTORS: dict[str, str] = {
     "ever_smoker": "Smoking (ever vs never)",
-    "age_at_start": "Age at tacrolimus start, years",
+    "age_at_start": "Age at {drug} start, years",  # a template: {drug} is the study drug's label
     "sex_male": "Male sex",
     "pirfenidone": "Concomitant pirfenidone",
     "nintedanib": "Concomitant nintedanib",
@@ -768,10 +768,8 @@ def allowed_model_columns(outcome_codes: typing.Iterable[str]) -> set[str]:
 
 def variable_label(column: str, plan: AnalysisPlan) -> str:
     """Human label for a column of the analysis dataset ('hrct_ggo_baseline' -> 'Baseline GGO')."""
-    if column == "age_at_start":
-        return COVARIATE_PREDICTORS[column].replace("tacrolimus", plan.drug_label)
     if column in COVARIATE_PREDICTORS:
-        return COVARIATE_PREDICTORS[column]
+        return COVARIATE_PREDICTORS[column].format(drug=plan.drug_label)
     for c in plan.concomitant:
         if column == f"concomitant_{c.code}":
             return f"Concomitant {c.label or c.code}"

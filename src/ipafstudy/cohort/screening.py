@@ -99,12 +99,12 @@ NOT_IPAF_REASONS: dict[str, str] = {
     "fewer_domains": "Features in fewer than two domains",
     "indeterminate": "IPAF status indeterminate",
 }
-#: Cause code -> label of the breakdown of the no-baseline / no-follow-up steps.
+#: Cause code -> label of the breakdown of the no-baseline / no-follow-up steps (templates: {drug} the study drug).
 MISS_CAUSE_LABELS: dict[str, str] = {
     "no_values": "No value recorded",
     "only_before_window": "Values only before the baseline window",
-    "none_before_start": "No value before the tacrolimus start",
-    "only_before_start": "Values only on or before the tacrolimus start",
+    "none_before_start": "No value before the {drug} start",
+    "only_before_start": "Values only on or before the {drug} start",
     "only_after_end": "Later values only after the end of treatment",
     "no_complete_visit": "No visit with every measured outcome",
     "scan_not_usable": "Scan in the window not usable (incomplete or open adjudication flags)",
@@ -216,7 +216,7 @@ def build_flow(
         if key == "not_ipaf":
             breakdown = _breakdown(removed, not_ipaf_key, NOT_IPAF_REASONS, all_keys=True)
         elif key in cause:
-            words = {k: v.replace("tacrolimus", drug) for k, v in MISS_CAUSE_LABELS.items()}
+            words = {k: v.format(drug=drug) for k, v in MISS_CAUSE_LABELS.items()}
             breakdown = _breakdown(removed, cause[key], words, all_keys=False)
         before = len(remaining)
         gone = set(removed)

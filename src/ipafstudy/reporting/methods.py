@@ -24,6 +24,7 @@ from ipafstudy.reporting.tables import (
     regression_cautions,
     wilcoxon_method_words,
 )
+from ipafstudy.settings import setting_doc
 from ipafstudy.values import is_missing
 
 _BLANK_FEATURE = {
@@ -78,9 +79,9 @@ def follow_up_words(results: StudyResults) -> str:
             groups.setdefault((rule, panel), []).append(_lc(results.plan.outcome(code).label))
     if not groups:
         return f"the latest value after {results.plan.drug_label} start up to the end of treatment"
-    words = "; and ".join(FOLLOW_UP_RULE_WORDS.get(rule, rule + " for {labels}").format(labels=_and(labels))
-                          for (rule, _), labels in groups.items())
-    return words.replace("tacrolimus start", f"{results.plan.drug_label} start")  # the plan's study drug
+    drug = results.plan.drug_label
+    return "; and ".join(FOLLOW_UP_RULE_WORDS.get(rule, rule + " for {labels}").format(labels=_and(labels), drug=drug)
+                         for (rule, _), labels in groups.items())
 
 
 def _lab_rules_sentence(results: StudyResults, st_fmt: JournalStyle) -> str:
@@ -399,7 +400,7 @@ def settings_paragraphs(results: StudyResults) -> list[str]:
         shown = setting_words(f.name, value)
         if value is None and f.name == "data_cutoff_date" and results.data_cutoff_date is not None:
             shown += f" (derived: {results.data_cutoff_date.isoformat()})"
-        doc = f.metadata.get("doc", "").replace("tacrolimus", results.plan.drug_label)  # the plan's study drug
+        doc = setting_doc(f.name, results.plan.drug_label)
         lines.append(f"{f.name} = {shown}" + (f": {doc}" if doc else ""))
     intro = ("Clinical settings used for this report (option = value: meaning; a named choice is followed by the "
              "value to write in the plan, in brackets). Change them in the analysis plan's clinical section to rerun "

@@ -608,13 +608,14 @@ def table_adverse_events(results: StudyResults, style: JournalStyle) -> TableSpe
     )
 
 
-#: Follow-up rule code (recorded by the cohort per outcome) -> what was taken, in words ({labels}: the outcomes).
+#: Follow-up rule code (recorded by the cohort per outcome) -> what was taken, in words (templates: {labels} the
+#: outcomes, {drug} the study drug's label).
 FOLLOW_UP_RULE_WORDS = {
     "latest_usable_scan": "the latest usable HRCT scan (complete consensus, no open adjudication flag) after "
-    "tacrolimus start up to the end of treatment for {labels}",
-    "latest_complete_visit": "the latest visit after tacrolimus start up to the end of treatment at which {labels} "
+    "{drug} start up to the end of treatment for {labels}",
+    "latest_complete_visit": "the latest visit after {drug} start up to the end of treatment at which {labels} "
     "were all recorded",
-    "latest_per_measure": "the latest value of each of {labels} after tacrolimus start up to the end of treatment",
+    "latest_per_measure": "the latest value of each of {labels} after {drug} start up to the end of treatment",
 }
 #: Not-IPAF breakdown key -> (label, reason) for Supplementary Table S2 and the flow diagram.
 NOT_IPAF_WORDS = {
@@ -626,14 +627,14 @@ NOT_IPAF_WORDS = {
 }
 
 
-def _cause_words(cause: str, scans: bool, primary: str) -> str:
-    """A recorded miss cause in words; ``scans``: the outcome comes from HRCT scans."""
+def _cause_words(cause: str, scans: bool, primary: str, drug: str) -> str:
+    """A recorded miss cause in words; ``scans``: the outcome comes from HRCT scans; ``drug``: the study drug."""
     many = "scans" if scans else "values"
     return {
         "no_values": "no scan at all" if scans else f"no {primary} value at all",
         "only_before_window": f"the nearest earlier {many[:-1]} was older than the window",
-        "none_before_start": f"no {many[:-1]} before the tacrolimus start",
-        "only_before_start": f"all {many} on or before the tacrolimus start",
+        "none_before_start": f"no {many[:-1]} before the {drug} start",
+        "only_before_start": f"all {many} on or before the {drug} start",
         "only_after_end": f"the later {many} were after the end of treatment",
         "no_complete_visit": "the measured outcomes were recorded on different dates",
         "scan_not_usable": "the scan in the window was incomplete or had open adjudication flags",
@@ -647,16 +648,17 @@ def _miss_reason(results: StudyResults, step: Any, timepoint: str, primary: str)
     fu_rule = results.timepoint_rules.get(results.plan.primary_outcome, {}).get("follow_up", "")
     scans = fu_rule == "latest_usable_scan"
     one = "usable HRCT scan" if scans else f"{primary} value"
+    drug = results.plan.drug_label
     if timepoint == "baseline":
-        text = f"No {one} in the {s.baseline_window_days} days before tacrolimus start"
+        text = f"No {one} in the {s.baseline_window_days} days before {drug} start"
     elif fu_rule == "latest_complete_visit":
-        text = "No visit after tacrolimus start up to the end of treatment at which every measured outcome was recorded"
+        text = f"No visit after {drug} start up to the end of treatment at which every measured outcome was recorded"
     else:
-        text = f"No {one} after tacrolimus start up to the end of treatment"
+        text = f"No {one} after {drug} start up to the end of treatment"
     causes = [(b.key, b.n) for b in getattr(step, "breakdown", ()) if b.n]
     if causes:
-        text += ": " + "; ".join(f"{_cause_words(k, scans, primary)} ({n})" for k, n in causes)
-    return text.replace("tacrolimus start", f"{results.plan.drug_label} start")  # the plan's study drug
+        text += ": " + "; ".join(f"{_cause_words(k, scans, primary, drug)} ({n})" for k, n in causes)
+    return text
 
 
 def _lab_events_note(results: StudyResults, style: JournalStyle) -> str:
