@@ -64,16 +64,20 @@ def test_a_drug_without_courses_stops_with_the_plan_key(renamed: Path) -> None:
 def test_texts_that_name_the_drug_are_templates() -> None:
     """The texts are written with a {drug} place, not with 'tacrolimus' swapped out later by string replacement."""
     from ipafstudy.analysis.plan import COVARIATE_PREDICTORS, AnalysisPlan, variable_label
+    from ipafstudy.analysis.table1_catalogue import PATIENT_VARIABLES
     from ipafstudy.cohort.screening import MISS_CAUSE_LABELS
     from ipafstudy.reporting.tables import FOLLOW_UP_RULE_WORDS
     from ipafstudy.settings import describe_settings, setting_doc
 
     templates = [*FOLLOW_UP_RULE_WORDS.values(), *MISS_CAUSE_LABELS.values(), *COVARIATE_PREDICTORS.values()]
+    templates += [v.label for v in PATIENT_VARIABLES.values()]
     templates += [doc for _, _, doc in describe_settings(drug="{drug}")]
     assert not [t for t in templates if "tacrolimus" in t.lower() and "trough" not in t.lower()]
-    assert sum("{drug}" in t for t in templates) >= 9
+    assert sum("{drug}" in t for t in templates) >= 10
     assert setting_doc("min_age", "mycophenolate") == "Minimum age in years at mycophenolate start."
     assert setting_doc("min_age") == "Minimum age in years at tacrolimus start."  # the default report's words
     plan = plan_from_dict({"exposure": {"drug": "mmf", "label": "mycophenolate", "names": ["MMF"]}})
     assert variable_label("age_at_start", plan) == "Age at mycophenolate start, years"
     assert variable_label("age_at_start", AnalysisPlan()) == "Age at tacrolimus start, years"
+    assert plan.table1_variables()[0].label == "Age at mycophenolate start, years"  # Table 1 row
+    assert AnalysisPlan().table1_variables()[0].label == "Age at tacrolimus start, years"

@@ -537,7 +537,7 @@ class AnalysisPlan(_Strict):
                 levels = tuple(row.levels.items())
             elif row.levels is not None:
                 levels = tuple((lv, found.level_label(lv)) for lv in row.levels)
-            label = (row.label or found.label).replace("tacrolimus start", f"{self.drug_label} start")
+            label = (row.label or found.label).replace("{drug}", self.drug_label)  # catalogue labels are templates
             out.append(Table1Variable(row.variable, label, row.section or found.section, row.kind or found.kind,
                                       levels, levels_only=row.levels is not None))
         return tuple(out)

@@ -100,8 +100,8 @@ _DOMAINS = "Diagnostic domains met"
 _ANTIBODY = "Antibody groups"
 CONCOMITANT_SECTION = "Concomitant drugs at start"
 BASELINE_SECTION = "Baseline values"
-#: The study drug's name in catalogue labels; replaced by the plan's drug label when printed.
-DRUG_WORD = "tacrolimus"
+#: The study drug's place in catalogue labels (templates), filled with the plan's drug label when printed.
+DRUG_WORD = "{drug}"
 
 
 def _v(column: str, label: str, section: str, kind: Kind = "binary",
@@ -110,7 +110,7 @@ def _v(column: str, label: str, section: str, kind: Kind = "binary",
 
 
 PATIENT_VARIABLES: dict[str, Table1Variable] = dict((
-    _v("age_at_start", "Age at tacrolimus start, years", _DEMO, "continuous"),
+    _v("age_at_start", "Age at {drug} start, years", _DEMO, "continuous"),
     _v("sex", "Sex", _DEMO, "categorical", (("male", "Male"), ("female", "Female"))),
     _v("sex_male", "Male", _DEMO),
     _v("smoking", "Smoking", _DEMO, "categorical",
