@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,15 @@ def test_plan_check_good_plan(tmp_path, bundled, capsys):
     assert "valid analysis plan" in capsys.readouterr().out
     assert main(["plan", "--default", "--data", str(bundled)]) == 1
     assert "--data goes with --check" in capsys.readouterr().err
+
+
+def test_data_problem_outcome_never_measured(study):
+    plan = plan_from_dict({"outcomes": [{"code": "crp"}, {"code": "fvc_ml"}, {"code": "hrct_ggo"}],
+                           "primary_outcome": "crp", "correlation": {"outcomes": ["crp", "hrct_ggo"]},
+                           "figures": {"box_plot_outcomes": ["crp"]},
+                           "regression": {"outcome": "crp_change", "predictors": ["crp_baseline"]}})
+    problems = data_problems(plan, StudyData(plan, study))
+    assert _keys(problems) == ["outcomes[1].code"]  # the bundled records have CRP and HRCT reads, no FVC
+    assert "'fvc_ml': no measurements row" in problems[0].message
+    no_reads = dataclasses.replace(study, hrct_reads=study.hrct_reads.iloc[0:0])
+    assert _keys(data_problems(plan, StudyData(plan, no_reads))) == ["outcomes[1].code", "outcomes[2].code"]

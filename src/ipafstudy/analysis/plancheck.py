@@ -383,3 +383,30 @@ def _table1_rows_have_data(plan: AnalysisPlan, data: StudyData) -> CheckResult:
         if row.variable.endswith("_baseline") and code in extra and code not in measured:
             yield f"table1[{i}]", (f"the measurements table has no {code!r} value, so its baseline cannot be shown; "
                                    "add the measurements or remove the row")
+
+
+@data_check("outcomes")
+def _outcomes_measured(plan: AnalysisPlan, data: StudyData) -> CheckResult:
+    """An outcome the plan names that the records never measure (no measurements row of the variable, no HRCT read
+    of the score) is a misnamed or missing variable, not an empty Table 2 row.
+
+    Only when the plan names ``outcomes``: the default plan's outcomes on records that lack some (a small test
+    cohort) keep giving empty rows, as before.
+    """
+    if "outcomes" not in plan.model_fields_set:
+        return
+    from ipafstudy.rules.codes import HRCT_OUTCOMES
+
+    study = data.study
+    measured = set(study.measurements["variable"].dropna().astype(str)) if len(study.measurements) else set()
+    reads = study.hrct_reads
+    for i, code in enumerate(plan.outcome_codes):
+        if code in HRCT_OUTCOMES:
+            pattern = code.removeprefix("hrct_")
+            columns = [c for c in (pattern, f"{pattern}_pct") if c in reads.columns] if pattern != "total" else []
+            found = len(reads) > 0 and (pattern == "total" or any(reads[c].notna().any() for c in columns))
+            if not found:
+                yield f"outcomes[{i}].code", f"{code!r}: no HRCT read in the records scores it"
+        elif code not in measured:
+            yield (f"outcomes[{i}].code", f"{code!r}: no measurements row of this variable in the records (check the "
+                   "variable column's spelling, or remove the outcome)")
