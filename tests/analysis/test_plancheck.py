@@ -221,3 +221,27 @@ def test_data_problem_outcome_never_measured(study):
     assert "'fvc_ml': no measurements row" in problems[0].message
     no_reads = dataclasses.replace(study, hrct_reads=study.hrct_reads.iloc[0:0])
     assert _keys(data_problems(plan, StudyData(plan, no_reads))) == ["outcomes[1].code", "outcomes[2].code"]
+
+
+# The issue's kinds of bad input in one plan (the drug with no course is tested alone above: with no course nobody is
+# exposed, so the checks that need analysed patients cannot run beside it).
+ISSUE_PLAN = {
+    "regression": {"predictors": ["bmi", "ever_smoker"]},        # unknown variable
+    "table1": ["age_at_start", "smoker", "fvc_ml_baseline"],     # a row that is no variable; one the data lack
+    "subgroup": {"variable": "site"},                            # the bundled patients are all from one site
+}
+ISSUE_KEYS = ["subgroup.variable", "regression.predictors[0]", "table1[1]", "table1[2]"]
+
+
+@pytest.mark.parametrize("command", ["check", "analyze"])
+def test_the_issues_bad_input_kinds_listed_at_once(tmp_path, bundled, capsys, command):
+    path = _write(tmp_path, ISSUE_PLAN)
+    out = tmp_path / "out"
+    args = (["plan", "--check", str(path), "--data", str(bundled)] if command == "check"
+            else ["analyze", str(bundled), "--out", str(out), "--plan", str(path), "--quiet"])
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert sorted(_listed(err)) == sorted(ISSUE_KEYS), err
+    assert "1 level ('Centre A') of 'site'" in err and "'bmi' is not a known variable" in err
+    assert "'smoker' is not a Table 1 variable" in err and "no 'fvc_ml' value" in err
+    assert not out.exists()

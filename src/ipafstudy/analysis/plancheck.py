@@ -22,10 +22,10 @@ top-level plan sections it reads::
     def _subgroup_levels(plan, data):          # data: StudyData (study, cohort, dataset)
         ...
 
-A static check does not run when a section it reads has a field error (the section is replaced by its
-default while the other checks run). A data check does not run when a section it reads has any static problem,
-so one mistake is not reported again as its consequence in the data. Checks import what
-they need inside the function (pandas, cohort code), so loading a plan stays light.
+A check does not run when a section it reads has a field error (the section is replaced by its default while
+the other checks run). A data problem on a key that already has a static problem is not reported again, and a
+check that fails while a section it reads has a problem is passed over, so one mistake is reported once.
+Checks import what they need inside the function (pandas, cohort code), so loading a plan stays light.
 """
 
 from __future__ import annotations
@@ -284,20 +284,25 @@ class StudyData:
         return self._dataset
 
 
-def run_data_checks(plan: AnalysisPlan, data: StudyData, skip: Iterable[str] = ()) -> tuple[list[PlanProblem],
-                                                                                             list[str]]:
-    """Every registered data check whose sections have no problem (``skip``); returns the problems and why some
-    checks could not run (the cohort could not be built, nobody is analysed), once per reason."""
-    bad = set(skip)
+def run_data_checks(plan: AnalysisPlan, data: StudyData, skip: Iterable[str] = (),
+                    troubled: Iterable[str] = ()) -> tuple[list[PlanProblem], list[str]]:
+    """Every registered data check except those reading a section replaced by its default (``skip``); returns the
+    problems and why some checks could not run (the cohort could not be built, nobody is analysed), once per reason.
+    A check that fails with an error while a section it reads has a static problem (``troubled``) is taken as a
+    consequence of that problem and passed over; otherwise the error propagates (a bug)."""
+    replaced, bad = set(skip), set(troubled)
     problems: list[PlanProblem] = []
     not_run: dict[str, int] = {}
     for check in _DATA_CHECKS:
-        if not bad.isdisjoint(check.sections):
+        if not replaced.isdisjoint(check.sections):
             continue
         try:
             problems.extend(_as_problems(check.fn(plan, data)))
         except DataUnavailable as exc:
             not_run[str(exc)] = not_run.get(str(exc), 0) + 1
+        except (ValueError, KeyError, TypeError, AttributeError):
+            if bad.isdisjoint(check.sections):
+                raise
     notes = [f"{n} data check(s) could not run: {why}" for why, n in not_run.items()]
     return problems, notes
 
@@ -331,7 +336,9 @@ def check_with_data(checked: PlanCheck, load: Callable[[AnalysisPlan], Any]) -> 
                      "settings); fix the problems above and check again")
         return sort_problems(problems), notes
     study = load(plan)
-    found, not_run = run_data_checks(plan, StudyData(plan, study, blocked=bad), skip=bad)
+    found, not_run = run_data_checks(plan, StudyData(plan, study, blocked=bad), skip=checked.replaced, troubled=bad)
+    static_keys = {p.key for p in problems}
+    found = [p for p in found if p.key not in static_keys]  # a key with a static problem is not reported twice
     notes.extend(f"{n}; fix the problems above and check again" for n in not_run)
     return sort_problems([*problems, *found]), notes
 
