@@ -105,6 +105,9 @@ def test_plan_specs_refuse_bad_values():
         TimeToEventSpec(event_types=("infection", "infection"))
     with pytest.raises(ValueError):
         TimeToEventSpec(median_rule="mean")
+    with pytest.raises(ValueError, match="unknown adverse-event type"):
+        TimeToEventSpec(event_types=("infection", "rash"))
+    assert TimeToEventSpec(event_types=("neutropenia", "other")).event_types == ("neutropenia", "other")
     with pytest.raises(ValueError):
         IncidenceSpec(per_patient_years=-1)
     with pytest.raises(ValueError):
