@@ -40,6 +40,7 @@ from ipafstudy.stats.quantiles import (
     quantiles,
 )
 from ipafstudy.stats.regression import RegressionResult, linear_regression
+from ipafstudy.stats.slopes import SlopeResult, slope_model
 from ipafstudy.stats.survival import KaplanMeierResult, kaplan_meier
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "QuantileResult",
     "RegressionResult",
     "ShapiroResult",
+    "SlopeResult",
     "SpearmanMatrixResult",
     "SpearmanResult",
     "WilcoxonResult",
@@ -84,6 +86,7 @@ __all__ = [
     "quantiles",
     "shapiro_wilk",
     "significance_stars",
+    "slope_model",
     "spearman",
     "spearman_matrix",
     "weighted_kappa",

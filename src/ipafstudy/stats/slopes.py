@@ -1,0 +1,303 @@
+"""Rate of change over all visits: a linear mixed model with a random intercept and slope per patient.
+
+How INBUILD and SENSCIS report FVC decline: the fixed slope of ``value ~ time + (time | subject)``
+fitted by REML (R: ``lme4::lmer(value ~ time + (time | id), REML = TRUE)``). statsmodels' MixedLM is
+wrapped so that its defaults never leak: the optimizers are a fixed list tried in order, every
+warning is captured into ``status`` instead of being printed, and a fit that does not converge, or
+whose random-effects covariance is singular (slope variance or |correlation| at its boundary), is
+replaced by the random-intercept model ``value ~ time + (1 | subject)`` with the reason recorded.
+
+``change_point=c`` fits a piecewise (broken-stick) line with a knot at time ``c``:
+``value ~ time + post + (time | subject)`` with ``post = max(time - c, 0)``. The slope before the
+knot is the coefficient of ``time``, the slope after it is ``time + post``, and the coefficient of
+``post`` is their difference (the test of "did the rate of change differ after the drug started?").
+The random slope is on ``time`` (one per patient for both phases), which keeps three variance
+parameters instead of six.
+
+Inference is Wald z (normal approximation): estimate +/- z_{1-a/2} SE and p = 2 Phi(-|est/SE|), as
+statsmodels reports it. lme4 prints t values without a p value on purpose (the degrees of freedom of
+a mixed model are not well defined); Satterthwaite or Kenward-Roger df (R lmerTest, pbkrtest) give
+slightly wider intervals in small cohorts. The z test is stated in every result and in the report.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from ipafstudy.conventions import DEFAULT_CONFIDENCE
+from ipafstudy.errors import DataValidationError, InsufficientDataError
+from ipafstudy.stats._base import ResultMixin, check_confidence
+
+#: Optimizers tried in this order; the first that converges is used (statsmodels' own default order differs), and a
+#: gradient method's solution is polished by Powell's method.
+OPTIMIZERS: tuple[str, ...] = ("lbfgs", "powell", "nm")
+#: Below this the random-slope variance (relative to the residual variance) counts as zero: a singular fit.
+SINGULAR_TOLERANCE = 1e-6
+#: |correlation| of intercept and slope above this is a singular (boundary) fit.
+CORRELATION_BOUNDARY = 0.999
+#: REML log-likelihoods closer than this count as equal (optimizers stop at about 1e-8 relative).
+LOGLIK_TOLERANCE = 1e-6
+TEST = "Wald z (normal approximation); lme4 reports no p value, lmerTest's Satterthwaite df would be slightly wider"
+
+
+@dataclass(frozen=True, slots=True)
+class FixedEffect(ResultMixin):
+    """One fixed-effect coefficient (or a contrast of them) with its Wald z CI and p."""
+
+    term: str
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    z: float
+    p: float
+
+
+@dataclass(frozen=True, slots=True)
+class VarianceComponents(ResultMixin):
+    """Random-effects variances and the residual variance (lme4's VarCorr, squared)."""
+
+    intercept: float
+    slope: float | None
+    covariance: float | None
+    correlation: float | None
+    residual: float
+
+
+@dataclass(frozen=True, slots=True)
+class SlopeResult(ResultMixin):
+    """A fitted slope model: the fixed slope(s) per time unit, counts, variance components and status."""
+
+    value: str
+    time: str
+    subject: str
+    model: str  # "random_slope" or "random_intercept"
+    change_point: float | None
+    n_subjects: int
+    n_observations: int
+    n_subjects_one_value: int
+    fixed: tuple[FixedEffect, ...]
+    slope: FixedEffect | None  # no change point: the slope per time unit
+    slope_before: FixedEffect | None  # with a change point
+    slope_after: FixedEffect | None
+    slope_difference: FixedEffect | None
+    variance: VarianceComponents
+    loglik: float
+    reml: bool
+    converged: bool
+    status: str  # "converged", or why the random-slope model was replaced / what went wrong
+    fallback: bool
+    optimizer: str | None
+    confidence: float
+    test: str = TEST
+
+
+def _effect(term: str, estimate: float, se: float, confidence: float) -> FixedEffect:
+    z_crit = float(sps.norm.ppf(0.5 + confidence / 2))
+    z = estimate / se if se > 0 else math.nan
+    p = float(2 * sps.norm.sf(abs(z))) if se > 0 else math.nan
+    return FixedEffect(term, float(estimate), float(se), float(estimate - z_crit * se), float(estimate + z_crit * se),
+                       float(z), p)
+
+
+def _prepare(frame: pd.DataFrame, value: str, time: str, subject: str) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise DataValidationError(None, "slope_model(): frame must be a pandas DataFrame (one row per observation)")
+    missing = [c for c in (value, time, subject) if c not in frame.columns]
+    if missing:
+        raise DataValidationError(None, f"slope_model(): frame has no column(s) {missing}; columns are "
+                                        f"{list(map(str, frame.columns))}")
+    out = pd.DataFrame({"subject": frame[subject].astype(object)})
+    for name, col in (("value", value), ("time", time)):
+        converted = pd.to_numeric(frame[col], errors="coerce")
+        bad = frame[col].notna() & converted.isna()
+        if bad.any():
+            row = bad.idxmax()
+            raise DataValidationError(None, f"slope_model(): {col} must be numeric; row {row!r} holds "
+                                            f"{frame[col][row]!r}")
+        if np.isinf(converted.to_numpy(dtype=float)).any():
+            raise DataValidationError(None, f"slope_model(): {col} contains infinite values")
+        out[name] = converted.astype(float)
+    out = out.dropna().copy()
+    out["subject"] = out["subject"].astype(str)
+    # Deterministic order: by subject then time, whatever order the rows came in.
+    return out.sort_values(["subject", "time", "value"], kind="mergesort").reset_index(drop=True)
+
+
+def _fit(endog: np.ndarray, exog: np.ndarray, groups: np.ndarray, exog_re: np.ndarray, reml: bool,
+         optimizers: tuple[str, ...] = OPTIMIZERS) -> tuple[Any, str, list[str]]:
+    """Fit with each optimizer in turn; return the first converged fit (else the last), its optimizer, warnings."""
+    from statsmodels.regression.mixed_linear_model import MixedLM  # lazy: statsmodels is slow to import
+
+    last: tuple[Any, str, list[str]] | None = None
+    model = MixedLM(endog, exog, groups, exog_re=exog_re)
+    for method in optimizers:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                res = model.fit(reml=reml, method=method, maxiter=2000)
+                if res.converged and method != "powell":
+                    # Gradient methods stop ~1e-4 (relative) short in the variance parameters; a derivative-free
+                    # polish from their solution reaches lme4's optimum (tests compare to 1e-4).
+                    polished = model.fit(reml=reml, method="powell", start_params=res.params_object, maxiter=2000)
+                    if polished.converged and polished.llf >= res.llf:
+                        res, method = polished, f"{method}+powell"
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                last = (None, method, [f"{type(exc).__name__}: {exc}"])
+                continue
+        messages = sorted({str(w.message).strip() for w in caught})
+        if res.converged and np.all(np.isfinite(res.fe_params)):
+            return res, method, messages
+        last = (res, method, messages or ["the optimizer did not converge"])
+    assert last is not None
+    return last
+
+
+def _fixed_covariance(res: Any, exog: np.ndarray, groups: np.ndarray, exog_re: np.ndarray) -> np.ndarray:
+    """(X' V^-1 X)^-1 at the estimated variance components: lme4's ``vcov`` (statsmodels' own ``cov_params``
+    inverts the joint Hessian of fixed and variance parameters, which gives different SEs)."""
+    g = np.asarray(res.cov_re, dtype=float)
+    scale = float(res.scale)
+    info = np.zeros((exog.shape[1], exog.shape[1]))
+    for key in dict.fromkeys(groups):
+        rows = groups == key
+        x, z = exog[rows], exog_re[rows]
+        v = z @ g @ z.T + scale * np.eye(int(rows.sum()))
+        info += x.T @ np.linalg.solve(v, x)
+    return np.linalg.inv(info)
+
+
+def _design(data: pd.DataFrame, change_point: float | None) -> tuple[np.ndarray, list[str]]:
+    t = data["time"].to_numpy(dtype=float)
+    cols, names = [np.ones_like(t), t], ["Intercept", "time"]
+    if change_point is not None:
+        cols.append(np.maximum(t - change_point, 0.0))
+        names.append("post")
+    return np.column_stack(cols), names
+
+
+def _singular(res: Any, random_slope: bool) -> str | None:
+    """Why a random-slope fit is on the boundary (None when it is not)."""
+    if not random_slope:
+        return None
+    cov = np.asarray(res.cov_re, dtype=float)
+    scale = float(res.scale)
+    if cov.shape != (2, 2) or not np.all(np.isfinite(cov)):
+        return "the random-effects covariance could not be estimated"
+    if cov[1, 1] <= SINGULAR_TOLERANCE * scale:
+        return "the random-slope variance is estimated at zero (singular fit)"
+    if cov[0, 0] <= SINGULAR_TOLERANCE * scale:
+        return "the random-intercept variance is estimated at zero (singular fit)"
+    corr = cov[0, 1] / math.sqrt(cov[0, 0] * cov[1, 1])
+    if abs(corr) >= CORRELATION_BOUNDARY:
+        return f"the intercept-slope correlation is at its boundary ({corr:+.3f}; singular fit)"
+    return None
+
+
+def slope_model(
+    frame: pd.DataFrame,
+    value: str,
+    time: str,
+    subject: str,
+    *,
+    random_slope: bool = True,
+    change_point: float | None = None,
+    reml: bool = True,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> SlopeResult:
+    """Fixed slope of ``value`` per unit of ``time`` from a random-intercept (and slope) model per ``subject``.
+
+    Rows with a missing value or time are dropped; a subject with one value still informs the intercept
+    variance. ``random_slope=False`` fits the random-intercept model directly. Raises
+    ``InsufficientDataError`` when the model cannot be identified (fewer than 2 subjects, no two distinct
+    times, or with a change point no value on one side of it).
+    """
+    confidence = check_confidence("slope_model", confidence)
+    if change_point is not None:
+        try:
+            change_point = float(change_point)
+        except (TypeError, ValueError):
+            raise DataValidationError(None, f"slope_model(): change_point={change_point!r} is not a number") from None
+        if not math.isfinite(change_point):
+            raise DataValidationError(None, f"slope_model(): change_point={change_point!r} is not a finite number")
+    data = _prepare(frame, value, time, subject)
+    counts = data.groupby("subject", sort=True).size()
+    n_subjects, n_obs = int(counts.size), len(data)
+    if n_subjects < 2:
+        raise InsufficientDataError(f"slope_model(): {n_subjects} subject(s) with a value; at least 2 are needed")
+    if data["time"].nunique() < 2:
+        raise InsufficientDataError("slope_model(): every value has the same time; a slope needs two distinct times")
+    if change_point is not None:
+        before, after = int((data["time"] < change_point).sum()), int((data["time"] > change_point).sum())
+        if before == 0 or after == 0:
+            side = "before" if before == 0 else "after"
+            raise InsufficientDataError(f"slope_model(): no value {side} the change point {change_point:g}; "
+                                        "the piecewise slope cannot be estimated")
+    exog, names = _design(data, change_point)
+    if np.linalg.matrix_rank(exog) < exog.shape[1]:
+        raise InsufficientDataError("slope_model(): the times do not identify every slope (too few distinct times)")
+    n_fixed = exog.shape[1]
+    if n_obs <= n_fixed + (3 if random_slope else 1):
+        raise InsufficientDataError(f"slope_model(): {n_obs} values are too few for the model")
+    endog = data["value"].to_numpy(dtype=float)
+    groups = data["subject"].to_numpy()
+    t = data["time"].to_numpy(dtype=float)
+    re_slope, re_intercept = np.column_stack([np.ones_like(t), t]), np.ones((n_obs, 1))
+    # The random-intercept model is nested in the random-slope one: it is the fallback, and its REML
+    # log-likelihood is the floor a correctly maximised random-slope fit must reach.
+    res_i, opt_i, msg_i = _fit(endog, exog, groups, re_intercept, reml)
+    if res_i is None or not res_i.converged:
+        raise InsufficientDataError("slope_model(): the random-intercept model did not converge "
+                                    f"({'; '.join(msg_i)})")
+    res, optimizer, re_used, fallback, status = res_i, opt_i, re_intercept, False, "converged"
+    if random_slope:
+        reason = None
+        res_s, opt_s, msg_s = _fit(endog, exog, groups, re_slope, reml)
+        if res_s is not None and res_s.converged and res_s.llf < res_i.llf - LOGLIK_TOLERANCE:
+            # Stuck short of the maximum (typically near a boundary): a derivative-free optimizer finds it.
+            res_s, opt_s, msg_s = _fit(endog, exog, groups, re_slope, reml, optimizers=("powell", "nm"))
+        if res_s is None or not res_s.converged:
+            reason = "the random-slope model did not converge (" + "; ".join(msg_s) + ")"
+        elif res_s.llf < res_i.llf - LOGLIK_TOLERANCE:
+            reason = ("the random-slope fit did not reach the random-intercept model's likelihood "
+                      f"({res_s.llf:.4f} < {res_i.llf:.4f}), so its maximum was not found")
+        else:
+            reason = _singular(res_s, True)
+        if reason is None:
+            res, optimizer, re_used = res_s, opt_s, re_slope
+        else:
+            fallback, status = True, f"fell back to a random-intercept model: {reason}"
+    fe = np.asarray(res.fe_params, dtype=float)
+    cov_fe = _fixed_covariance(res, exog, groups, re_used)
+    se = np.sqrt(np.diag(cov_fe))
+    fixed = tuple(_effect(n, fe[i], se[i], confidence) for i, n in enumerate(names))
+    slope = before_e = after_e = diff = None
+    if change_point is None:
+        slope = fixed[1]
+    else:
+        before_e = _effect("slope_before", fe[1], se[1], confidence)
+        c = np.array([0.0, 1.0, 1.0])
+        after_e = _effect("slope_after", float(c @ fe), float(math.sqrt(c @ cov_fe @ c)), confidence)
+        diff = _effect("slope_difference", fe[2], se[2], confidence)
+    cov_re = np.asarray(res.cov_re, dtype=float)
+    scale = float(res.scale)
+    uses_slope = cov_re.shape == (2, 2)
+    if uses_slope:
+        corr = float(cov_re[0, 1] / math.sqrt(cov_re[0, 0] * cov_re[1, 1]))
+        variance = VarianceComponents(float(cov_re[0, 0]), float(cov_re[1, 1]), float(cov_re[0, 1]), corr, scale)
+    else:
+        variance = VarianceComponents(float(cov_re[0, 0]), None, None, None, scale)
+    return SlopeResult(
+        value=value, time=time, subject=subject, model="random_slope" if uses_slope else "random_intercept",
+        change_point=change_point, n_subjects=n_subjects, n_observations=n_obs,
+        n_subjects_one_value=int((counts == 1).sum()), fixed=fixed, slope=slope, slope_before=before_e,
+        slope_after=after_e, slope_difference=diff, variance=variance, loglik=float(res.llf), reml=bool(reml),
+        converged=bool(res.converged), status=status, fallback=fallback, optimizer=optimizer, confidence=confidence,
+    )
