@@ -16,6 +16,7 @@ B = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
 A = [2.0, 1.0, 5.0, 4.0, 8.0, 9.0]
 FRAME = pd.DataFrame({"y": A, "x": B, "z": [1.0, 0.0, 1.0, 1.0, 0.0, 0.0]})
 RATINGS = pd.DataFrame({"r1": B, "r2": A})
+LONG = pd.DataFrame({"id": list("aaabbbccc"), "t": [0.0, 0.5, 1.0] * 3, "v": [5.0, 4.0, 3.5, 7.0, 6.5, 5.0, 4.0, 4.2, 3.0]})
 
 # (function, positional args, option name) for every public option with an allowed set.
 INVALID = [
@@ -57,6 +58,8 @@ INVALID = [
     (st.kaplan_meier, (B, [1, 0, 1, 1, 0, 1]), "median_rule"),
     (st.kaplan_meier, (B, [1, 0, 1, 1, 0, 1]), "confidence"),
     (st.poisson_rate, (3, 10.0), "confidence"),
+    (st.slope_model, (LONG, "v", "t", "id"), "engine"),
+    (st.slope_model, (LONG, "v", "t", "id"), "confidence"),
 ]
 
 
@@ -97,6 +100,7 @@ RESULTS = [
     lambda: st.shapiro_wilk([1.0, 2.0]),
     lambda: st.kaplan_meier([1.0, 2.0, 2.0, 5.0], [1, 1, 0, 1]),  # S reaches 0: std_err inf -> null
     lambda: st.poisson_rate(0, 2.5),
+    lambda: st.slope_model(LONG, "v", "t", "id", change_point=0.25),
 ]
 
 

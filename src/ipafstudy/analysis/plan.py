@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from ipafstudy import conventions as conv
+from ipafstudy.analysis.additional_plan import AdditionalSpec
 from ipafstudy.analysis.plancheck import (
     SINK,
     SKIP,
@@ -454,6 +455,10 @@ class AnalysisPlan(_Strict):
     table1_by_subgroup: bool = Field(
         default=False, description="Table 1 also shows a column per subgroup (plan subgroup) and the test per row"
     )
+    additional: AdditionalSpec = Field(
+        default_factory=AdditionalSpec, description="Additional analyses (issue 12), each optional: appended to the "
+        "report after its tables"
+    )
     clinical: dict[str, Any] = Field(
         default_factory=dict, description="Clinical SETTINGS (ClinicalSettings); omitted keys keep their defaults"
     )
@@ -759,6 +764,11 @@ def _check_regression(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
             yield f"regression.predictors[{i}]", f"{col!r} is not a known variable; {hint}"
         elif col == plan.regression.outcome:
             yield f"regression.predictors[{i}]", f"{col!r} is the outcome; it cannot also be a predictor"
+
+
+@plan_check("additional", "outcomes", "primary_outcome")
+def _check_additional(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
+    yield from plan.additional.outcome_problems(plan.outcome_codes)
 
 
 def allowed_model_columns(outcome_codes: typing.Iterable[str]) -> set[str]:

@@ -233,6 +233,8 @@ class StudyResults(_ToDict):
     data_cutoff_date: dt.date | None = None  # the cut-off used: stated, or derived from the records
     #: Analysed patients with no value of the subgroup variable (left out of Tables 4 and 5).
     subgroup_missing: int = 0
+    #: The "Additional analyses" parts that ran (analysis.additional.AdditionalResults; None = not run).
+    additional: Any = None
 
     def paired_for(self, code: str) -> PairedOutcome:
         for p in self.paired:

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ipafstudy import stats
+from ipafstudy.analysis.additional import PartContext, run_additional
 from ipafstudy.analysis.ae_detail import grade_and_outcome
 from ipafstudy.analysis.dataset import (
     HRCT_PATTERN_LEVELS,
@@ -526,6 +527,8 @@ def analyse_dataset(
     agreement = agreement if agreement is not None else getattr(cohort, "agreement", None)
     rules = getattr(cohort, "timepoint_rules", None) or timepoint_rules(plan.outcome_codes, plan.settings,
                                                                         plan.variable_catalogue)
+    step("Additional analyses")
+    extra = run_additional(PartContext(data, plan, cohort, _Notes(), {"paired": paired, "subgroup_response": t5}), step)
     return StudyResults(
         plan=plan, settings=plan.settings, n_analysed=len(data), group_sizes=groups, n_antibody_both=both,
         dataset=data, baseline=table1, paired=paired, box_plots=boxes, correlation=corr,
@@ -534,7 +537,7 @@ def analyse_dataset(
         agreement=agreement if isinstance(agreement, pd.DataFrame) else None, missing=missing,
         exclusions=exclusions, notes=tuple(notes.items), versions=library_versions(), sources=tuple(sources),
         timepoint_rules={o: dict(r) for o, r in rules.items() if o in plan.outcome_codes},
-        data_cutoff_date=getattr(cohort, "data_cutoff_date", None),
+        data_cutoff_date=getattr(cohort, "data_cutoff_date", None), additional=extra,
     )
 
 

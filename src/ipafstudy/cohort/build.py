@@ -60,6 +60,21 @@ SCREENING_COLUMNS = (
 )
 
 
+OBSERVATION_COLUMNS = ["patient_id", "outcome", "date", "days_from_start", "value", "source"]
+
+
+def observations_frame(observations: dict[str, dict[str, list[Observation]]], exposures: dict[str, Exposure],
+                       analysed: Sequence[str]) -> pd.DataFrame:
+    """The long table of every dated value per analysed patient and outcome, sorted (deterministic)."""
+    rows = [
+        (pid, o.outcome, o.date, (o.date - exposures[pid].start).days, o.value, o.source)
+        for pid in analysed if exposures[pid].start is not None
+        for per in (observations.get(pid, {}),) for outcome in sorted(per) for o in per[outcome]
+    ]
+    frame = pd.DataFrame(rows, columns=OBSERVATION_COLUMNS)
+    return frame.sort_values(["patient_id", "outcome", "date", "value"], kind="mergesort").reset_index(drop=True)
+
+
 @dataclass(frozen=True)
 class Cohort:
     """The analysed cohort with every decision that produced it (frozen: analyses cannot alter it)."""
@@ -91,6 +106,9 @@ class Cohort:
     timepoint_rules: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     #: Baselines of non-outcome variables asked for by Table 1 (cohort.baselines): patient_id, variable, value, ...
     baseline_values: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(), repr=False)
+    #: Long format: every dated value of each outcome of the analysed patients (measurements and usable HRCT
+    #: scans), one row per recorded value, with days from the drug start (OBSERVATION_COLUMNS).
+    observations: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OBSERVATION_COLUMNS), repr=False)
 
     def analysis_frame(self) -> pd.DataFrame:
         """One row per analysed patient: group, smoking and per outcome baseline/follow-up/change.
@@ -406,6 +424,7 @@ def build_cohort(
         exposure_warnings=tuple(exposures[pid].warning for pid in study.patient_ids if exposures[pid].warning),
         timepoint_rules=timepoint_rules(outcome_list, settings, variables),
         baseline_values=baseline_values(meas, exposures, analysed, tuple(baseline_variables), settings),
+        observations=observations_frame(observations, exposures, analysed),
     )
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 from ipafstudy.analysis.results import StudyResults
 from ipafstudy.fileio import atomic_write_text, csv_text, prepare_output_dir, sha256_file
 from ipafstudy.reporting import figures as figs
+from ipafstudy.reporting.additional import RenderContext, additional_blocks, additional_sections
 from ipafstudy.reporting.format import STARS_LEGEND, JournalStyle, get_style, print_style
 from ipafstudy.reporting.io import write_table_csv
 from ipafstudy.reporting.methods import methods_paragraphs, settings_paragraphs, summary_sentences
@@ -227,9 +228,9 @@ def build_report(results: StudyResults, figures: Sequence[FigureSpec], style: Jo
     )
 
 
-def report_sections(report: Report) -> list[Section]:
+def report_sections(report: Report, additional: Sequence[Section] = ()) -> list[Section]:
     """The document in journal order: summary, methods, results (flow first; tables with their figures),
-    supplement, analysis settings, notes."""
+    the additional analyses (if any), supplement, analysis settings, notes."""
     t = {spec.key: spec for spec in report.tables}
     f = {spec.key: spec for spec in report.figures}
 
@@ -251,6 +252,7 @@ def report_sections(report: Report) -> list[Section]:
                 level=2),
         Section("Adverse events", (), pick(["table6_adverse_events"], t), level=2),
     ]
+    sections += list(additional)
     supplement = tuple(spec for key, spec in t.items() if key.startswith("tableS"))
     sections.append(Section("Supplementary material", (), supplement, pick(SUPPLEMENTARY_FIGURE_KEYS, f), level=1))
     if report.settings:
@@ -258,6 +260,11 @@ def report_sections(report: Report) -> list[Section]:
     if report.notes:
         sections.append(Section("Analysis notes", tuple(report.notes), level=1))
     return sections
+
+
+def _next_number(specs: Sequence[Any]) -> int:
+    """The number after the highest numbered table or figure (1 when none is numbered)."""
+    return max((s.number for s in specs if s.number is not None), default=0) + 1
 
 
 def run_record(results: StudyResults, *, started: str, command: Sequence[str] | None,
@@ -319,12 +326,18 @@ def write_report(
         if f.svg_path is not None:
             written[f"figures/{f.svg_path.name}"] = f.svg_path
     report = build_report(results, figures, st)
+    extra = RenderContext(out / "figures", print_style(st), st, dpi=results.plan.figures.dpi,
+                          next_table=_next_number(report.tables), next_figure=_next_number(figures))
+    blocks = additional_blocks(results, extra)  # numbered after the reference study's tables and figures
+    written.update({f"figures/{p.name}": p for p in extra.written})
     step("Tables")
-    for t in report.data_tables or report.tables:
+    for t in [*(report.data_tables or report.tables), *(t for b in blocks for t in b.data_tables)]:
         written[f"tables/{t.key}.csv"] = write_table_csv(out / "tables" / f"{t.key}.csv", t)
-    written["tables.xlsx"] = xlsx_out.write_xlsx(out / "tables.xlsx", report.tables)
+    written["tables.xlsx"] = xlsx_out.write_xlsx(out / "tables.xlsx",
+                                                 [*report.tables, *(t for b in blocks for t in b.tables)])
     step("Documents")
-    sections = report_sections(report)
+    notes = results.additional.notes if results.additional is not None else ()
+    sections = report_sections(report, additional_sections(blocks, notes))
     written["report.docx"] = docx_out.write_docx(out / "report.docx", title=report.title, sections=sections,
                                                  subtitle=SUBTITLE, style=st, landscape_min_columns=8,
                                                  page_size=results.plan.page_size)

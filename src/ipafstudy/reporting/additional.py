@@ -1,0 +1,224 @@
+"""The report's "Additional analyses" section: renders ``StudyResults.additional``, computes nothing.
+
+Each part that ran (``analysis.additional.PARTS``) has a renderer in ``RENDERERS`` that turns its result
+into an :class:`AdditionalBlock`: a sub-heading, methods and results sentences generated from the
+result, tables (built twice: typeset for DOCX/HTML/XLSX and in the machine style for ``tables/*.csv``)
+and figures (PNG + SVG). Tables and figures are numbered after the reference study's, so nothing the
+reference report prints changes; the section comes after the Results, before the supplement.
+
+Adding a part's renderer: write ``render_<part>(results, part, ctx) -> AdditionalBlock | None`` using
+``ctx.table_number()`` / ``ctx.figure_number()`` for numbers, ``ctx.style`` for cell formatting and
+``ctx.save(fig, key)`` for figures, and register it in ``RENDERERS`` under the part's plan key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ipafstudy.analysis.results import StudyResults
+from ipafstudy.reporting import figures as figs
+from ipafstudy.reporting.format import JournalStyle, fmt_ci, fmt_int, fmt_number, fmt_p, fmt_p_relation
+from ipafstudy.reporting.tablespec import Column, FigureSpec, Row, Section, TableSpec
+
+SECTION_HEADING = "Additional analyses"
+SECTION_INTRO = ("Analyses beyond the reference study's design, each an optional section of the analysis plan "
+                 "(key additional). They use the same analysed patients and do not change the tables above.")
+
+
+@dataclass(frozen=True)
+class AdditionalBlock:
+    """One part of the section, ready to lay out; ``data_tables`` are the same tables in the machine style."""
+
+    key: str
+    heading: str
+    paragraphs: tuple[str, ...] = ()
+    tables: tuple[TableSpec, ...] = ()
+    data_tables: tuple[TableSpec, ...] = ()
+    figures: tuple[FigureSpec, ...] = ()
+
+
+@dataclass
+class RenderContext:
+    """Numbering, styles and the figure folder shared by the renderers of one report."""
+
+    fig_dir: Path | None
+    style: JournalStyle  # typeset (print) style for DOCX/HTML/XLSX
+    data_style: JournalStyle  # machine style for CSV
+    dpi: int = 300
+    next_table: int = 1
+    next_figure: int = 1
+    written: list[Path] = field(default_factory=list)
+
+    def table_number(self) -> int:
+        self.next_table += 1
+        return self.next_table - 1
+
+    def figure_number(self) -> int:
+        self.next_figure += 1
+        return self.next_figure - 1
+
+    def save(self, fig: Any, key: str) -> tuple[Path, Path] | None:
+        """Write ``figures/<key>.png`` and ``.svg`` (None when no folder was given, e.g. in tests)."""
+        if self.fig_dir is None:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+            return None
+        png, svg = figs.save_figure(fig, self.fig_dir / key, dpi=self.dpi, style=self.style)
+        self.written += [png, svg]
+        return png, svg
+
+
+# --------------------------------------------------------------------------------------------------- slopes
+def _unit_per_year(unit: str | None) -> str:
+    return f"{unit} per year" if unit else "points per year"
+
+
+def _slope_cells(effect: Any, style: JournalStyle) -> tuple[str, str, str]:
+    if effect is None:
+        return style.missing, style.missing, style.missing
+    return (fmt_number(effect.estimate, 2, style=style), fmt_ci(effect.ci_low, effect.ci_high, 2, style=style),
+            fmt_p(effect.p, style=style))
+
+
+def _model_word(model: Any) -> str:
+    if model is None:
+        return "not estimable"
+    return "random intercept and slope" if model.model == "random_slope" else "random intercept only"
+
+
+def slopes_table(part: Any, style: JournalStyle, number: int | None, drug: str = "drug") -> TableSpec:
+    """Overall slope per year per outcome; with a change point also the slopes before/after and their difference."""
+    piecewise = part.change_point is not None
+    cols = [Column("outcome", "Outcome"), Column("n", "Patients (values)", "right"),
+            Column("slope", "Slope per year", "right"), Column("ci", "95% CI", "right"), Column("p", "p", "right"),
+            Column("model", "Random effects")]
+    if piecewise:
+        cols += [Column("before", "Before: slope (95% CI)", "right"), Column("after", "After: slope (95% CI)", "right"),
+                 Column("diff_p", "Difference p", "right")]
+    rows = []
+    fallbacks: list[str] = []
+    for r in part.rows:
+        label = r.label + (f", {_unit_per_year(r.unit)}" if r.unit else "")
+        n = f"{fmt_int(r.n_patients_overall, style=style)} ({fmt_int(r.n_values_overall, style=style)})"
+        cells = [label, n, *_slope_cells(r.overall and r.overall.slope, style), _model_word(r.overall)]
+        if r.overall is not None and r.overall.fallback:
+            fallbacks.append(f"{r.label} (overall)")
+        if piecewise:
+            pw = r.piecewise
+            if pw is None:
+                cells += [style.missing] * 3
+            else:
+                cells += [
+                    f"{fmt_number(pw.slope_before.estimate, 2, style=style)} "
+                    f"({fmt_ci(pw.slope_before.ci_low, pw.slope_before.ci_high, 2, style=style)})",
+                    f"{fmt_number(pw.slope_after.estimate, 2, style=style)} "
+                    f"({fmt_ci(pw.slope_after.ci_low, pw.slope_after.ci_high, 2, style=style)})",
+                    fmt_p(pw.slope_difference.p, style=style),
+                ]
+                if pw.fallback:
+                    fallbacks.append(f"{r.label} (piecewise)")
+        rows.append(Row(tuple(cells)))
+    notes = [
+        f"Linear mixed models fitted by REML per outcome on every dated value of patients with at least "
+        f"{part.min_values} values; time in years from the {drug} start. Slope: fixed effect of time (change per "
+        "year). 95% CI and p: Wald z (normal approximation).",
+        f"Overall slope: values from {part.baseline_window_days} days before the start (the baseline window) to the "
+        "end of treatment.",
+    ]
+    if piecewise:
+        cp = fmt_number(part.change_point, 2, style=style).rstrip("0").rstrip(".") if part.change_point else "0"
+        notes.append(f"Piecewise model: a knot {cp} years from the start (0 = the start); every value up to the end "
+                     "of treatment, including all earlier values. Before/After: slopes on either side of the knot; "
+                     "Difference p: Wald z test of after minus before. Patients (values) of the piecewise models are "
+                     "in results.json.")
+    if fallbacks:
+        notes.append("Random-slope variance estimated at zero or not estimable; a random-intercept model was used "
+                     "instead for: " + ", ".join(fallbacks) + ".")
+    return TableSpec(key="additional_slopes", number=number, title="Rate of change per year over all visits",
+                     columns=tuple(cols), rows=tuple(rows), footnotes=tuple(notes))
+
+
+def slopes_paragraphs(results: StudyResults, part: Any, style: JournalStyle) -> list[str]:
+    """Methods and results sentences, generated from the fitted models."""
+    fitted = [r for r in part.rows if r.overall is not None]
+    n_fallback = sum(1 for r in part.rows for m in (r.overall, r.piecewise) if m is not None and m.fallback)
+    drug = results.plan.drug_label
+    methods = (
+        "Rate of change. For each outcome, every dated value (measurements and HRCT scans) of the analysed patients "
+        f"with at least {part.min_values} values was modelled with a linear mixed model with a random intercept"
+        + (" and a random slope" if part.random_slope else "") + f" per patient, time in years from the {drug} "
+        "start, fitted by restricted maximum likelihood (REML); the fixed slope is the mean change per year. "
+        "Confidence intervals and p values use the Wald z statistic (R's lme4 gives no p value; Satterthwaite "
+        "degrees of freedom would give slightly wider intervals)."
+    )
+    if part.change_point is not None:
+        methods += (f" A piecewise model with a knot at the {drug} start"
+                    + (f" + {fmt_number(part.change_point, 2, style=style)} years" if part.change_point else "")
+                    + " estimated the slope before and after it and tested their difference.")
+    if n_fallback:
+        methods += (f" When the random-slope variance was estimated at zero or the fit did not converge "
+                    f"({n_fallback} model{'s' if n_fallback != 1 else ''}), a random-intercept model was used.")
+    out = [methods]
+    if fitted:
+        primary = next((r for r in fitted if r.code == results.plan.primary_outcome), fitted[0])
+        s = primary.overall.slope
+        sentence = (f"{primary.label} changed by {fmt_number(s.estimate, 2, style=style)} "
+                    f"{_unit_per_year(primary.unit)} (95% CI {fmt_ci(s.ci_low, s.ci_high, 2, style=style)}, "
+                    f"{fmt_p_relation(s.p, style=style)}; {primary.n_patients_overall} patients, "
+                    f"{primary.n_values_overall} values).")
+        pw = primary.piecewise
+        if pw is not None:
+            sentence += (f" Before the start its slope was {fmt_number(pw.slope_before.estimate, 2, style=style)} "
+                         f"and after it {fmt_number(pw.slope_after.estimate, 2, style=style)} per year "
+                         f"(difference {fmt_number(pw.slope_difference.estimate, 2, style=style)}, "
+                         f"{fmt_p_relation(pw.slope_difference.p, style=style)}).")
+        out.append(sentence)
+    return out
+
+
+def render_slopes(results: StudyResults, part: Any, ctx: RenderContext) -> AdditionalBlock | None:
+    if not part.rows:
+        return None
+    number = ctx.table_number()
+    return AdditionalBlock(
+        key="slopes", heading="Rate of change over all visits",
+        paragraphs=tuple(slopes_paragraphs(results, part, ctx.style)),
+        tables=(slopes_table(part, ctx.style, number, results.plan.drug_label),),
+        data_tables=(slopes_table(part, ctx.data_style, number, results.plan.drug_label),),
+    )
+
+
+Renderer = Callable[[StudyResults, Any, RenderContext], AdditionalBlock | None]
+#: Part key -> renderer; blocks appear in the order of ``StudyResults.additional.parts``.
+RENDERERS: dict[str, Renderer] = {
+    "slopes": render_slopes,
+}
+
+
+def additional_blocks(results: StudyResults, ctx: RenderContext) -> tuple[AdditionalBlock, ...]:
+    """A block per part that ran and has a renderer, in the order the parts ran."""
+    extra = results.additional
+    if extra is None:
+        return ()
+    blocks = []
+    for key, part in extra.parts.items():
+        renderer = RENDERERS.get(key)
+        block = renderer(results, part, ctx) if renderer is not None else None
+        if block is not None:
+            blocks.append(block)
+    return tuple(blocks)
+
+
+def additional_sections(blocks: Sequence[AdditionalBlock], notes: Sequence[str] = ()) -> list[Section]:
+    """The section for the DOCX/HTML writers (empty when no part ran): heading, intro, a sub-section per part."""
+    if not blocks:
+        return []
+    sections = [Section(SECTION_HEADING, (SECTION_INTRO,), level=1)]
+    sections += [Section(b.heading, b.paragraphs, b.tables, b.figures, level=2) for b in blocks]
+    if notes:
+        sections.append(Section("Notes on the additional analyses", tuple(notes), level=2))
+    return sections

@@ -1,0 +1,75 @@
+"""The "Additional analyses" section is appended: the reference study's tables and figures stay byte-identical."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from ipafstudy.cli import main
+from ipafstudy.data.synth import generate_cohort, write_cohort
+
+BASE_PLAN = "statistics:\n  bootstrap_resamples: 300\n  seed: 42\nfigures:\n  dpi: 72\n"
+OFF = "additional:\n  slopes:\n    enabled: false\n"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("additional")
+    data = root / "data"
+    write_cohort(generate_cohort(seed=11, n_screened=150), data)
+    out = {}
+    for name, text in (("on", BASE_PLAN), ("off", BASE_PLAN + OFF)):
+        plan = root / f"{name}.yaml"
+        plan.write_text(text, encoding="utf-8")
+        out[name] = root / name
+        assert main(["analyze", str(data), "--out", str(out[name]), "--plan", str(plan), "--quiet"]) == 0
+    return out
+
+
+def _files(d: Path, folder: str) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((d / folder).iterdir())}
+
+
+def test_reference_tables_and_figures_are_unchanged_by_the_section(runs):
+    on_tables, off_tables = _files(runs["on"], "tables"), _files(runs["off"], "tables")
+    assert "additional_slopes.csv" in on_tables and not any(k.startswith("additional") for k in off_tables)
+    assert {k: v for k, v in on_tables.items() if not k.startswith("additional")} == off_tables
+    on_figs, off_figs = _files(runs["on"], "figures"), _files(runs["off"], "figures")
+    assert {k: v for k, v in on_figs.items() if k in off_figs} == off_figs
+    on_json, off_json = (json.loads((runs[k] / "results.json").read_text()) for k in ("on", "off"))
+    assert set(on_json["additional"]) >= {"slopes", "notes"} and "slopes" not in off_json["additional"]
+    for key in on_json:
+        if key not in ("additional", "plan"):
+            assert on_json[key] == off_json[key], key
+
+
+def test_section_comes_after_the_results_with_continued_numbers(runs):
+    doc = Document(str(runs["on"] / "report.docx"))
+    texts = [p.text for p in doc.paragraphs]
+    assert "Additional analyses" in texts
+    start = texts.index("Additional analyses")
+    assert start > texts.index("Adverse events") and start < texts.index("Supplementary material")
+    caption = next(t for t in texts if t.startswith("Table 7."))
+    assert caption == "Table 7. Rate of change per year over all visits"
+    assert texts.index(caption) > start
+    assert "Additional analyses" not in [p.text for p in Document(str(runs["off"] / "report.docx")).paragraphs]
+
+
+def test_methods_sentences_are_built_from_the_fitted_models(runs):
+    result = json.loads((runs["on"] / "results.json").read_text())["additional"]["slopes"]
+    html = (runs["on"] / "report.html").read_text(encoding="utf-8")
+    primary = next(r for r in result["rows"] if r["code"] == "hrct_total")
+    slope = primary["overall"]["slope"]["estimate"]
+    assert f"{abs(slope):.2f} points per year" in html
+    assert f"{primary['n_patients_overall']} patients, {primary['n_values_overall']} values" in html
+    assert "restricted maximum likelihood (REML)" in html and "Wald z" in html
+
+
+def test_xlsx_has_the_section_sheet_last(runs):
+    from openpyxl import load_workbook
+
+    names = load_workbook(runs["on"] / "tables.xlsx").sheetnames
+    assert names[-1].startswith("additional_slopes") or names[-1].startswith("Table 7")
