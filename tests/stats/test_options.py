@@ -16,7 +16,8 @@ B = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
 A = [2.0, 1.0, 5.0, 4.0, 8.0, 9.0]
 FRAME = pd.DataFrame({"y": A, "x": B, "z": [1.0, 0.0, 1.0, 1.0, 0.0, 0.0]})
 RATINGS = pd.DataFrame({"r1": B, "r2": A})
-LONG = pd.DataFrame({"id": list("aaabbbccc"), "t": [0.0, 0.5, 1.0] * 3, "v": [5.0, 4.0, 3.5, 7.0, 6.5, 5.0, 4.0, 4.2, 3.0]})
+LONG = pd.DataFrame({"id": list("aaabbbccc"), "t": [0.0, 0.5, 1.0] * 3,
+                     "v": [5.0, 4.0, 3.5, 7.0, 6.5, 5.0, 4.0, 4.2, 3.0]})
 
 # (function, positional args, option name) for every public option with an allowed set.
 INVALID = [
