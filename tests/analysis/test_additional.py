@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -108,3 +110,66 @@ def test_slopes_part_notes_an_outcome_it_cannot_fit():
     result = slopes.run(PartContext(pd.DataFrame(), plan, cohort, notes))
     assert result.rows[0].overall is None and result.rows[0].piecewise is None
     assert any("CRP slope: not computed" in n and "1 subject(s)" in n for n in notes.items)
+
+
+def _power_data(changes: list[float], groups: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"patient_id": [f"p{i:02d}" for i in range(len(changes))], "antibody_group": groups,
+                         "hrct_total_change": changes})
+
+
+def test_power_part_plans_for_the_observed_and_half_effect():
+    from ipafstudy.analysis import power
+    from ipafstudy.stats import power as pw
+
+    changes = [-6.0, -4, -4, -3, -2, -2, -1, 0, 1, -5, -3, -2]
+    groups = ["MSA"] * 7 + ["MAA"] * 5
+    plan = plan_from_dict({"additional": {"power": {"simulations": 300}}})
+    notes = _Notes()
+    res = power.run(PartContext(_power_data(changes, groups), plan, None, notes))
+    mean, sd = float(np.mean(changes)), float(np.std(changes, ddof=1))
+    assert (res.mean_change, res.sd_change, res.n_changes) == (pytest.approx(mean), pytest.approx(sd), 12)
+    assert [(s.fraction, s.power) for s in res.sizes] == [(1.0, 0.8), (1.0, 0.9), (0.5, 0.8), (0.5, 0.9)]
+    for s in res.sizes:
+        assert s.effect == pytest.approx(s.fraction * mean)
+        assert s.t_test.n_per_arm == pw.t_test_n(s.effect, sd, s.power).n_per_arm
+        centred = np.array(changes) - mean
+        p = pw.superiority_probability(centred, centred + abs(s.effect))
+        assert s.superiority == pytest.approx(p) and s.noether.n_per_arm == pw.noether_n(p, s.power).n_per_arm
+        assert s.simulation.achieved_power >= s.power
+    half = [s for s in res.sizes if s.fraction == 0.5]
+    assert all(h.t_test.n_per_arm > s.t_test.n_per_arm for h, s in zip(half, res.sizes[:2], strict=True))
+    sg = res.subgroup
+    x, y = np.array(changes[:7]), np.array(changes[7:])
+    pooled = math.sqrt((6 * x.var(ddof=1) + 4 * y.var(ddof=1)) / 10)
+    assert sg.n == (7, 5) and sg.difference == pytest.approx(y.mean() - x.mean())
+    assert sg.power_t_test == pytest.approx(pw.t_test_power_unequal(7, 5, y.mean() - x.mean(), pooled))
+    assert pw.t_test_power_unequal(7, 5, sg.detectable_difference, pooled) == pytest.approx(0.8, abs=1e-9)
+    # the curve holds both effects, t test and Noether, over n per arm
+    assert {(c["method"], c["fraction"]) for c in res.curve.series} == {
+        ("t test", 1.0), ("t test", 0.5), ("Wilcoxon-Mann-Whitney (Noether)", 1.0),
+        ("Wilcoxon-Mann-Whitney (Noether)", 0.5)}
+    assert res.curve.n[0] == 2 and list(res.curve.n) == sorted(set(res.curve.n))
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [([-1.0, 2.0], "2 patients with a Total HRCT score change"),
+     ([-2.0, -2.0, -2.0], "no spread"),
+     ([-1.0, 1.0, 0.0], "a mean of 0")],
+)
+def test_power_part_says_why_it_cannot_plan(changes, words):
+    from ipafstudy.analysis import power
+
+    notes = _Notes()
+    assert power.run(PartContext(_power_data(changes, ["MSA"] * len(changes)), AnalysisPlan(), None, notes)) is None
+    assert any(words in n for n in notes.items), notes.items
+
+
+def test_power_part_skips_the_subgroup_with_one_patient_in_a_group():
+    from ipafstudy.analysis import power
+
+    notes = _Notes()
+    res = power.run(PartContext(_power_data([-3.0, -1, -2, -4], ["MSA", "MSA", "MSA", "MAA"]),
+                                plan_from_dict({"additional": {"power": {"simulations": 200}}}), None, notes))
+    assert res is not None and res.subgroup is None
+    assert any("3 and 1 patients with a change" in n for n in notes.items)

@@ -12,7 +12,7 @@ from ipafstudy.cli import main
 from ipafstudy.data.synth import generate_cohort, write_cohort
 
 BASE_PLAN = "statistics:\n  bootstrap_resamples: 300\n  seed: 42\nfigures:\n  dpi: 72\n"
-OFF = "additional:\n  slopes:\n    enabled: false\n"
+OFF = "additional:\n  slopes:\n    enabled: false\n  power:\n    enabled: false\n"
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,8 @@ def test_reference_tables_and_figures_are_unchanged_by_the_section(runs):
     on_figs, off_figs = _files(runs["on"], "figures"), _files(runs["off"], "figures")
     assert {k: v for k, v in on_figs.items() if k in off_figs} == off_figs
     on_json, off_json = (json.loads((runs[k] / "results.json").read_text()) for k in ("on", "off"))
-    assert set(on_json["additional"]) >= {"slopes", "notes"} and "slopes" not in off_json["additional"]
+    assert set(on_json["additional"]) >= {"slopes", "power", "notes"}
+    assert not set(off_json["additional"]) - {"notes"}
     for key in on_json:
         if key not in ("additional", "plan"):
             assert on_json[key] == off_json[key], key
@@ -68,8 +69,24 @@ def test_methods_sentences_are_built_from_the_fitted_models(runs):
     assert "restricted maximum likelihood (REML)" in html and "Wald z" in html
 
 
-def test_xlsx_has_the_section_sheet_last(runs):
+def test_xlsx_has_the_section_sheets_last(runs):
     from openpyxl import load_workbook
 
-    names = load_workbook(runs["on"] / "tables.xlsx").sheetnames
-    assert names[-1].startswith("additional_slopes") or names[-1].startswith("Table 7")
+    on = load_workbook(runs["on"] / "tables.xlsx").sheetnames
+    off = load_workbook(runs["off"] / "tables.xlsx").sheetnames
+    assert on[:len(off)] == off and len(on) == len(off) + 2
+
+
+def test_power_part_table_figure_and_sentences(runs):
+    result = json.loads((runs["on"] / "results.json").read_text())["additional"]["power"]
+    files = {p.name for p in (runs["on"] / "figures").iterdir()}
+    assert {"figureA_power_curve.png", "figureA_power_curve.svg"} <= files
+    doc = Document(str(runs["on"] / "report.docx"))
+    texts = [p.text for p in doc.paragraphs]
+    assert "Table 8. Sample size for a randomised trial on total HRCT score" in texts
+    assert any(t.startswith("Figure 4. Power for a randomised trial.") for t in texts)
+    first = result["sizes"][0]
+    html = (runs["on"] / "report.html").read_text(encoding="utf-8")
+    assert f"a trial needs {first['t_test']['n_per_arm']} patients per arm by the t test" in html
+    csv = (runs["on"] / "tables" / "additional_power.csv").read_text(encoding="utf-8")
+    assert str(first["t_test"]["n_per_arm"]) in csv and "Noether" in csv

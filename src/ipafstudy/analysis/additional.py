@@ -62,9 +62,16 @@ def _slopes(ctx: PartContext) -> Any:
     return slopes.run(ctx)
 
 
+def _power(ctx: PartContext) -> Any:
+    from ipafstudy.analysis import power
+
+    return power.run(ctx)
+
+
 #: (plan key under ``additional``, runner), in report order.
 PARTS: tuple[tuple[str, Runner], ...] = (
     ("slopes", _slopes),
+    ("power", _power),
 )
 
 

@@ -42,7 +42,7 @@ class PowerSpec(_Part):
     effect_fractions: tuple[float, ...] = Field(
         default=(1.0, 0.5), description="Effects planned for, as fractions of the observed mean change"
     )
-    simulations: int = Field(default=2000, ge=200, le=100_000,
+    simulations: int = Field(default=1000, ge=200, le=100_000,
                              description="Simulated trials per sample size (resampling the observed changes)")
 
     @field_validator("power")

@@ -63,9 +63,6 @@ class RenderContext:
     def save(self, fig: Any, key: str) -> tuple[Path, Path] | None:
         """Write ``figures/<key>.png`` and ``.svg`` (None when no folder was given, e.g. in tests)."""
         if self.fig_dir is None:
-            import matplotlib.pyplot as plt
-
-            plt.close(fig)
             return None
         png, svg = figs.save_figure(fig, self.fig_dir / key, dpi=self.dpi, style=self.style)
         self.written += [png, svg]
@@ -192,10 +189,144 @@ def render_slopes(results: StudyResults, part: Any, ctx: RenderContext) -> Addit
     )
 
 
+# ---------------------------------------------------------------------------------------------------- power
+POWER_METHODS = (("t_test", "t test"), ("noether", "WMW (Noether)"), ("simulation", "Simulation"))
+
+
+def _n_cell(size: Any, style: JournalStyle) -> str:
+    if size is None or size.n_per_arm is None:
+        return f"> {fmt_int(pw_limit(size), style=style)}" if size is not None else style.missing
+    return fmt_int(size.n_per_arm, style=style)
+
+
+def pw_limit(size: Any) -> int:
+    """The search limit named in a not-feasible size's note ('more than 2000 per arm')."""
+    digits = "".join(ch for ch in (size.note or "") if ch.isdigit())
+    return int(digits) if digits else 0
+
+
+def _pct(value: float, style: JournalStyle) -> str:
+    return f"{fmt_number(100 * value, 0, style=style)}%"
+
+
+def power_table(part: Any, style: JournalStyle, number: int | None) -> TableSpec:
+    """n per arm for each planned effect and target power, by t test, Noether's formula and simulation."""
+    cols = [Column("effect", "Effect planned for"), Column("power", "Power", "right")]
+    cols += [Column(key, f"n per arm: {label}", "right") for key, label in POWER_METHODS]
+    unit = f" {part.unit}" if part.unit else ""
+    rows = []
+    for s in part.sizes:
+        what = "observed effect" if s.fraction == 1 else f"{fmt_number(s.fraction, 2, style=style)} x observed"
+        effect = f"{fmt_number(s.effect, 2, style=style)}{unit} ({what})"
+        rows.append(Row((effect, _pct(s.power, style), *(_n_cell(getattr(s, k), style) for k, _ in POWER_METHODS))))
+    alpha = fmt_number(part.alpha, 2, style=style)
+    notes = [
+        f"Two-arm trial, equal arms, change in {part.label} (follow-up minus baseline) compared at two-sided α = "
+        f"{alpha}. Observed: mean change {fmt_number(part.mean_change, 2, style=style)}{unit}, SD "
+        f"{fmt_number(part.sd_change, 2, style=style)} ({part.n_changes} patients). Assumed comparator arm: mean "
+        "change 0 with the same spread.",
+        "t test: two-sample t test (as R power.t.test). WMW (Noether): Wilcoxon-Mann-Whitney test, Noether's formula "
+        "(J Am Stat Assoc 1987;82:645-7) with P(drug-arm change beyond comparator change) from the observed "
+        f"changes. Simulation: {fmt_int(part.simulations, style=style)} trials per n, both arms resampled from "
+        f"the observed changes (centred), Mann-Whitney test; seed {part.seed}.",
+    ]
+    return TableSpec(key="additional_power", number=number, title=f"Sample size for a randomised trial on "
+                     f"{_lower(part.label)}", columns=tuple(cols), rows=tuple(rows), footnotes=tuple(notes))
+
+
+def _lower(label: str) -> str:
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
+def power_paragraphs(results: StudyResults, part: Any, style: JournalStyle) -> list[str]:
+    """Methods and results sentences from the computed sizes and the subgroup power."""
+    alpha = fmt_number(part.alpha, 2, style=style)
+    targets = sorted({s.power for s in part.sizes})
+    fractions = sorted({s.fraction for s in part.sizes}, reverse=True)
+    methods = (
+        f"Power. For a two-arm randomised trial with {_lower(part.label)} change as the outcome, the sample size per "
+        f"arm for {' and '.join(_pct(t, style) for t in targets)} power at two-sided α = {alpha} was computed for "
+        + " and for ".join("the observed mean change" if f == 1 else f"{fmt_number(f, 2, style=style)} times it"
+                           for f in fractions)
+        + ", assuming a comparator arm with no mean change and the same spread: by the two-sample t test, by "
+        "Noether's formula for the Wilcoxon-Mann-Whitney test, and by simulation resampling the observed changes "
+        f"(seed {part.seed})."
+    )
+    out = [methods]
+    first = next((s for s in part.sizes if s.fraction == max(fractions) and s.power == min(targets)), None)
+    if first is not None and first.t_test.n_per_arm:
+        out.append(
+            f"To detect the observed mean change of {fmt_number(part.mean_change, 2, style=style)}"
+            f"{' ' + part.unit if part.unit else ''} with {_pct(first.power, style)} power a trial needs "
+            f"{first.t_test.n_per_arm} patients per arm by the t test, {_n_cell(first.noether, style)} by the "
+            f"Wilcoxon-Mann-Whitney test and {_n_cell(first.simulation, style)} by simulation."
+        )
+    sg = part.subgroup
+    if sg is not None and sg.power_t_test is not None:
+        detect = (f"; with these group sizes a difference of {fmt_number(sg.detectable_difference, 2, style=style)} "
+                  f"would have had 80% power" if sg.detectable_difference is not None else "")
+        out.append(
+            f"The comparison of {sg.labels[0]} (n = {sg.n[0]}) with {sg.labels[1]} (n = {sg.n[1]}) had "
+            f"{_pct(sg.power_t_test, style)} power (t test; {_pct(sg.power_noether, style)} by Noether's formula) "
+            f"to detect the difference in mean change it observed ({fmt_number(sg.difference, 2, style=style)})"
+            + detect + ". Power computed for an observed difference follows from its p value and is reported "
+            "to size future studies, not to interpret this one."
+        )
+    return out
+
+
+def power_figure(part: Any, style: JournalStyle) -> Any:
+    """Power against n per arm: t test (solid) and Noether (dashed) per effect, target powers as lines."""
+    import matplotlib as mpl
+
+    colours = [figs.OKABE_ITO[c] for c in ("blue", "orange", "green", "vermillion", "purple")]
+    with mpl.rc_context(figs._rc(style)):
+        fig = figs._new_figure(style.figure_width_in * 0.7, style.figure_width_in * 0.5)
+        ax = fig.add_subplot(1, 1, 1)
+        fractions = sorted({s["fraction"] for s in part.curve.series}, reverse=True)
+        for s in part.curve.series:
+            colour = colours[fractions.index(s["fraction"]) % len(colours)]
+            what = "observed effect" if s["fraction"] == 1 else f"{s['fraction']:g} x observed effect"
+            ax.plot(part.curve.n, s["power"], color=colour, linewidth=1.4,
+                    linestyle="-" if s["method"] == "t test" else "--",
+                    label=f"{'t test' if s['method'] == 't test' else 'WMW (Noether)'}, {what}",
+                    gid=f"curve:{s['method']}:{s['fraction']:g}")
+        for t in sorted({s.power for s in part.sizes}):
+            ax.axhline(t, color=figs.OKABE_ITO["grey"], linewidth=0.8, linestyle=":")
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("Patients per arm")
+        ax.set_ylabel("Power")
+        ax.legend(frameon=False, loc="lower right")
+    return fig
+
+
+def render_power(results: StudyResults, part: Any, ctx: RenderContext) -> AdditionalBlock | None:
+    number = ctx.table_number()
+    figures: tuple[FigureSpec, ...] = ()
+    key = "figureA_power_curve"
+    saved = ctx.save(power_figure(part, ctx.style), key)
+    if saved is not None:
+        png, svg = saved
+        caption = (f"Power of a two-arm trial on the change in {_lower(part.label)} against patients per arm, "
+                   f"two-sided α = {fmt_number(part.alpha, 2, style=ctx.style)}: two-sample t test (solid) and "
+                   "Wilcoxon-Mann-Whitney by Noether's formula (dashed), for each planned effect; dotted lines: "
+                   "target powers.")
+        figures = (FigureSpec(key, "Power for a randomised trial.", caption, png, svg, number=ctx.figure_number(),
+                              alt_text="Power curves against patients per arm"),)
+    return AdditionalBlock(
+        key="power", heading="Power for the next trial",
+        paragraphs=tuple(power_paragraphs(results, part, ctx.style)),
+        tables=(power_table(part, ctx.style, number),), data_tables=(power_table(part, ctx.data_style, number),),
+        figures=figures,
+    )
+
+
 Renderer = Callable[[StudyResults, Any, RenderContext], AdditionalBlock | None]
 #: Part key -> renderer; blocks appear in the order of ``StudyResults.additional.parts``.
 RENDERERS: dict[str, Renderer] = {
     "slopes": render_slopes,
+    "power": render_power,
 }
 
 

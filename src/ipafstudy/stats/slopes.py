@@ -274,7 +274,7 @@ def _fit_profiled(endog: np.ndarray, exog: np.ndarray, groups: np.ndarray, exog_
     prof = _Profiled(endog, exog, exog_re, np.asarray(codes), len(uniques), reml)
     q = exog_re.shape[1]
     start = np.eye(q)[prof.rows, prof.cols].astype(float)
-    options = {"xtol": 1e-8, "ftol": 1e-12, "maxiter": 20000}
+    options = {"xtol": 1e-6, "ftol": 1e-10, "maxiter": 20000}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         best = minimize(prof.deviance, start, method="Powell", options=options)
