@@ -91,6 +91,13 @@ def _enough(frame: pd.DataFrame, min_values: int) -> pd.DataFrame:
     return frame[counts >= min_values].reset_index(drop=True)
 
 
+def model_frames(cohort: Any, code: str, window: int, min_values: int) -> dict[str, pd.DataFrame]:
+    """The values each model of one outcome uses: "overall" (from the baseline window on) and "piecewise" (all)."""
+    values = long_values(cohort, code)
+    return {"overall": _enough(values[values["days"] >= -window], min_values),
+            "piecewise": _enough(values, min_values)}
+
+
 def run(ctx: Any) -> SlopesResult | None:
     """Slope models per outcome of the plan (or of ``additional.slopes.outcomes``)."""
     spec = ctx.plan.additional.slopes
@@ -103,9 +110,8 @@ def run(ctx: Any) -> SlopesResult | None:
     rows = []
     for code in codes:
         o = ctx.plan.outcome(code)
-        values = long_values(cohort, code)
-        overall_data = _enough(values[values["days"] >= -window], spec.min_values)
-        piece_data = _enough(values, spec.min_values)
+        frames = model_frames(cohort, code, window, spec.min_values)
+        overall_data, piece_data = frames["overall"], frames["piecewise"]
         fit_kw = {"value": "value", "time": "years", "subject": "patient_id", "random_slope": spec.random_slope,
                   "confidence": ctx.plan.statistics.confidence}
         overall = notes.call(f"Additional analyses, {o.label} slope", stats.slope_model, overall_data, **fit_kw)
