@@ -211,14 +211,15 @@ def _pct(value: float, style: JournalStyle) -> str:
 
 def power_table(part: Any, style: JournalStyle, number: int | None) -> TableSpec:
     """n per arm for each planned effect and target power, by t test, Noether's formula and simulation."""
-    cols = [Column("effect", "Effect planned for"), Column("power", "Power", "right")]
+    cols = [Column("effect", "Effect planned for"), Column("difference", "Difference in mean change", "right"),
+            Column("power", "Power", "right")]
     cols += [Column(key, f"n per arm: {label}", "right") for key, label in POWER_METHODS]
     unit = f" {part.unit}" if part.unit else ""
     rows = []
     for s in part.sizes:
-        what = "observed effect" if s.fraction == 1 else f"{fmt_number(s.fraction, 2, style=style)} x observed"
-        effect = f"{fmt_number(s.effect, 2, style=style)}{unit} ({what})"
-        rows.append(Row((effect, _pct(s.power, style), *(_n_cell(getattr(s, k), style) for k, _ in POWER_METHODS))))
+        what = "Observed mean change" if s.fraction == 1 else f"{s.fraction:g} × observed mean change"
+        rows.append(Row((what, f"{fmt_number(s.effect, 2, style=style)}{unit}", _pct(s.power, style),
+                         *(_n_cell(getattr(s, k), style) for k, _ in POWER_METHODS))))
     alpha = fmt_number(part.alpha, 2, style=style)
     notes = [
         f"Two-arm trial, equal arms, change in {part.label} (follow-up minus baseline) compared at two-sided α = "
@@ -278,15 +279,16 @@ def power_paragraphs(results: StudyResults, part: Any, style: JournalStyle) -> l
 def power_figure(part: Any, style: JournalStyle) -> Any:
     """Power against n per arm: t test (solid) and Noether (dashed) per effect, target powers as lines."""
     import matplotlib as mpl
+    import matplotlib.ticker
 
     colours = [figs.OKABE_ITO[c] for c in ("blue", "orange", "green", "vermillion", "purple")]
     with mpl.rc_context(figs._rc(style)):
-        fig = figs._new_figure(style.figure_width_in * 0.7, style.figure_width_in * 0.5)
+        fig = figs._new_figure(style.figure_width_in * 0.75, style.figure_width_in * 0.62)
         ax = fig.add_subplot(1, 1, 1)
         fractions = sorted({s["fraction"] for s in part.curve.series}, reverse=True)
         for s in part.curve.series:
             colour = colours[fractions.index(s["fraction"]) % len(colours)]
-            what = "observed effect" if s["fraction"] == 1 else f"{s['fraction']:g} x observed effect"
+            what = "observed effect" if s["fraction"] == 1 else f"{s['fraction']:g} × observed effect"
             ax.plot(part.curve.n, s["power"], color=colour, linewidth=1.4,
                     linestyle="-" if s["method"] == "t test" else "--",
                     label=f"{'t test' if s['method'] == 't test' else 'WMW (Noether)'}, {what}",
@@ -294,10 +296,14 @@ def power_figure(part: Any, style: JournalStyle) -> Any:
         for t in sorted({s.power for s in part.sizes}):
             ax.axhline(t, color=figs.OKABE_ITO["grey"], linewidth=0.8, linestyle=":")
         ax.set_xscale("log")
+        ticks = [t for t in (2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000)
+                 if t <= part.curve.n[-1]]
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
         ax.set_ylim(0, 1)
         ax.set_xlabel("Patients per arm")
         ax.set_ylabel("Power")
-        ax.legend(frameon=False, loc="lower right")
+        ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     return fig
 
 
