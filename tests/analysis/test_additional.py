@@ -173,3 +173,16 @@ def test_power_part_skips_the_subgroup_with_one_patient_in_a_group():
                                 plan_from_dict({"additional": {"power": {"simulations": 200}}}), None, notes))
     assert res is not None and res.subgroup is None
     assert any("3 and 1 patients with a change" in n for n in notes.items)
+
+
+def test_power_part_computes_subgroup_power_only_for_two_groups():
+    from ipafstudy.analysis import power
+
+    plan = plan_from_dict({"subgroup": {"groups": ["MSA", "MAA", "neither"]},
+                           "additional": {"power": {"simulations": 200}}})
+    notes = _Notes()
+    data = _power_data([-3.0, -1, -2, -4, -5, 0, -2, -1, -3],
+                       ["MSA", "MSA", "MSA", "MAA", "MAA", "MAA", "neither", "neither", "neither"])
+    res = power.run(PartContext(data, plan, None, notes))
+    assert res is not None and res.subgroup is None
+    assert any("3 groups" in n for n in notes.items), notes.items

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from ipafstudy.analysis.dataset import subgroup_levels
 from ipafstudy.analysis.results import _ToDict
 from ipafstudy.stats import power as pw
 
@@ -89,12 +90,17 @@ def _superiority(centred: np.ndarray, effect: float) -> float:
 
 
 def _subgroup(data: pd.DataFrame, plan: Any, code: str, alpha: float, notes: Any) -> SubgroupPower | None:
-    groups = tuple(plan.subgroup.groups[:2])
-    if len(groups) < 2 or plan.subgroup.variable not in data.columns or f"{code}_change" not in data.columns:
+    groups = tuple(plan.subgroup.groups or ())
+    if plan.subgroup.variable not in data.columns or f"{code}_change" not in data.columns or len(groups) < 2:
         return None
+    if len(groups) > 2:
+        notes.add(f"Additional analyses, power of the subgroup comparison: not computed ({len(groups)} groups; the "
+                  "power of a two-group comparison is computed only when the plan compares two groups)")
+        return None
+    levels = subgroup_levels(data, plan.subgroup.variable)
     parts = []
     for g in groups:
-        mask = data[plan.subgroup.variable].astype(object).eq(g).fillna(False).astype(bool)
+        mask = levels.eq(g).fillna(False).to_numpy(dtype=bool)
         parts.append(pd.to_numeric(data.loc[mask, f"{code}_change"], errors="coerce").dropna().to_numpy(float))
     x, y = parts
     if x.size < 2 or y.size < 2:
