@@ -443,3 +443,22 @@ def test_a_baseline_row_of_a_variable_never_measured_is_a_data_problem():
         run_study(load_study(str(resources.files("ipafstudy") / "example_data")), p)
     assert [(q.key, q.message.split(",")[0]) for q in exc.value.problems] == [
         ("table1[1]", "the measurements table has no 'dlco_pct_pred' value")]
+
+
+def test_three_subgroups_through_the_plan_equal_r():
+    """subgroup with three groups (subgroups stream): Kruskal-Wallis per continuous row, r x c for categorical."""
+    data = pd.read_csv(REF / "table1_data.csv", dtype={"patient_id": str, "ever_smoker": float})
+    p = plan(["age_at_start", "sex"], table1_by_subgroup=True,
+             subgroup={"variable": "antibody_group", "groups": ["MSA", "MAA", "neither"]})
+    res = baseline_table(data, p, _Notes())
+    assert res.groups == ("MSA", "MAA", "neither") and res.n_ungrouped == 2
+    ref = read_ref("table1_r_tests.csv").set_index("variable").loc["age_at_start_3_groups"]
+    age = rows_of(res)["age_at_start"]
+    assert age.test_name == "Kruskal-Wallis"
+    assert math.isclose(age.test.h, ref["statistic"], rel_tol=1e-10) and math.isclose(age.test.p, ref["p"],
+                                                                                       rel_tol=1e-9)
+    sex = rows_of(res)["sex=male"]
+    assert len(sex.test.table) == 3  # groups x levels of the known values
+    spec = table1(analyse_like(data, p), get_style("default"))
+    assert any(f.startswith("Kruskal-Wallis test") for f in spec.footnotes)
+    assert [c.label for c in spec.columns][2:5] == ["MSAs (n = 10)", "MAAs (n = 9)", "neither (n = 3)"]
