@@ -61,10 +61,14 @@ def subgroup_levels(data: pd.DataFrame, variable: str) -> pd.Series:
 
 
 def outcome_columns(plan: AnalysisPlan) -> list[str]:
+    """Per outcome: baseline, follow-up, change (+ dates); with landmarks also ``_m6``, ``_m6_date``,
+    ``_change_m6`` per landmark (the follow-up columns then repeat the analysis landmark)."""
     cols = []
     for code in plan.outcome_codes:
         cols += [f"{code}_baseline", f"{code}_baseline_date", f"{code}_follow_up", f"{code}_follow_up_date",
                  f"{code}_change"]
+        for m in plan.landmarks:
+            cols += [f"{code}_m{m}", f"{code}_m{m}_date", f"{code}_change_m{m}"]
     return cols
 
 
@@ -105,9 +109,10 @@ def analysis_dataset(cohort: Any, plan: AnalysisPlan) -> pd.DataFrame:
     for c in missing:
         data[c] = np.nan
     for code in plan.outcome_codes:
-        for tp in ("baseline", "follow_up", "change"):
+        landmark_cols = [s for m in plan.landmarks for s in (f"m{m}", f"change_m{m}")]
+        for tp in ("baseline", "follow_up", "change", *landmark_cols):
             data[f"{code}_{tp}"] = pd.to_numeric(data[f"{code}_{tp}"], errors="coerce").astype(float)
-        for tp in ("baseline_date", "follow_up_date"):
+        for tp in ("baseline_date", "follow_up_date", *(f"m{m}_date" for m in plan.landmarks)):
             data[f"{code}_{tp}"] = [_iso(v) for v in data[f"{code}_{tp}"]]
     return order_columns(data, plan)
 

@@ -24,15 +24,20 @@ class OutcomeTrace:
     used: pd.DataFrame  # patient_id, baseline, baseline_date, follow_up, follow_up_date, change
     left_out: pd.DataFrame  # patient_id, stage, timepoint, reason
     n_analysed: int
+    #: Landmark months of the run (empty: last follow-up); ``used`` then has a value, date and change per landmark.
+    landmarks: tuple[int, ...] = ()
 
     def to_text(self) -> str:
+        what = ("a last follow-up value" if not self.landmarks else
+                f"a value at one of the landmarks ({', '.join(map(str, self.landmarks))} months)")
         lines = [
             f"{self.label} ({self.outcome}): {len(self.used)} of {self.n_analysed} analysed patients have both a "
-            "baseline and a last follow-up value",
+            f"baseline and {what}",
             "",
         ]
         if len(self.used):
-            shown = self.used.fillna("")
+            shown = (self.used.astype(object).where(self.used.notna(), "") if self.landmarks  # blanks in float columns
+                     else self.used.fillna(""))
             lines.append(shown.to_string(index=False))
         lines.append("")
         if len(self.left_out):
@@ -50,10 +55,15 @@ def trace_outcome(dataset: pd.DataFrame, results: dict[str, Any], outcome: str) 
         raise InvalidOptionError(
             f"explain: outcome {outcome!r} is not in this run's plan; outcomes are {sorted(plan_outcomes)}"
         )
-    cols = {s: f"{outcome}_{s}" for s in ("baseline", "baseline_date", "follow_up", "follow_up_date", "change")}
+    fu = (results.get("plan") or {}).get("timepoints", {}).get("follow_up", {})
+    landmarks = tuple(fu.get("months") or ()) if fu.get("rule") == "landmarks" else ()
+    follow = tuple(f"m{m}" for m in landmarks) or ("follow_up",)
+    names = ("baseline", "baseline_date", *(s for tp in follow for s in (
+        (tp, f"{tp}_date", "change") if tp == "follow_up" else (tp, f"{tp}_date", f"change_{tp}"))))
+    cols = {s: f"{outcome}_{s}" for s in names}
     data = dataset.copy()
     data["patient_id"] = data["patient_id"].astype(str)
-    both = data[cols["baseline"]].notna() & data[cols["follow_up"]].notna()
+    both = data[cols["baseline"]].notna() & data[[cols[tp] for tp in follow]].notna().any(axis=1)
     used = data.loc[both, ["patient_id", *cols.values()]].rename(columns={v: k for k, v in cols.items()})
     used = used.sort_values("patient_id", kind="mergesort").reset_index(drop=True)
 
@@ -61,9 +71,9 @@ def trace_outcome(dataset: pd.DataFrame, results: dict[str, Any], outcome: str) 
     records = table.get("records", []) if isinstance(table, dict) else table  # older runs: a plain list of records
     exclusions = pd.DataFrame(records, columns=["patient_id", "outcome", "timepoint", "reason"])
     left: list[dict[str, Any]] = []
-    for rec in data.loc[~both].to_dict("records"):
+    for rec in (data if landmarks else data.loc[~both]).to_dict("records"):  # landmarks: a miss at any landmark
         pid = rec["patient_id"]
-        for tp in ("baseline", "follow_up"):
+        for tp in ("baseline", *follow):
             if pd.isna(rec[cols[tp]]):
                 why = exclusions[(exclusions["patient_id"].astype(str) == pid) & (exclusions["outcome"] == outcome)
                                  & (exclusions["timepoint"] == tp)]["reason"].tolist()
@@ -80,7 +90,7 @@ def trace_outcome(dataset: pd.DataFrame, results: dict[str, Any], outcome: str) 
                          "timepoint": "", "reason": reason})
     left_out = pd.DataFrame(left, columns=["patient_id", "stage", "timepoint", "reason"])
     return OutcomeTrace(outcome=outcome, label=plan_outcomes[outcome], used=used, left_out=left_out,
-                        n_analysed=len(data))
+                        n_analysed=len(data), landmarks=landmarks)
 
 
 def trace_from_dir(out_dir: str | Path, outcome: str) -> OutcomeTrace:

@@ -400,6 +400,83 @@ class Table1Row(_Strict):
 
 def _default_table1() -> tuple[Table1Row, ...]:
     return tuple(Table1Row.model_validate(r) for r in DEFAULT_TABLE1)
+# --- timepoints (issue 11 item 6): baseline window and follow-up rule; one source of truth with clinical ---
+class FollowUpSpec(_Strict):
+    """How each outcome's follow-up value is chosen: the last one on treatment, or one value per landmark."""
+
+    rule: Literal["last_on_treatment", "landmarks"] = Field(
+        default="last_on_treatment",
+        description="last_on_treatment = the latest value after start up to the end of treatment (measurements by "
+        "clinical.follow_up_rule, HRCT the latest usable scan); landmarks = the value closest to each landmark",
+    )
+    months: tuple[int, ...] = Field(
+        default=(), description="Landmarks in calendar months after exposure start, e.g. [6, 12] (rule: landmarks)"
+    )
+    window_days: int | None = Field(
+        default=None, ge=0, le=366,
+        description="A landmark value lies within +/- this many days of the landmark date, e.g. 45 (rule: landmarks)",
+    )
+    analysis_month: int | None = Field(
+        default=None,
+        description="Landmark whose change the correlation matrix, regression, box plots and Tables 4-5 use "
+        "(rule: landmarks; default the last landmark)",
+    )
+
+
+class TimepointsSpec(_Strict):
+    """Baseline window and follow-up rule. ``baseline_window_days`` IS ``clinical.baseline_window_days``: give
+    either (or both, equal); different values are a plan error naming both keys."""
+
+    baseline_window_days: int = Field(
+        default=90, ge=0, description="Baseline = the value closest to start within [start - window, start] (the "
+        "same setting as clinical.baseline_window_days)",
+    )
+    follow_up: FollowUpSpec = Field(default_factory=FollowUpSpec, description="Follow-up rule")
+
+
+def _one_baseline_window(data: Any) -> Any:
+    """Plan input -> ``timepoints.baseline_window_days`` and ``clinical.baseline_window_days`` agree (one value)."""
+    if not isinstance(data, dict):
+        return data
+    clinical, tp = data.get("clinical"), data.get("timepoints")
+    c_set = isinstance(clinical, dict) and "baseline_window_days" in clinical
+    t_set = isinstance(tp, dict) and "baseline_window_days" in tp
+    if c_set and not t_set and isinstance(clinical["baseline_window_days"], int):
+        tp = dict(tp) if isinstance(tp, dict) else ({} if tp is None else tp)
+        if isinstance(tp, dict):
+            data = {**data, "timepoints": {**tp, "baseline_window_days": clinical["baseline_window_days"]}}
+    return data
+
+
+@plan_check("timepoints")
+def _check_follow_up(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
+    """The keys that the follow-up rule needs, and only those."""
+    fu, key = plan.timepoints.follow_up, "timepoints.follow_up"
+    if fu.rule == "last_on_treatment":
+        for name in ("months", "window_days", "analysis_month"):
+            if getattr(fu, name) not in ((), None):
+                yield f"{key}.{name}", "only used with rule: landmarks (rule is last_on_treatment)"
+        return
+    if not fu.months:
+        yield f"{key}.months", "rule: landmarks needs at least one landmark month, e.g. [6, 12]"
+    elif any(m < 1 for m in fu.months):
+        yield f"{key}.months", f"landmarks are whole months after start, 1 or more; got {list(fu.months)}"
+    elif list(fu.months) != sorted(set(fu.months)):
+        yield f"{key}.months", f"landmarks must be increasing without repeats; got {list(fu.months)}"
+    if fu.window_days is None:
+        yield f"{key}.window_days", "rule: landmarks needs the window, e.g. window_days: 45"
+    if fu.analysis_month is not None and fu.analysis_month not in fu.months:
+        yield f"{key}.analysis_month", f"{fu.analysis_month} is not one of the landmarks {list(fu.months)}"
+
+
+@plan_check("timepoints", "clinical")
+def _check_baseline_window(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
+    """Both keys given with different values (one given alone is copied to the other on input)."""
+    given = plan.clinical.get("baseline_window_days", plan.timepoints.baseline_window_days)
+    if given != plan.timepoints.baseline_window_days:
+        yield ("timepoints.baseline_window_days",
+               f"{plan.timepoints.baseline_window_days!r} differs from clinical.baseline_window_days ({given!r}); "
+               "they are one setting: give it once")
 
 
 def _default_outcomes() -> tuple[OutcomeSpec, ...]:
@@ -459,9 +536,15 @@ class AnalysisPlan(_Strict):
         default_factory=AdditionalSpec, description="Additional analyses (issue 12), each optional: appended to the "
         "report after its tables"
     )
+    timepoints: TimepointsSpec = Field(
+        default_factory=TimepointsSpec,
+        description="Baseline window and follow-up rule (last on treatment or landmarks)",
+    )
     clinical: dict[str, Any] = Field(
         default_factory=dict, description="Clinical SETTINGS (ClinicalSettings); omitted keys keep their defaults"
     )
+
+    _timepoints_in = model_validator(mode="before")(classmethod(lambda cls, data: _one_baseline_window(data)))
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> AnalysisPlan:
@@ -492,7 +575,22 @@ class AnalysisPlan(_Strict):
 
     @property
     def settings(self) -> ClinicalSettings:
-        return ClinicalSettings.from_dict(dict(self.clinical))
+        """The clinical settings; ``baseline_window_days`` comes from ``timepoints`` (one source of truth)."""
+        return ClinicalSettings.from_dict({**self.clinical,
+                                           "baseline_window_days": self.timepoints.baseline_window_days})
+
+    @property
+    def landmarks(self) -> tuple[int, ...]:
+        """Landmark months (empty under ``follow_up.rule: last_on_treatment``)."""
+        fu = self.timepoints.follow_up
+        return tuple(fu.months) if fu.rule == "landmarks" else ()
+
+    @property
+    def analysis_landmark(self) -> int | None:
+        """The landmark the single-follow-up analyses use (correlation, regression, box plots, Tables 4-5)."""
+        if not self.landmarks:
+            return None
+        return self.timepoints.follow_up.analysis_month or self.landmarks[-1]
 
     @property
     def exposure_drug(self) -> DrugMatcher:
@@ -753,9 +851,10 @@ def _check_subgroup(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
                                     "it to concomitant or pick another variable")
 
 
-@plan_check("outcomes", "concomitant", "regression")
+@plan_check("outcomes", "concomitant", "regression", "timepoints")
 def _check_regression(plan: AnalysisPlan) -> typing.Iterator[tuple[str, str]]:
-    allowed = allowed_model_columns(plan.outcome_codes) | {f"concomitant_{c.code}" for c in plan.concomitant}
+    allowed = allowed_model_columns(plan.outcome_codes) | {f"concomitant_{c.code}" for c in plan.concomitant} | {
+        f"{c}_{s}m{m}" for c in plan.outcome_codes for m in plan.landmarks for s in ("", "change_")}  # landmarks
     hint = f"allowed: {sorted(allowed)}"
     if plan.regression.outcome not in allowed:
         yield "regression.outcome", f"{plan.regression.outcome!r} is not a known variable; {hint}"
@@ -784,6 +883,10 @@ def variable_label(column: str, plan: AnalysisPlan) -> str:
         if column == f"concomitant_{c.code}":
             return f"Concomitant {c.label or c.code}"
     for code in plan.outcome_codes:
+        for m in plan.landmarks:
+            if column in (f"{code}_m{m}", f"{code}_change_m{m}"):
+                label = plan.outcome(code).label
+                return f"Δ {label} at month {m}" if "_change_" in column else f"{label} at month {m}"
         for suffix, word in OUTCOME_SUFFIXES.items():
             if column == f"{code}_{suffix}":
                 label = plan.outcome(code).label

@@ -222,7 +222,8 @@ def check_plan_file(path: Any) -> PlanCheck:
 
 LOAD_SECTIONS = ("variables", "clinical")
 """Sections the records are loaded with: with a problem in one of them no data check runs."""
-COHORT_SECTIONS = ("outcomes", "primary_outcome", "exposure", "concomitant", "adverse_events", "clinical", "variables")
+COHORT_SECTIONS = ("outcomes", "primary_outcome", "exposure", "concomitant", "adverse_events", "clinical", "variables",
+                   "timepoints")
 """Sections the cohort is built from: a data check that uses ``data.cohort`` or ``data.dataset`` needs them."""
 
 
@@ -266,6 +267,8 @@ class StudyData:
                     exposure=plan.exposure_drug, concomitant=plan.concomitant_drugs,
                     lab_rules=plan.adverse_events.rules(), variables=plan.variable_catalogue,
                     baseline_variables=plan.table1_baseline_variables,
+                    landmarks=plan.landmarks, landmark_window_days=plan.timepoints.follow_up.window_days or 0,
+                    analysis_landmark=plan.analysis_landmark,
                 )
             except (InvalidOptionError, ValueError, KeyError) as exc:
                 raise DataUnavailable(f"the cohort could not be built: {exc}") from None
@@ -417,3 +420,22 @@ def _outcomes_measured(plan: AnalysisPlan, data: StudyData) -> CheckResult:
         elif code not in measured:
             yield (f"outcomes[{i}].code", f"{code!r}: no measurements row of this variable in the records (check the "
                    "variable column's spelling, or remove the outcome)")
+
+
+@data_check("timepoints", "outcomes")
+def _landmarks_have_data(plan: AnalysisPlan, data: StudyData) -> CheckResult:
+    """A landmark where no patient has a value of any outcome within its window on treatment (the analysed
+    patients; every patient with an exposure start when nobody is analysed). Some outcomes only: a report note."""
+    if not plan.landmarks:
+        return
+    cohort = data.cohort
+    if not len(cohort.timepoint_values):
+        return  # no value at any time point (e.g. nobody exposed): another problem, not the landmarks'
+    frame = cohort.values if cohort.analysed_ids else cohort.timepoint_values
+    have = set(frame["timepoint"].astype(str)) if len(frame) else set()
+    window = plan.timepoints.follow_up.window_days
+    for i, month in enumerate(plan.landmarks):
+        if f"m{month}" not in have:
+            yield (f"timepoints.follow_up.months[{i}]",
+                   f"no patient has a value of any outcome within {window} days of the {month}-month landmark on "
+                   "treatment; remove the landmark or widen timepoints.follow_up.window_days")

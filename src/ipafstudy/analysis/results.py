@@ -125,6 +125,16 @@ class PairedOutcome(_ToDict):
 
 
 @dataclass(frozen=True)
+class LandmarkOutcome(_ToDict):
+    """Table 2 under landmarks: baseline vs one landmark for one outcome, and that Wilcoxon p adjusted by Holm
+    across the outcome's landmarks (None when the test could not be run)."""
+
+    month: int
+    paired: PairedOutcome
+    p_holm: float | None
+
+
+@dataclass(frozen=True)
 class GroupComparisonRow(_ToDict):
     """Table 4 row: one variable in the subgroups (2 or more), with the test named."""
 
@@ -235,6 +245,8 @@ class StudyResults(_ToDict):
     subgroup_missing: int = 0
     #: The "Additional analyses" parts that ran (analysis.additional.AdditionalResults; None = not run).
     additional: Any = None
+    #: Plan timepoints.follow_up.rule: landmarks: every outcome at every landmark (outcome order, then month).
+    landmark_paired: tuple[LandmarkOutcome, ...] = ()
 
     def paired_for(self, code: str) -> PairedOutcome:
         for p in self.paired:

@@ -8,6 +8,7 @@ returned ``StudyResults``; nothing downstream computes a number.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from collections.abc import Callable, Mapping
@@ -40,6 +41,7 @@ from ipafstudy.analysis.results import (
     Continuous,
     Count,
     GroupComparisonRow,
+    LandmarkOutcome,
     MissingDataRow,
     PairedOutcome,
     StudyResults,
@@ -49,7 +51,6 @@ from ipafstudy.analysis.table1 import baseline_table
 from ipafstudy.cohort.timepoints import timepoint_rules
 from ipafstudy.data.schema import PATIENTS
 from ipafstudy.errors import InsufficientDataError, InvalidOptionError, StatisticalWarning
-from ipafstudy.rules.codes import TIMEPOINTS
 
 Progress = Callable[[str], None]
 
@@ -114,13 +115,15 @@ def _continuous(notes: _Notes, context: str, series: pd.Series, plan: AnalysisPl
 
 
 def paired_outcome(
-    data: pd.DataFrame, code: str, plan: AnalysisPlan, notes: _Notes, *, group: str | None = None
+    data: pd.DataFrame, code: str, plan: AnalysisPlan, notes: _Notes, *, group: str | None = None,
+    month: int | None = None,
 ) -> PairedOutcome | None:
-    """Baseline vs last follow-up on the patients with both values (paired by patient id)."""
+    """Baseline vs last follow-up (or the ``month`` landmark) on the patients with both values (paired by id)."""
     spec = plan.outcome(code)
-    where = f"{spec.label}" + (f" ({plan.subgroup.label(group)})" if group else "")
+    where = f"{spec.label}" + (f" at {month} months" if month else "") + (
+        f" ({plan.subgroup.label(group)})" if group else "")
     before_all = _values(data, f"{code}_baseline")
-    after_all = _values(data, f"{code}_follow_up")
+    after_all = _values(data, f"{code}_m{month}" if month else f"{code}_follow_up")
     complete = before_all.notna() & after_all.notna()
     before, after = before_all[complete], after_all[complete]
     st = plan.statistics
@@ -154,6 +157,37 @@ def paired_outcome(
         median_change=change, wilcoxon=wil, normality=normality,
         baseline_describe=describe["baseline"], follow_up_describe=describe["follow_up"], better=spec.better,
     )
+
+
+def landmark_paired(data: pd.DataFrame, plan: AnalysisPlan, notes: _Notes) -> tuple[LandmarkOutcome, ...]:
+    """Table 2 under landmarks: each outcome at each landmark, its p Holm-adjusted across its landmarks.
+
+    Landmarks where the test could not be run do not count towards the number of tests (as R's p.adjust with NA).
+    """
+    out: list[LandmarkOutcome] = []
+    for code in plan.outcome_codes:
+        found = [(m, paired_outcome(data, code, plan, notes, month=m)) for m in plan.landmarks]
+        raw = [None if p is None or p.wilcoxon is None else float(p.wilcoxon.p) for _, p in found]
+        holm = stats.adjust_p(raw, method="holm") if any(v is not None for v in raw) else [None] * len(raw)
+        out += [LandmarkOutcome(m, p, None if r is None else float(h))
+                for (m, p), r, h in zip(found, raw, holm, strict=True) if p is not None]
+    return tuple(out)
+
+
+def landmark_notes(cohort: Any, plan: AnalysisPlan) -> list[str]:
+    """A note per landmark where some outcomes have no value among the analysed patients (their Table 2 rows are
+    empty). A landmark with no value of any outcome is a plan problem (``plancheck._landmarks_have_data``)."""
+    if not plan.landmarks or not len(cohort.values):
+        return []
+    window = plan.timepoints.follow_up.window_days
+    notes = []
+    for m in plan.landmarks:
+        have = set(cohort.values.loc[cohort.values["timepoint"] == f"m{m}", "outcome"].astype(str))
+        lacking = [plan.outcome(c).label for c in plan.outcome_codes if c not in have]
+        if have and lacking:
+            notes.append(f"Landmark {m} months: no analysed patient has a value of {', '.join(lacking)} within "
+                         f"{window} days on treatment; those rows are empty")
+    return notes
 
 
 def _box_panel(
@@ -413,7 +447,7 @@ def missing_reason_words(reason: str, labels: Mapping[str, str]) -> str:
     ...                      "(baseline_window_days=90, start day included)", {"mmrc": "mMRC"})
     'no mMRC value in the baseline window'
     """
-    words = _OPTION_CLAUSE.sub("", reason.split("; nearest earlier value")[0])
+    words = _OPTION_CLAUSE.sub("", reason.split("; nearest")[0])  # nearest earlier value / nearest value
     words = _DATES.sub("", _WINDOW.sub("during treatment", words)).replace(" (during treatment)", "")
     for code in sorted(labels, key=len, reverse=True):
         words = re.sub(rf"\b{re.escape(code)}\b", labels[code], words)
@@ -424,8 +458,9 @@ def missing_data(data: pd.DataFrame, exclusions: pd.DataFrame, plan: AnalysisPla
     """Per outcome and timepoint: analysed patients, values available, and the reasons the others lack one."""
     rows = []
     labels = {x.code: x.label for x in plan.outcomes}
+    timepoints = ("baseline", *(f"m{m}" for m in plan.landmarks)) if plan.landmarks else ("baseline", "follow_up")
     for o in plan.outcomes:
-        for tp in TIMEPOINTS:
+        for tp in timepoints:
             values = data[f"{o.code}_{tp}"]
             missing_ids = set(data.loc[values.isna(), "patient_id"].astype(str))
             ex = exclusions[(exclusions["outcome"] == o.code) & (exclusions["timepoint"] == tp)]
@@ -509,6 +544,7 @@ def analyse_dataset(
     step("Table 2")
     paired = tuple(p for p in (paired_outcome(data, c, plan, notes) for c in plan.outcome_codes) if p is not None)
     by_code = {p.code: p for p in paired}
+    landmarks = landmark_paired(data, plan, notes) if plan.landmarks else ()
     boxes = tuple(_box_panel(data, c, plan, by_code.get(c), notes) for c in plan.figures.box_plot_outcomes)
     step("Figure 3")
     corr, corr_labels = correlation_matrix(data, plan, notes)
@@ -537,7 +573,7 @@ def analyse_dataset(
         agreement=agreement if isinstance(agreement, pd.DataFrame) else None, missing=missing,
         exclusions=exclusions, notes=tuple(notes.items), versions=library_versions(), sources=tuple(sources),
         timepoint_rules={o: dict(r) for o, r in rules.items() if o in plan.outcome_codes},
-        data_cutoff_date=getattr(cohort, "data_cutoff_date", None), additional=extra,
+        data_cutoff_date=getattr(cohort, "data_cutoff_date", None), additional=extra, landmark_paired=landmarks,
     )
 
 
@@ -565,13 +601,19 @@ def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progres
     cohort = build_cohort(study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome,
                           exposure=plan.exposure_drug, concomitant=plan.concomitant_drugs,
                           lab_rules=plan.adverse_events.rules(), variables=plan.variable_catalogue,
-                          baseline_variables=plan.table1_baseline_variables)
+                          baseline_variables=plan.table1_baseline_variables,
+                          landmarks=plan.landmarks, landmark_window_days=plan.timepoints.follow_up.window_days or 0,
+                          analysis_landmark=plan.analysis_landmark)
     view = StudyData(plan, study, cohort=cohort)
     problems = data_problems(plan, view)  # every plan problem the records show, at once, before any result
     if problems:
         raise PlanProblemsError(problems)
+    notes = landmark_notes(cohort, plan)
     _require_analysed(cohort)
     data = view.dataset
     step("HRCT reader agreement")  # computed once, by the cohort, on the analysed patients' reads
-    return analyse_dataset(data, plan, cohort=cohort, sources=tuple(getattr(study, "sources", ())),
-                           agreement=cohort.agreement, progress=progress)
+    results = analyse_dataset(data, plan, cohort=cohort, sources=tuple(getattr(study, "sources", ())),
+                              agreement=cohort.agreement, progress=progress)
+    if notes:
+        results = dataclasses.replace(results, notes=(*notes, *results.notes))
+    return results

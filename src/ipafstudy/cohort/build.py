@@ -29,6 +29,7 @@ from ipafstudy.cohort.exposure import (
     tacrolimus_exposures,
 )
 from ipafstudy.cohort.hrct import HrctCohort, hrct_cohort
+from ipafstudy.cohort.landmarks import LANDMARK_RULE, any_landmark_miss, landmark_code, patient_landmarks
 from ipafstudy.cohort.screening import FlowStep, PatientScreen, build_flow, ipaf_failure
 from ipafstudy.cohort.timepoints import (
     Observation,
@@ -42,7 +43,7 @@ from ipafstudy.cohort.timepoints import (
 )
 from ipafstudy.data.model import Study
 from ipafstudy.rules.antibodies import AntibodyGroup, antibody_group
-from ipafstudy.rules.codes import OUTCOME_CODES
+from ipafstudy.rules.codes import HRCT_OUTCOMES, OUTCOME_CODES
 from ipafstudy.rules.common import as_tristate
 from ipafstudy.rules.ipaf import DOMAINS, AntibodyTest, IpafClassification, IpafInput, classify_ipaf
 from ipafstudy.rules.lab_rules import LabRules
@@ -109,12 +110,24 @@ class Cohort:
     #: Long format: every dated value of each outcome of the analysed patients (measurements and usable HRCT
     #: scans), one row per recorded value, with days from the drug start (OBSERVATION_COLUMNS).
     observations: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OBSERVATION_COLUMNS), repr=False)
+    #: Landmark months (plan timepoints.follow_up.rule: landmarks; empty = last on treatment) and the one whose
+    #: values fill the ``follow_up`` columns.
+    landmarks: tuple[int, ...] = ()
+    analysis_landmark: int | None = None
+
+    @property
+    def follow_up_timepoints(self) -> tuple[str, ...]:
+        """The follow-up time points recorded per outcome: ('follow_up',) or one per landmark ('m6', 'm12')."""
+        return tuple(landmark_code(m) for m in self.landmarks) or ("follow_up",)
 
     def analysis_frame(self) -> pd.DataFrame:
         """One row per analysed patient: group, smoking and per outcome baseline/follow-up/change.
 
-        ``<outcome>_change`` = follow-up minus baseline (missing when either is missing).
+        ``<outcome>_change`` = follow-up minus baseline (missing when either is missing). With landmarks each has
+        ``<outcome>_m6``, ``<outcome>_m6_date``, ``<outcome>_change_m6`` ..., and the follow-up columns repeat the
+        analysis landmark.
         """
+        fu_tp = landmark_code(self.analysis_landmark) if self.analysis_landmark is not None else "follow_up"
         cov = self.covariates.set_index("patient_id") if len(self.covariates) else None
         rows = []
         lookup = {(r["patient_id"], r["outcome"], r["timepoint"]): r for r in self.values.to_dict("records")}
@@ -126,16 +139,23 @@ class Cohort:
             }
             for outcome in self.outcomes:
                 base = lookup.get((pid, outcome, "baseline"))
-                fu = lookup.get((pid, outcome, "follow_up"))
+                fu = lookup.get((pid, outcome, fu_tp))
                 row[f"{outcome}_baseline"] = base["value"] if base else float("nan")
                 row[f"{outcome}_baseline_date"] = base["date"] if base else None
                 row[f"{outcome}_follow_up"] = fu["value"] if fu else float("nan")
                 row[f"{outcome}_follow_up_date"] = fu["date"] if fu else None
                 row[f"{outcome}_change"] = fu["value"] - base["value"] if base and fu else float("nan")
+                for tp in (landmark_code(m) for m in self.landmarks):
+                    at = lookup.get((pid, outcome, tp))
+                    row[f"{outcome}_{tp}"] = at["value"] if at else float("nan")
+                    row[f"{outcome}_{tp}_date"] = at["date"] if at else None
+                    row[f"{outcome}_change_{tp}"] = at["value"] - base["value"] if base and at else float("nan")
             rows.append(row)
         columns = ["patient_id", "antibody_group", "ever_smoker"]
         for outcome in self.outcomes:
             columns += [f"{outcome}_{suffix}" for suffix in WIDE_SUFFIXES]
+            for tp in (landmark_code(m) for m in self.landmarks):
+                columns += [f"{outcome}_{tp}", f"{outcome}_{tp}_date", f"{outcome}_change_{tp}"]
         frame = pd.DataFrame(rows, columns=columns)
         frame["ever_smoker"] = frame["ever_smoker"].astype("Int64")
         return frame.sort_values("patient_id", kind="mergesort").reset_index(drop=True)
@@ -145,7 +165,7 @@ class Cohort:
         n = len(self.analysed_ids)
         rows = []
         for outcome in self.outcomes:
-            for tp in ("baseline", "follow_up"):
+            for tp in ("baseline", *self.follow_up_timepoints):
                 miss = self.outcome_exclusions[
                     (self.outcome_exclusions["outcome"] == outcome) & (self.outcome_exclusions["timepoint"] == tp)
                 ]
@@ -300,12 +320,18 @@ def build_cohort(
     lab_rules: LabRules | None = None,
     variables: VariableCatalogue | None = None,
     baseline_variables: Sequence[str] = (),
+    landmarks: Sequence[int] = (),
+    landmark_window_days: int = 0,
+    analysis_landmark: int | None = None,
 ) -> Cohort:
     """Screen every patient and assemble the analysed cohort.
 
     ``exposure`` is the study drug (default tacrolimus); each ``concomitant`` drug becomes a 0/1 covariate
     ``concomitant_<drug>``: a non-topical course covering the exposure start day. ``outcomes`` are HRCT scores
     or codes of ``variables`` (the plan's catalogue, default built-in), which also gives each measure's panel.
+    ``landmarks`` (months) replace the
+    last follow-up by one value per landmark (``cohort.landmarks``); a patient then needs a primary-outcome value at
+    one landmark or more, and the follow-up columns hold ``analysis_landmark`` (default the last).
 
     >>> cohort = build_cohort(study)                       # doctest: +SKIP
     >>> cohort.analysis_frame().to_csv("analysis_dataset.csv", index=False)  # doctest: +SKIP
@@ -345,27 +371,44 @@ def build_cohort(
                 pid, observations.get(pid, {}), exp.start, exp.end, outcome_list, settings,
                 hrct_note=hrct.note_for(pid), unusable_scan_dates=unusable.get(pid, ()), catalogue=variables,
             )
+            if landmarks:  # keep the baseline, replace the last follow-up by the landmarks
+                vals = [v for v in vals if v.timepoint == "baseline"]
+                misses = [m for m in misses if m.timepoint == "baseline"]
+                lm_vals, lm_misses = patient_landmarks(
+                    pid, observations.get(pid, {}), exp.start, exp.end, outcome_list, landmarks, landmark_window_days,
+                    scan_outcomes=tuple(HRCT_OUTCOMES), hrct_note=hrct.note_for(pid),
+                    unusable_scan_dates=unusable.get(pid, ()),
+                )
+                vals, misses = vals + lm_vals, misses + lm_misses
+                no_landmark = any_landmark_miss(lm_misses, lm_vals, primary_outcome, landmarks)
+                if no_landmark is not None:
+                    fu_miss, fu_cause = no_landmark
             all_values += vals
             all_misses += misses
             for m in misses:
                 if m.outcome == primary_outcome:
                     if m.timepoint == "baseline":
                         base_miss, base_cause = m.reason, m.cause
-                    else:
+                    elif not landmarks:
                         fu_miss, fu_cause = m.reason, m.cause
         c = classes[pid]
         screens.append(PatientScreen(pid, c.status, c.reason, exp, age, base_miss, fu_miss,
                                      ipaf_failure=ipaf_failure(c), baseline_cause=base_cause,
                                      follow_up_cause=fu_cause))
 
-    flow, decisions = build_flow(screens, settings, primary_outcome, drug.display)
+    lm_reason = (f"no {primary_outcome} value within {landmark_window_days} days of any landmark "
+                 f"({', '.join(map(str, landmarks))} months after start) during treatment") if landmarks else None
+    flow, decisions = build_flow(screens, settings, primary_outcome, drug.display, lm_reason)
     analysed = tuple(sorted(pid for pid, (step, _) in decisions.items() if step is None))
     analysed_set = set(analysed)
 
     values_all = _frame(all_values, VALUE_COLUMNS)
     misses_all = _frame(all_misses, MISS_COLUMNS)
+    analysis_landmark = (analysis_landmark or landmarks[-1]) if landmarks else None
+    fu_tp = landmark_code(analysis_landmark) if analysis_landmark is not None else "follow_up"
     primary_dates = {
-        (v.patient_id, v.timepoint): v.date for v in all_values if v.outcome == primary_outcome
+        (v.patient_id, "follow_up" if v.timepoint == fu_tp else v.timepoint): v.date
+        for v in all_values if v.outcome == primary_outcome
     }
     screening_rows = []
     for pid in study.patient_ids:
@@ -422,10 +465,20 @@ def build_cohort(
         timepoint_misses=misses_all,
         exposure_drug=drug,
         exposure_warnings=tuple(exposures[pid].warning for pid in study.patient_ids if exposures[pid].warning),
-        timepoint_rules=timepoint_rules(outcome_list, settings, variables),
         baseline_values=baseline_values(meas, exposures, analysed, tuple(baseline_variables), settings),
         observations=observations_frame(observations, exposures, analysed),
+        timepoint_rules=_landmark_rules(timepoint_rules(outcome_list, settings, variables), landmarks),
+        landmarks=tuple(landmarks),
+        analysis_landmark=analysis_landmark,
     )
+
+
+def _landmark_rules(rules: dict[str, dict[str, str]], landmarks: Sequence[int]) -> dict[str, dict[str, str]]:
+    """With landmarks, every follow-up time point (and the follow-up columns) is chosen by the landmark rule."""
+    if not landmarks:
+        return rules
+    return {o: {"baseline": r["baseline"], "follow_up": LANDMARK_RULE,
+                **{landmark_code(m): LANDMARK_RULE for m in landmarks}} for o, r in rules.items()}
 
 
 def _with_concomitant(

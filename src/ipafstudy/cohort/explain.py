@@ -76,13 +76,17 @@ def explain_patient(cohort: Cohort, patient_id: str) -> str:
     misses = cohort.timepoint_misses[cohort.timepoint_misses["patient_id"] == pid]
     if len(vals) or len(misses):
         lines.append("")
+        follow = (f"follow_up_rule={s.follow_up_rule} for measurements, HRCT follow-up = latest usable scan"
+                  if not cohort.landmarks else
+                  f"follow-up at landmarks {', '.join(map(str, cohort.landmarks))} months: closest value within the "
+                  "window on treatment, ties the earlier, HRCT from usable scans")
         lines.append(
             f"Time points (baseline window {s.baseline_window_days} days, start day "
-            f"{'included' if s.baseline_includes_start_day else 'excluded'}; follow_up_rule={s.follow_up_rule} for "
-            "measurements, HRCT follow-up = latest usable scan; the rule applied is named per value):"
+            f"{'included' if s.baseline_includes_start_day else 'excluded'}; {follow}; the rule applied is named "
+            "per value):"
         )
         for outcome in cohort.outcomes:
-            for tp in ("baseline", "follow_up"):
+            for tp in ("baseline", *cohort.follow_up_timepoints):
                 v = vals[(vals["outcome"] == outcome) & (vals["timepoint"] == tp)]
                 m = misses[(misses["outcome"] == outcome) & (misses["timepoint"] == tp)]
                 tag = " [primary]" if outcome == cohort.primary_outcome else ""

@@ -108,6 +108,8 @@ MISS_CAUSE_LABELS: dict[str, str] = {
     "only_after_end": "Later values only after the end of treatment",
     "no_complete_visit": "No visit with every measured outcome",
     "scan_not_usable": "Scan in the window not usable (incomplete or open adjudication flags)",
+    "outside_window": "No value within the landmark window",  # landmark follow-up (cohort.landmarks)
+    "no_landmark_value": "No value at any landmark (causes differ between landmarks)",
     "": "Cause not recorded",
 }
 
@@ -196,11 +198,15 @@ def exclusion(p: PatientScreen, settings: ClinicalSettings, drug: str = "tacroli
 
 
 def build_flow(
-    screens: Sequence[PatientScreen], settings: ClinicalSettings, primary_outcome: str, drug: str = "tacrolimus"
+    screens: Sequence[PatientScreen], settings: ClinicalSettings, primary_outcome: str, drug: str = "tacrolimus",
+    follow_up_reason: str | None = None,
 ) -> tuple[tuple[FlowStep, ...], dict[str, tuple[str | None, str]]]:
-    """The ordered flow and, per patient, (exclusion step, reason); ``drug`` is the study drug's label."""
+    """The ordered flow and, per patient, (exclusion step, reason); ``drug`` is the study drug's label;
+    ``follow_up_reason`` replaces the general reason of the no-follow-up step (landmark follow-up)."""
     decisions = {p.patient_id: exclusion(p, settings, drug) for p in screens}
     labels = step_labels(settings, primary_outcome, drug)
+    if follow_up_reason is not None:
+        labels["no_follow_up"] = (labels["no_follow_up"][0], follow_up_reason)
     by_id = {p.patient_id: p for p in screens}
     not_ipaf_key = {pid: _not_ipaf_key(p) for pid, p in by_id.items()}
     cause = {

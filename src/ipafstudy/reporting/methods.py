@@ -20,6 +20,9 @@ from ipafstudy.reporting.tables import (
     PAIRWISE_TABLE,
     Q_LABEL,
     REGRESSION_DIAGNOSTICS_FIGURE,
+    follow_up_name,
+    landmark_list,
+    landmark_rule_words,
     mann_whitney_words,
     regression_cautions,
     wilcoxon_method_words,
@@ -84,6 +87,26 @@ def follow_up_words(results: StudyResults) -> str:
                          for (rule, _), labels in groups.items())
 
 
+def _follow_up_sentence(results: StudyResults) -> str:
+    """'the last follow-up was ...', or the landmark rule (plan timepoints.follow_up.rule: landmarks)."""
+    if not results.plan.landmarks:
+        return f"the last follow-up was {follow_up_words(results)}"
+    months = landmark_list(results.plan.landmarks)
+    return (f"follow-up values were taken at {months} months: for each outcome, {landmark_rule_words(results)}; HRCT "
+            "scores came from the usable consensus scans (complete, without open adjudication flags) in the same way")
+
+
+def _landmark_analysis_words(results: StudyResults) -> str:
+    """Methods: Holm across landmarks, and which landmark the single-follow-up analyses use."""
+    plan = results.plan
+    if not plan.landmarks:
+        return ""
+    return (f" Each outcome's p values were adjusted across its {len(plan.landmarks)} landmarks by Holm's method "
+            "and are shown beside the raw p in Table 2. The box plots, the correlation matrix, the regression and the "
+            f"subgroup comparisons use the values at month {plan.analysis_landmark} (the analysis landmark) and "
+            "their changes from baseline.")
+
+
 def _lab_rules_sentence(results: StudyResults, st_fmt: JournalStyle) -> str:
     """' Lab-defined ...' sentences for the plan's enabled lab rules (KDIGO AKI is named in Table 6's footnote)."""
     ae, s = results.plan.adverse_events, results.settings
@@ -115,7 +138,7 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
         f"Eligible patients were aged ≥{fmt_number(s.min_age, 0, style=st_fmt)} years at {plan.drug_label} start and "
         f"received {plan.drug_label} for ≥{s.min_exposure_days} days; ongoing treatment was censored at {cutoff}. "
         f"Baseline was the value closest to {plan.drug_label} start within the {s.baseline_window_days} days before it "
-        f"({start_day} the start day); the last follow-up was {follow_up_words(results)}. HRCT scans were "
+        f"({start_day} the start day); {_follow_up_sentence(results)}. HRCT scans were "
         "scored by two readers with the modified Warrick method (six zones, four patterns, grades 0–4; Goldin et "
         f"al. 2008); a zone was sent to a third reader when the grades differed by more than "
         f"{s.adjudication_grade_gap} or the percentages by {fmt_number(s.adjudication_percent_gap, 0, style=st_fmt)}"
@@ -144,13 +167,14 @@ def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None =
     stats_text = (
         f"Continuous variables are summarised as {summary}. Normality was assessed with the Shapiro-Wilk test on "
         "baseline, follow-up and paired differences. "
-        "Baseline and last follow-up values were compared within patients with the Wilcoxon signed-rank test "
+        f"Baseline and {'last follow-up values' if not plan.landmarks else 'landmark values at each landmark'} were "
+        "compared within patients with the Wilcoxon signed-rank test "
         f"(two-sided; zero differences {'dropped' if st.zero_method == 'wilcox' else 'ranked then dropped (Pratt)'}; "
         f"{wilcoxon_method_words(st.wilcoxon_method)}"
         f"; {'with' if st.continuity else 'no'} continuity correction), with effect size r = |z|/√N, N being "
         f"{r_n}. The median change is given with a {conf}% {st.bootstrap_ci_method} bootstrap confidence interval "
-        f"({st.bootstrap_resamples:,} resamples of patients, seed {st.seed}). Groups were compared with the "
-        f"{_group_tests(results, mw_p)} and "
+        f"({st.bootstrap_resamples:,} resamples of patients, seed {st.seed}).{_landmark_analysis_words(results)} "
+        f"Groups were compared with the {_group_tests(results, mw_p)} and "
         "categorical variables with Pearson's χ² test without continuity correction, or Fisher's exact test when "
         f"an expected count was below 5{_pairwise_words(results)}. Changes were correlated with Spearman's ρ "
         "(pairwise complete cases) "
@@ -226,21 +250,22 @@ def summary_sentences(results: StudyResults, style: str | JournalStyle | None = 
         text = _and(parts)
         out.append(text[:1].upper() + text[1:] + " (Table 1).")
     primary = next((p for p in results.paired if p.code == results.plan.primary_outcome), None)
+    at = f" at {follow_up_name(results)}" if results.plan.landmarks else ""  # the analysis landmark
     if primary is not None:
         verdict = primary.verdict(alpha)  # improved / worsened by the outcome's `better`, when significant
-        out.append(f"{primary.label} (primary outcome, n = {primary.n_pairs}){' ' + verdict if verdict else ''}: "
+        out.append(f"{primary.label} (primary outcome{at}, n = {primary.n_pairs}){' ' + verdict if verdict else ''}: "
                    f"{_change_phrase(primary, st)} (Table 2).")
     sig = [p for p in results.paired if p is not primary and p.wilcoxon is not None and p.wilcoxon.p < alpha]
     nonsig = [p for p in results.paired if p is not primary and p.wilcoxon is not None and p.wilcoxon.p >= alpha]
-    for verdict, lead in (("improved", "Significant improvements (p < {a}) were"),
-                          ("worsened", "Significant worsening (p < {a}) was"),
-                          (None, "Significant changes (p < {a}) were")):
+    for verdict, lead in (("improved", "Significant improvements{at} (p < {a}) were"),
+                          ("worsened", "Significant worsening{at} (p < {a}) was"),
+                          (None, "Significant changes{at} (p < {a}) were")):
         group = [p for p in sig if p.verdict(alpha) == verdict]
         if group:
-            out.append(lead.format(a=fmt_number(alpha, 2, style=st)) + " seen in " + "; ".join(
+            out.append(lead.format(a=fmt_number(alpha, 2, style=st), at=at) + " seen in " + "; ".join(
                 f"{_lc(p.label)} ({_change_phrase(p, st)})" for p in group) + ".")
     if nonsig:
-        out.append("No significant change was seen in " + "; ".join(
+        out.append(f"No significant change{at} was seen in " + "; ".join(
             f"{_lc(p.label)} ({_change_phrase(p, st)})" for p in nonsig) + ".")
     for p in results.paired:
         w = p.wilcoxon
@@ -398,6 +423,8 @@ def settings_paragraphs(results: StudyResults) -> list[str]:
     for f in dataclasses.fields(results.settings):
         value = getattr(results.settings, f.name)
         shown = setting_words(f.name, value)
+        if f.name == "follow_up_rule" and results.plan.landmarks:
+            shown += " (not used: follow-up at landmarks, plan timepoints.follow_up)"
         if value is None and f.name == "data_cutoff_date" and results.data_cutoff_date is not None:
             shown += f" (derived: {results.data_cutoff_date.isoformat()})"
         doc = setting_doc(f.name, results.plan.drug_label)

@@ -174,16 +174,20 @@ def make_figures(results: StudyResults, fig_dir: Path, style: JournalStyle) -> t
 def box_plot_caption(results: StudyResults) -> str:
     """Figure 2 legend, from the plan's quartile method, whisker rule and paired lines."""
     plan = results.plan
-    return (f"Outcomes at baseline (Pre) and last follow-up (Post) on {plan.drug_label}. "
+    post = "last follow-up" if plan.analysis_landmark is None else f"{plan.analysis_landmark} months"
+    return (f"Outcomes at baseline (Pre) and {post} (Post) on {plan.drug_label}. "
             + figs.box_caption(whiskers=plan.figures.whiskers, quartile_method=plan.statistics.quantile_method,
                                paired_lines=plan.figures.paired_lines)
-            + " Stars: Wilcoxon signed-rank p of Table 2.")
+            + (" Stars: Wilcoxon signed-rank p of Table 2." if plan.analysis_landmark is None else
+               f" Stars: raw Wilcoxon signed-rank p of the month {plan.analysis_landmark} rows of Table 2."))
 
 
 def correlation_caption(results: StudyResults) -> str:
     """Figure 3 legend: raw p for the stars, and where the adjusted p values are when an adjustment is set."""
     adjust = results.plan.correlation.adjust
-    return ("Spearman correlations among the changes (follow-up minus baseline), pairwise complete cases; ρ "
+    m = results.plan.analysis_landmark
+    after = "follow-up" if m is None else f"month {m}"
+    return (f"Spearman correlations among the changes ({after} minus baseline), pairwise complete cases; ρ "
             f"in each cell. Stars use the unadjusted p: {STARS_LEGEND}."
             + (f" {'Holm' if adjust == 'holm' else 'Benjamini-Hochberg'}-adjusted p values are in "
                "Supplementary Table S4." if adjust != "none" else ""))

@@ -24,6 +24,7 @@ from ipafstudy.reporting.format import (
     get_style,
 )
 from ipafstudy.reporting.tablespec import Column, Row, TableSpec
+from ipafstudy.rules.codes import HRCT_OUTCOMES
 from ipafstudy.stats.paired import AUTO_EXACT_MAX_NONZERO, FEW_NONZERO_PAIRS
 from ipafstudy.stats.regression import MIN_CASES_PER_PREDICTOR, MIN_MINORITY_SHARE
 from ipafstudy.values import is_missing
@@ -225,7 +226,104 @@ def better_note(results: StudyResults) -> tuple[str, ...]:
     return (text + (f"; lower values for {', '.join(lower)}." if lower else "."),)
 
 
+def landmark_list(months: Any) -> str:
+    """(6, 12) -> '6 and 12'; (3, 6, 12) -> '3, 6 and 12'."""
+    items = [str(m) for m in months]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def follow_up_name(results: StudyResults) -> str:
+    """What the single follow-up columns hold: 'last follow-up', or the analysis landmark ('month 12')."""
+    m = results.plan.analysis_landmark
+    return "last follow-up" if m is None else f"month {m}"
+
+
+def timepoint_words(timepoint: str) -> str:
+    """'baseline' -> 'baseline', 'follow_up' -> 'follow-up', 'm6' -> 'month 6'."""
+    if timepoint.startswith("m") and timepoint[1:].isdigit():
+        return f"month {timepoint[1:]}"
+    return timepoint.replace("_", "-")
+
+
+def landmark_rule_words(results: StudyResults) -> str:
+    """The landmark rule in words (Table 2 footnote, Methods)."""
+    fu, drug = results.plan.timepoints.follow_up, results.plan.drug_label
+    return (f"the value closest to the landmark date ({drug} start plus the landmark's calendar months; a day the "
+            f"month lacks becomes its last day) within ±{fu.window_days} days, on treatment (after the start day up "
+            "to the end of treatment); of two values equally close, the earlier; values of one date averaged")
+
+
+def _table2_cells(p: PairedOutcome, style: JournalStyle, mean_sd: bool) -> list[str]:
+    """n, baseline, follow-up, change (CI), direction, z, p, r of one paired comparison."""
+    w, mc = p.wilcoxon, p.median_change
+    change = style.missing
+    if mc is not None:
+        change = fmt_number(mc.estimate, _d(p.code, style), style=style)
+        if not is_missing(mc.ci_low) and not is_missing(mc.ci_high):
+            change += f" ({fmt_ci(mc.ci_low, mc.ci_high, _d(p.code, style), style=style)})"
+    direction = style.missing if w is None else f"{w.n_decreased} / {w.n_unchanged} / {w.n_increased}"
+    return [fmt_int(p.n_pairs, style=style), _summary(p.baseline, p.baseline_describe, p.code, style, mean_sd),
+            _summary(p.follow_up, p.follow_up_describe, p.code, style, mean_sd), change, direction,
+            style.missing if w is None else fmt_number(w.z, 2, style=style), _wilcoxon_p(p, style),
+            style.missing if w is None else fmt_number(w.r, 2, style=style)]
+
+
+def table2_landmarks(results: StudyResults, style: JournalStyle) -> TableSpec:
+    """Table 2 under landmarks: a block per landmark (baseline vs that landmark), Holm across landmarks beside p."""
+    st, fu = results.plan.statistics, results.plan.timepoints.follow_up
+    conf = fmt_number(100 * st.confidence, 0, style=style)
+    cols = (
+        Column("variable", "Variable"), Column("n", "n", "right"),
+        Column("baseline", f"Baseline, {_summary_words(results)}", "right"),
+        Column("follow_up", f"At landmark, {_summary_words(results)}", "right"),
+        Column("change", f"Median change ({conf}% bootstrap CI)", "right"),
+        Column("direction", "Decreased / unchanged / increased", "right"),
+        Column("z", "z", "right"), Column("p", "p", "right"),
+        Column("p_holm", "p (Holm across landmarks)", "right"), Column("r", "r", "right"),
+    )
+    mean_sd = _mean_sd(results)
+    rows: list[Row] = []
+    found = {(x.paired.code, x.month): x for x in results.landmark_paired}
+    for m in fu.months:
+        rows.append(Row.section(f"Month {m} (± {fu.window_days} days)"))
+        for o in results.plan.outcomes:  # an outcome without pairs at this landmark keeps its row: n = 0
+            lo = found.get((o.code, m))
+            if lo is None:
+                rows.append(Row((_unit(o.label, o.unit), fmt_int(0, style=style), *(style.missing,) * 8), indent=1))
+                continue
+            cells = _table2_cells(lo.paired, style, mean_sd)
+            holm = style.missing if lo.p_holm is None else fmt_p(lo.p_holm, style=style)
+            rows.append(Row((_unit(lo.paired.label, lo.paired.unit), *cells[:7], holm, cells[7]), indent=1))
+    ws = {"wilcox": "zero differences dropped before ranking", "pratt": "zero differences ranked, then dropped (Pratt)"}
+    r_n = {"pairs": "all analysed pairs", "nonzero": "non-zero pairs", "observations": "2 × pairs"}
+    paired = [lo.paired for lo in results.landmark_paired]
+    notes = (
+        "n: patients with both a baseline value and a value at the landmark (paired by patient); baseline is "
+        f"summarised over each landmark's pairs. Landmark value: {landmark_rule_words(results)}. Change = landmark "
+        "value minus baseline.",
+        f"Wilcoxon signed-rank test, two-sided, {ws[st.zero_method]}, average ranks for ties, "
+        f"{wilcoxon_method_words(st.wilcoxon_method, _exact_rows(paired))}, "
+        f"{'with' if st.continuity else 'no'} continuity correction. r = |z|/√N with N = {r_n[st.effect_size_n]}.",
+        f"p (Holm across landmarks): each outcome's p values adjusted by Holm's method across its {len(fu.months)} "
+        "landmarks (a landmark without a test does not count), shown beside the raw p.",
+        f"Bootstrap CI: {st.bootstrap_resamples:,} resamples of patients, {st.bootstrap_ci_method} interval, seed "
+        f"{st.seed}.",
+        *_quartile_note(results),
+        ABBREVIATIONS,
+    )
+    few = few_nonzero_note([(f"{lo.paired.label} at month {lo.month}", lo.paired.wilcoxon)
+                            for lo in results.landmark_paired], style)
+    return TableSpec(
+        key="table2_paired", number=2,
+        title=f"Outcomes at baseline and at {landmark_list(fu.months)} months on {results.plan.drug_label} "
+              f"(n = {results.n_analysed})",
+        columns=cols, rows=tuple(rows), footnotes=notes + ((few,) if few else ()) + better_note(results),
+    )
+
+
 def table2(results: StudyResults, style: JournalStyle) -> TableSpec:
+    if results.plan.landmarks:
+        return table2_landmarks(results, style)
     st = results.plan.statistics
     conf = fmt_number(100 * st.confidence, 0, style=style)
     cols = (
@@ -242,20 +340,7 @@ def table2(results: StudyResults, style: JournalStyle) -> TableSpec:
     rows = []
     mean_sd = _mean_sd(results)
     for p in results.paired:
-        w, mc = p.wilcoxon, p.median_change
-        change = style.missing
-        if mc is not None:
-            change = fmt_number(mc.estimate, _d(p.code, style), style=style)
-            if not is_missing(mc.ci_low) and not is_missing(mc.ci_high):
-                change += f" ({fmt_ci(mc.ci_low, mc.ci_high, _d(p.code, style), style=style)})"
-        direction = style.missing if w is None else f"{w.n_decreased} / {w.n_unchanged} / {w.n_increased}"
-        rows.append(Row((
-            _unit(p.label, p.unit), fmt_int(p.n_pairs, style=style),
-            _summary(p.baseline, p.baseline_describe, p.code, style, mean_sd),
-            _summary(p.follow_up, p.follow_up_describe, p.code, style, mean_sd), change, direction,
-            style.missing if w is None else fmt_number(w.z, 2, style=style), _wilcoxon_p(p, style),
-            style.missing if w is None else fmt_number(w.r, 2, style=style),
-        )))
+        rows.append(Row((_unit(p.label, p.unit), *_table2_cells(p, style, mean_sd))))
     ws = {"wilcox": "zero differences dropped before ranking", "pratt": "zero differences ranked, then dropped (Pratt)"}
     r_n = {"pairs": "all analysed pairs", "nonzero": "non-zero pairs", "observations": "2 × pairs"}
     notes = (
@@ -293,7 +378,8 @@ def table_normality(results: StudyResults, style: JournalStyle) -> TableSpec:
     return TableSpec(
         key="tableS1_normality", title="Supplementary Table S1. Shapiro-Wilk normality tests, W (p)",
         columns=(Column("variable", "Variable"), Column("n", "n", "right"), Column("baseline", "Baseline", "right"),
-                 Column("follow_up", "Last follow-up", "right"), Column("difference", "Difference", "right")),
+                 Column("follow_up", follow_up_name(results).capitalize(), "right"),
+                 Column("difference", "Difference", "right")),
         rows=tuple(rows),
         footnotes=("Computed on the paired patients of Table 2. p < 0.05 indicates departure from normality, "
                    "which is why rank-based tests are used throughout.",),
@@ -328,7 +414,8 @@ def table3(results: StudyResults, style: JournalStyle) -> TableSpec:
         f"adjusted R² = {fmt_number(reg.adj_r2, 3, style=style)}; F = {fmt_number(reg.f, 2, style=style)}, "
         f"{fmt_p_relation(reg.f_p, style=style)}."
     )
-    notes = [f"Dependent variable: {outcome} (follow-up minus baseline). Ordinary least squares.", fit,
+    diff = "follow-up" if results.plan.analysis_landmark is None else follow_up_name(results)
+    notes = [f"Dependent variable: {outcome} ({diff} minus baseline). Ordinary least squares.", fit,
              "β: standardised coefficient (B × SD of the predictor / SD of the outcome, on the model's cases). "
              "VIF: variance inflation factor."]
     if getattr(reg.settings, "robust_se", "none") == "hc3":
@@ -487,6 +574,7 @@ def table5(results: StudyResults, style: JournalStyle) -> TableSpec:
     rows = []
     fewer = False
     mean_sd = _mean_sd(results)
+    fu = "follow-up" if results.plan.analysis_landmark is None else follow_up_name(results)
     for r in results.subgroup_response:
         cells: list[str] = [_unit(r.label, r.unit)]
         for g in groups:
@@ -502,22 +590,22 @@ def table5(results: StudyResults, style: JournalStyle) -> TableSpec:
         rows.append(Row(tuple(cells)))
     cols = [Column("variable", "Variable")]
     for i, g in enumerate(groups, start=1):
-        cols += [Column(f"b{i}", f"{lab[g]} baseline", "right"), Column(f"f{i}", f"{lab[g]} follow-up", "right"),
+        cols += [Column(f"b{i}", f"{lab[g]} baseline", "right"), Column(f"f{i}", f"{lab[g]} {fu}", "right"),
                  Column(f"p{i}", f"P{i}", "right")]
     cols.append(Column(f"p{k + 1}", f"P{k + 1}", "right"))
     st = results.plan.statistics
     within_ps = ", ".join(f"P{i} ({lab[g]})" for i, g in enumerate(groups, start=1))
     within_ps = " and ".join(within_ps.rsplit(", ", 1)) if k == 2 else within_ps
     if k == 2:
-        between = ("Mann-Whitney U test comparing the changes (follow-up minus baseline) between the groups "
+        between = (f"Mann-Whitney U test comparing the changes ({fu} minus baseline) between the groups "
                    f"({mann_whitney_words(st.mann_whitney_method, st.mann_whitney_continuity)}).")
     else:
-        between = ("Kruskal-Wallis H test comparing the changes (follow-up minus baseline) among the groups "
+        between = (f"Kruskal-Wallis H test comparing the changes ({fu} minus baseline) among the groups "
                    f"(tie-corrected; χ² with {k - 1} df); pairwise Mann-Whitney U tests with Holm-adjusted p values in "
                    f"Supplementary Table {PAIRWISE_TABLE}.")
     notes = [
         "; ".join(f"{lab[g]} group n = {sizes[g]}" for g in groups) + f". Values are {_summary_words(results)} of "
-        "the patients with both a baseline and a follow-up value"
+        f"the patients with both a baseline and a {fu} value"
         + ("; [n = ...] marks rows with fewer patients." if fewer else "."),
         f"{within_ps}: Wilcoxon signed-rank test within the group, as in Table 2. P{k + 1}: {between}",
         *_subgroup_missing_note(results),
@@ -638,6 +726,8 @@ def _cause_words(cause: str, scans: bool, primary: str, drug: str) -> str:
         "only_after_end": f"the later {many} were after the end of treatment",
         "no_complete_visit": "the measured outcomes were recorded on different dates",
         "scan_not_usable": "the scan in the window was incomplete or had open adjudication flags",
+        "outside_window": f"no {many[:-1]} within the landmark window",
+        "no_landmark_value": "the causes differed between landmarks",
     }.get(cause, "cause not recorded")
 
 
@@ -646,11 +736,16 @@ def _miss_reason(results: StudyResults, step: Any, timepoint: str, primary: str)
     recorded it), then each recorded cause with its count of patients."""
     s = results.settings
     fu_rule = results.timepoint_rules.get(results.plan.primary_outcome, {}).get("follow_up", "")
-    scans = fu_rule == "latest_usable_scan"
+    scans = fu_rule == "latest_usable_scan" or (
+        bool(results.plan.landmarks) and results.plan.primary_outcome in HRCT_OUTCOMES)
     one = "usable HRCT scan" if scans else f"{primary} value"
     drug = results.plan.drug_label
+    fu = results.plan.timepoints.follow_up
     if timepoint == "baseline":
         text = f"No {one} in the {s.baseline_window_days} days before {drug} start"
+    elif results.plan.landmarks:
+        text = (f"No {one} within ±{fu.window_days} days of any landmark ({landmark_list(fu.months)} months after "
+                f"{drug} start) up to the end of treatment")
     elif fu_rule == "latest_complete_visit":
         text = f"No visit after {drug} start up to the end of treatment at which every measured outcome was recorded"
     else:
@@ -698,7 +793,8 @@ def _flow_words(results: StudyResults) -> dict[str, tuple[str, str]]:
         "no_baseline": (f"No baseline {primary}", _miss_reason(results, steps.get("no_baseline"), "baseline", primary)),
         "no_follow_up": (f"No follow-up {primary}",
                          _miss_reason(results, steps.get("no_follow_up"), "follow_up", primary)),
-        "analysed": ("Analysed", f"Eligible, with a baseline and a follow-up {primary}"),
+        "analysed": ("Analysed", f"Eligible, with a baseline and a follow-up {primary}" if not results.plan.landmarks
+                     else f"Eligible, with a baseline {primary} and one at a landmark or more"),
     }
 
 
@@ -732,7 +828,7 @@ def table_missing(results: StudyResults, style: JournalStyle) -> TableSpec:
     rows = []
     for m in results.missing:
         reasons = "; ".join(f"{k} ({v})" for k, v in m.reasons.items())
-        rows.append(Row((m.label, m.timepoint.replace("_", "-"), fmt_int(m.n_analysed, style=style),
+        rows.append(Row((m.label, timepoint_words(m.timepoint), fmt_int(m.n_analysed, style=style),
                          fmt_int(m.n_available, style=style), fmt_int(m.n_missing, style=style), reasons)))
     return TableSpec(
         key="tableS3_missing", title="Supplementary Table S3. Missing data by outcome and time point",
