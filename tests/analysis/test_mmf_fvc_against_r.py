@@ -183,7 +183,8 @@ def test_table1_continuous_rows_match_r(row: dict[str, Any], results: dict[str, 
     got = table1_row(results, key)
     q = got["value"]["quantiles"]
     pairs = {"n": (q["n"], row["n"]), "q1": (q["q1"], row["q1"] * scale),
-             "median": (q["median"], row["median"] * scale), "q3": (q["q3"], row["q3"] * scale), "p": (got["test"]["p"], row["p"])}
+             "median": (q["median"], row["median"] * scale), "q3": (q["q3"], row["q3"] * scale),
+             "p": (got["test"]["p"], row["p"])}
     for g in results["baseline"]["groups"]:
         gq = got["groups"][g]["quantiles"]
         pairs[f"{g} n"] = (gq["n"], row[f"{g}_n"])
