@@ -285,3 +285,27 @@ def test_plan_example_prints_the_example_plan(capsys: pytest.CaptureFixture[str]
         cli_main(["plan", "--example", "nope"])
     with pytest.raises(InvalidOptionError, match="unknown example"):
         example_plan("nope")
+
+
+def test_every_analysed_patient_has_fvc_at_the_6_or_12_month_landmark(
+    tables: dict[str, pd.DataFrame], truth: dict
+) -> None:
+    """So the analysed set is the same under a landmarks plan (6 and 12 months, +/- 45 days, on treatment)."""
+    m = tables["measurements"]
+    fvc = m[m["variable"] == "fvc_pct_pred"]
+    hits = {6: 0, 12: 0}
+    for pid in truth["analysed_ids"]:
+        t = truth["patients"][pid]
+        start = pd.Timestamp(t["mmf_start"])
+        end = pd.Timestamp(t["mmf_end"] or truth["data_cutoff_date"])
+        dates = pd.to_datetime(fvc.loc[fvc["patient_id"] == pid, "date"])
+        found = []
+        for months in (6, 12):
+            mark = start + pd.DateOffset(months=months)
+            if ((dates - mark).abs().dt.days.le(45) & dates.gt(start) & dates.le(end)).any():
+                found.append(months)
+                hits[months] += 1
+        assert found, pid
+        if t.get("situation") == "missed_6_month_visit":
+            assert found == [12], pid
+    assert hits[6] == len(truth["analysed_ids"]) - 1 and 0 < hits[12] < hits[6]

@@ -230,14 +230,17 @@ def _mmf_course(
 ) -> tuple[dt.date, bool]:
     """Treatments, visits every 3 months, HRCT at 0 and 12 months and adverse events of one treated patient."""
     rng = b.rng
-    latest_start = DATA_CUTOFF - dt.timedelta(days=150)
+    # Started early enough for the 6-month visit (the 12-month one for the patient who misses the 6-month visit):
+    # every analysed patient has a value at the first landmark the example plan names, or at the second.
+    latest_start = DATA_CUTOFF - dt.timedelta(days=430 if situation == "missed_6_month_visit" else 240)
     start = _day(FIRST_START, int(rng.integers(0, (latest_start - FIRST_START).days)))
     if fate == "short_exposure":
         duration = int(rng.integers(30, 80))
     elif fate == "no_follow_up":
         duration = int(rng.integers(100, 170))
     else:
-        duration = int(np.clip(round(math.exp(rng.normal(math.log(600), 0.5))), 120, 1400))
+        duration = int(np.clip(round(math.exp(rng.normal(math.log(600), 0.5))),
+                               420 if situation == "missed_6_month_visit" else 200, 1400))
     if fate in ("short_exposure", "no_follow_up"):
         start = min(start, _day(DATA_CUTOFF, -duration - 120))  # stopped, with room for a visit afterwards
     end: dt.date | None = _day(start, duration)
@@ -354,12 +357,12 @@ def _mmf_course(
     visits: list[dt.date] = []
     k = 1
     while True:
-        when = _day(start, VISIT_DAYS * k + round(rng.normal(0, 8)))
+        when = _day(start, VISIT_DAYS * k + int(np.clip(round(rng.normal(0, 8)), -15, 15)))
         if when > eff_end:
             break
         missed = (
             (situation == "missed_6_month_visit" and k == 2) or (situation == "missed_12_month_visit" and k == 4)
-            or (k > 1 and rng.random() < P_MISSED_VISIT) or fate == "no_follow_up"
+            or (k > 2 and rng.random() < P_MISSED_VISIT) or fate == "no_follow_up"
         )
         if not missed:
             visits.append(when)
