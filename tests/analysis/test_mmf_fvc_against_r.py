@@ -214,4 +214,21 @@ def test_table1_categorical_rows_match_r(row: dict[str, Any], results: dict[str,
 def test_subgroup_changes_match_r(row: dict[str, Any], results: dict[str, Any]) -> None:
     got = next(s for s in results["subgroup_response"] if s["code"] == row["outcome"])
     between = got["between"]
-    assert_matches({"p": (between["p"], row["p"])}, f"subgroup change {row['outcome']}")
+    pairs = {"p": (between["p"], row["p"])}
+    if row["test"] == "kruskal_wallis":
+        pairs["H"] = (between["h"], row["statistic"])
+    assert_matches(pairs, f"subgroup change {row['outcome']}")
+    comps = {(c["group1"], c["group2"]): c for c in got["pairwise"]["comparisons"]}
+    pw = {}
+    for item in str(row["pairwise"]).split(";"):
+        g1, g2, p_raw, p_holm = item.split("|")
+        pw[f"{g1}-{g2} p"] = (comps[(g1, g2)]["p"], float(p_raw))
+        pw[f"{g1}-{g2} p_holm"] = (comps[(g1, g2)]["p_adjusted"], float(p_holm))
+    assert len(pw) == 2 * len(comps) == 6
+    assert_matches(pw, f"pairwise (Holm) {row['outcome']}")
+
+
+def test_subgroup_is_the_hrct_pattern_with_three_groups(results: dict[str, Any], report: Path) -> None:
+    assert PLAN.subgroup.variable == "hrct_pattern"
+    assert results["baseline"]["groups"] == ["nsip", "nsip_op", "uip"] == list(PLAN.subgroup.groups)
+    assert (report / "tables" / "tableS6_pairwise.csv").is_file()

@@ -89,19 +89,18 @@ def test_every_key_of_the_example_plan_is_documented() -> None:
     rows = docs_table()
 
     def keys(data: object, prefix: str = "") -> list[str]:
+        """Key paths of a plan mapping; free-form mappings (labels, units, levels) are one key."""
         out: list[str] = []
         if isinstance(data, dict):
             for k, v in data.items():
                 path = prefix + str(k)
-                if prefix.endswith("clinical.") or prefix.endswith("units.") or path.endswith(".units"):
-                    out.append(path)
-                    continue
                 out.append(path)
-                if path != "variables[].units":
+                if any(r.startswith((path + ".", path + "[].")) for r in rows):
                     out += keys(v, path + ".")
-        elif isinstance(data, list) and data and isinstance(data[0], dict):
+        elif isinstance(data, list):
             for item in data:
-                out += keys(item, prefix.rstrip(".") + "[].")
+                if isinstance(item, dict):
+                    out += keys(item, prefix.rstrip(".") + "[].")
         return out
 
     for name, plan in EXAMPLE_PLANS.items():

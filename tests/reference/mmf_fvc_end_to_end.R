@@ -4,7 +4,7 @@
 # Run as: Rscript tests/reference/mmf_fvc_end_to_end.R
 #   input : tests/reference/mmf_fvc_analysis_dataset.csv (copy of analysis_dataset.csv from
 #           `ipafstudy synth --example mmf-fvc --out D && ipafstudy analyze D --out O --plan D/analysis_plan.yaml`)
-#   output: tests/reference/mmf_fvc_r_paired.csv, mmf_fvc_r_spearman.csv, mmf_fvc_r_regression_terms.csv,
+#   output: tests/reference/mmf_fvc_r_paired.csv, mmf_fvc_r_landmark_paired.csv, mmf_fvc_r_spearman.csv,
 #           mmf_fvc_r_regression_fit.csv, mmf_fvc_r_table1_continuous.csv, mmf_fvc_r_table1_categorical.csv,
 #           mmf_fvc_r_subgroup_changes.csv
 # Every output starts with a comment line naming this script, the R and package versions and the md5 of the input
@@ -37,8 +37,9 @@ d <- d[order(d$patient_id, method = "radix"), ]
 # The example plan (ipafstudy plan --example mmf-fvc).
 outcomes <- c("fvc_ml", "fvc_pct_pred", "dlco_pct_pred", "six_mwd_m", "ldh", "hrct_total")
 predictors <- c("fvc_ml_baseline", "hrct_total_baseline", "concomitant_prednisolone", "age_at_start")
-subgroup <- "antibody_group"
-groups <- c("MSA", "MAA")
+subgroup <- "hrct_pattern"
+groups <- c("nsip", "nsip_op", "uip")
+landmarks <- c(6, 12)  # timepoints.follow_up: landmarks; <o>_follow_up and <o>_change are the 12-month landmark
 table1_continuous <- c("age_at_start", paste0(c(outcomes, "neutrophils"), "_baseline"), "exposure_days")
 table1_categorical <- c("sex", "smoking", "hrct_pattern", "domain_combination", "concomitant_prednisolone",
                         "nintedanib")
@@ -51,12 +52,13 @@ tie_term <- function(x) {
 }
 
 # ---- Table 2: Wilcoxon signed-rank, baseline vs follow-up, per outcome ----------------------------------------
-paired_row <- function(o) {
+paired_row <- function(o, at = "follow_up", change = "change") {
   b_all <- d[[paste0(o, "_baseline")]]
-  a_all <- d[[paste0(o, "_follow_up")]]
+  a_all <- d[[paste0(o, "_", at)]]
   ok <- !is.na(b_all) & !is.na(a_all)
   b <- b_all[ok]; a <- a_all[ok]
-  stopifnot(isTRUE(all.equal(tie_round(a - b), tie_round(d[[paste0(o, "_change")]][ok]))))
+  if (length(b) == 0) return(data.frame(outcome = o, n_pairs = 0))
+  stopifnot(isTRUE(all.equal(tie_round(a - b), tie_round(d[[paste0(o, "_", change)]][ok]))))
   dd <- tie_round(a - b)
   nz <- dd[dd != 0]
   n <- length(nz)
@@ -74,6 +76,21 @@ paired_row <- function(o) {
              shapiro_difference_w = unname(shapiro.test(dd)$statistic), shapiro_difference_p = shapiro.test(dd)$p.value)
 }
 paired <- do.call(rbind, lapply(outcomes, paired_row))
+
+# ---- Table 2 under landmarks: baseline vs each landmark, Holm across one outcome's landmarks ------------------
+bind_rows <- function(rows) {
+  cols <- unique(unlist(lapply(rows, names)))
+  do.call(rbind, lapply(rows, function(r) { for (c in setdiff(cols, names(r))) r[[c]] <- NA; r[cols] }))
+}
+lm_rows <- list()
+if (!paste0(outcomes[1], "_m", landmarks[1]) %in% names(d)) landmarks <- c()  # a plan without landmarks
+for (o in if (length(landmarks)) outcomes else c()) {
+  rows_o <- lapply(landmarks, function(m) cbind(month = m, paired_row(o, paste0("m", m), paste0("change_m", m))))
+  rows_o <- bind_rows(rows_o)
+  rows_o$p_holm <- p.adjust(rows_o$p, method = "holm")
+  lm_rows[[length(lm_rows) + 1]] <- rows_o
+}
+landmark_paired <- if (length(lm_rows)) bind_rows(lm_rows) else data.frame(outcome = character(), month = integer())
 
 # ---- Spearman matrix of the changes (pairwise complete), Holm over the distinct pairs ------------------------
 rows <- list()
@@ -154,12 +171,24 @@ table1_cat <- do.call(rbind, cat_rows)
 sub_rows <- list()
 for (o in outcomes) {
   tst <- group_test(lapply(groups, function(g) in_group(g)[[paste0(o, "_change")]]))
+  sub <- d[!is.na(d[[subgroup]]) & d[[subgroup]] %in% groups & !is.na(d[[paste0(o, "_change")]]), ]
+  pw <- pairwise.wilcox.test(sub[[paste0(o, "_change")]], factor(sub[[subgroup]], levels = groups),
+                             p.adjust.method = "holm", exact = FALSE, correct = FALSE)
+  raw <- pairwise.wilcox.test(sub[[paste0(o, "_change")]], factor(sub[[subgroup]], levels = groups),
+                              p.adjust.method = "none", exact = FALSE, correct = FALSE)
+  pairs <- c()
+  for (i in seq_along(groups)) for (j in seq_along(groups)) if (j > i) {
+    pairs <- c(pairs, sprintf("%s|%s|%.17g|%.17g", groups[i], groups[j], raw$p.value[groups[j], groups[i]],
+                              pw$p.value[groups[j], groups[i]]))
+  }
   sub_rows[[length(sub_rows) + 1]] <- data.frame(outcome = o, test = tst[["test"]],
-                                                 statistic = as.numeric(tst[["statistic"]]), p = as.numeric(tst[["p"]]))
+                                                 statistic = as.numeric(tst[["statistic"]]), p = as.numeric(tst[["p"]]),
+                                                 pairwise = paste(pairs, collapse = ";"))
 }
 subgroup_changes <- do.call(rbind, sub_rows)
 
 write_out(paired, "mmf_fvc_r_paired.csv")
+if (nrow(landmark_paired)) write_out(landmark_paired, "mmf_fvc_r_landmark_paired.csv")
 write_out(spearman, "mmf_fvc_r_spearman.csv")
 write_out(terms, "mmf_fvc_r_regression_terms.csv")
 write_out(fit_row, "mmf_fvc_r_regression_fit.csv")

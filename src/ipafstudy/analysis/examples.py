@@ -26,6 +26,9 @@ MMF_FVC_PLAN: dict[str, Any] = {
     },
     "correlation": {"outcomes": list(_OUTCOMES)},
     "figures": {"box_plot_outcomes": list(_OUTCOMES)},
+    # Three HRCT patterns in this cohort (no OP): Kruskal-Wallis / r x c tests and Holm-adjusted pairwise follow-ups.
+    "subgroup": {"variable": "hrct_pattern", "groups": ["nsip", "nsip_op", "uip"],
+                 "labels": {"nsip": "NSIP", "nsip_op": "NSIP with OP overlap", "uip": "UIP"}},
     "table1": [
         "age_at_start", "sex", "smoking", "antibody_group", "hrct_pattern", "domain_combination",
         "fvc_ml_baseline", "fvc_pct_pred_baseline", "dlco_pct_pred_baseline", "six_mwd_m_baseline", "ldh_baseline",
