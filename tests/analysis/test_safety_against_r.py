@@ -16,6 +16,7 @@ import pytest
 from tests.analysis.safety_bundled import bundled_cohort, bundled_inputs
 
 from ipafstudy.analysis import incidence, time_to_event
+from ipafstudy.analysis.additional_plan import AdditionalSpec
 from ipafstudy.analysis.plan import AnalysisPlan
 from ipafstudy.analysis.safety_plan import IncidenceSpec, TimeToEventSpec
 
@@ -35,19 +36,10 @@ class _Notes:
         self.items.append(text)
 
 
-class _Plan:
-    """The default plan with the safety parts' specs (until the plan's additional section carries them)."""
-
-    def __init__(self, plan: AnalysisPlan, tte: TimeToEventSpec, inc: IncidenceSpec) -> None:
-        self._plan = plan
-        self.additional = types.SimpleNamespace(time_to_event=tte, incidence=inc)
-
-    def __getattr__(self, name: str):
-        return getattr(self._plan, name)
-
-
 def context(cohort, tte: TimeToEventSpec | None = None, inc: IncidenceSpec | None = None):
-    plan = _Plan(AnalysisPlan(), tte or TimeToEventSpec(), inc or IncidenceSpec())
+    """What analysis.additional gives a part: the default plan with these specs, the cohort, notes."""
+    plan = AnalysisPlan(additional=AdditionalSpec(time_to_event=tte or TimeToEventSpec(),
+                                                  incidence=inc or IncidenceSpec()))
     return types.SimpleNamespace(plan=plan, cohort=cohort, notes=_Notes(), data=None, main={})
 
 

@@ -12,7 +12,8 @@ from ipafstudy.cli import main
 from ipafstudy.data.synth import generate_cohort, write_cohort
 
 BASE_PLAN = "statistics:\n  bootstrap_resamples: 300\n  seed: 42\nfigures:\n  dpi: 72\n"
-OFF = "additional:\n  slopes:\n    enabled: false\n  power:\n    enabled: false\n"
+OFF = ("additional:\n  slopes:\n    enabled: false\n  power:\n    enabled: false\n  time_to_event:\n"
+       "    enabled: false\n  incidence:\n    enabled: false\n")
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def test_xlsx_has_the_section_sheets_last(runs):
 
     on = load_workbook(runs["on"] / "tables.xlsx").sheetnames
     off = load_workbook(runs["off"] / "tables.xlsx").sheetnames
-    assert on[:len(off)] == off and len(on) == len(off) + 2
+    assert on[:len(off)] == off and len(on) == len(off) + 4  # slopes, power, time to event, incidence
 
 
 def test_power_part_table_figure_and_sentences(runs):
@@ -90,3 +91,19 @@ def test_power_part_table_figure_and_sentences(runs):
     assert f"a trial needs {first['t_test']['n_per_arm']} patients per arm by the t test" in html
     csv = (runs["on"] / "tables" / "additional_power.csv").read_text(encoding="utf-8")
     assert str(first["t_test"]["n_per_arm"]) in csv and "Noether" in csv
+
+
+def test_safety_parts_in_the_section(runs):
+    on_tables = _files(runs["on"], "tables")
+    assert {"additional_time_to_event.csv", "additional_incidence.csv"} <= set(on_tables)
+    assert {"figureA_kaplan_meier.png", "figureA_kaplan_meier.svg"} <= set(_files(runs["on"], "figures"))
+    texts = [p.text for p in Document(str(runs["on"] / "report.docx")).paragraphs]
+    assert "Table 9. Time to event during tacrolimus treatment (Kaplan-Meier)" in texts
+    assert "Table 10. Exposure-adjusted incidence of adverse events during tacrolimus treatment" in texts
+    assert any(t.startswith("Figure 5. Time to tacrolimus discontinuation") for t in texts)
+    result = json.loads((runs["on"] / "results.json").read_text())["additional"]
+    assert {"time_to_event", "incidence"} <= set(result)
+    html = (runs["on"] / "report.html").read_text(encoding="utf-8")
+    assert "Brookmeyer-Crowley" in html and "Garwood" in html
+    off = json.loads((runs["off"] / "results.json").read_text())["additional"]
+    assert "time_to_event" not in off and "incidence" not in off

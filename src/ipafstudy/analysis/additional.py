@@ -68,10 +68,24 @@ def _power(ctx: PartContext) -> Any:
     return power.run(ctx)
 
 
+def _time_to_event(ctx: PartContext) -> Any:
+    from ipafstudy.analysis import time_to_event
+
+    return time_to_event.run(ctx)
+
+
+def _incidence(ctx: PartContext) -> Any:
+    from ipafstudy.analysis import incidence
+
+    return incidence.run(ctx)
+
+
 #: (plan key under ``additional``, runner), in report order.
 PARTS: tuple[tuple[str, Runner], ...] = (
     ("slopes", _slopes),
     ("power", _power),
+    ("time_to_event", _time_to_event),
+    ("incidence", _incidence),
 )
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ipafstudy.analysis.safety_plan import IncidenceSpec, TimeToEventSpec
+
 
 class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -67,6 +69,10 @@ class AdditionalSpec(BaseModel):
 
     slopes: SlopesSpec = Field(default_factory=SlopesSpec, description="Rate of change over all visits")
     power: PowerSpec = Field(default_factory=PowerSpec, description="Power and sample size for the next trial")
+    time_to_event: TimeToEventSpec = Field(default_factory=TimeToEventSpec, description="Kaplan-Meier time to "
+                                           "discontinuation and to the first adverse event (analysis/safety_plan.py)")
+    incidence: IncidenceSpec = Field(default_factory=IncidenceSpec, description="Exposure-adjusted incidence of "
+                                     "adverse events, episodes per patient-years (analysis/safety_plan.py)")
 
     def outcome_problems(self, outcome_codes: tuple[str, ...]) -> list[tuple[str, str]]:
         """(plan key, problem) for a part naming an outcome the plan lacks (a plan check registered in plan.py)."""

@@ -328,10 +328,24 @@ def render_power(results: StudyResults, part: Any, ctx: RenderContext) -> Additi
     )
 
 
+def _render_time_to_event(results: StudyResults, part: Any, ctx: RenderContext) -> AdditionalBlock | None:
+    from ipafstudy.reporting.safety import render_time_to_event
+
+    return render_time_to_event(results, part, ctx)
+
+
+def _render_incidence(results: StudyResults, part: Any, ctx: RenderContext) -> AdditionalBlock | None:
+    from ipafstudy.reporting.safety import render_incidence
+
+    return render_incidence(results, part, ctx)
+
+
 Renderer = Callable[[StudyResults, Any, RenderContext], AdditionalBlock | None]
 #: Part key -> renderer; blocks appear in the order of ``StudyResults.additional.parts``.
 RENDERERS: dict[str, Renderer] = {
     "slopes": render_slopes,
+    "time_to_event": _render_time_to_event,
+    "incidence": _render_incidence,
     "power": render_power,
 }
 
