@@ -10,11 +10,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ipafstudy.data.schema import ADVERSE_EVENTS
 from ipafstudy.rules.lab_rules import LAB_RULES
 
+
 #: Adverse-event types a curve can be asked for: the schema's and those of every lab rule.
-KNOWN_EVENT_TYPES: tuple[str, ...] = (*(ADVERSE_EVENTS.column("event").allowed or ()), *LAB_RULES.values())
+def known_event_types() -> tuple[str, ...]:
+    """Event types the data format allows plus the lab rules' events (imported late: the schema pulls in numpy)."""
+    from ipafstudy.data.schema import ADVERSE_EVENTS
+
+    return (*(ADVERSE_EVENTS.column("event").allowed or ()), *LAB_RULES.values())
 
 
 class _SafetyPart(BaseModel):
@@ -50,9 +54,10 @@ class TimeToEventSpec(_SafetyPart):
     def _types(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
         if v is not None and len(set(v)) != len(v):
             raise ValueError(f"event types are repeated: {list(v)}")
-        unknown = [t for t in v or () if t not in KNOWN_EVENT_TYPES]
+        known = known_event_types()
+        unknown = [t for t in v or () if t not in known]
         if unknown:
-            raise ValueError(f"unknown adverse-event type(s) {unknown}; expected some of {list(KNOWN_EVENT_TYPES)}")
+            raise ValueError(f"unknown adverse-event type(s) {unknown}; expected some of {list(known)}")
         return v
 
 
