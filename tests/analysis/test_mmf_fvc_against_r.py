@@ -126,11 +126,18 @@ def test_table2_matches_r(row: dict[str, Any], results: dict[str, Any]) -> None:
 
 
 def test_table2_csv_prints_the_counts_r_found(report: Path) -> None:
+    # the example plan uses landmarks: Table 2 has a block per landmark (a section row, then one row per outcome)
     table = pd.read_csv(report / "tables" / "table2_paired.csv", dtype=str)
-    r = read_r("paired")
-    counts = [f"{a} / {b} / {c}" for a, b, c in zip(r["n_decreased"], r["n_unchanged"], r["n_increased"], strict=True)]
     column = next(c for c in table.columns if c.startswith("Decreased"))
-    assert list(table[column])[: len(counts)] == counts
+    r = read_r("landmark_paired")
+    expected: list[Any] = []
+    for month in sorted(set(r["month"])):
+        block = r[r["month"] == month]
+        expected.append(None)  # the landmark's section row
+        expected += [f"{a} / {b} / {c}" for a, b, c in
+                     zip(block["n_decreased"], block["n_unchanged"], block["n_increased"], strict=True)]
+    got = [None if pd.isna(v) else v for v in table[column]]
+    assert got[: len(expected)] == expected
 
 
 # ---- Spearman matrix, regression ------------------------------------------------------------------------------------
@@ -232,3 +239,30 @@ def test_subgroup_is_the_hrct_pattern_with_three_groups(results: dict[str, Any],
     assert PLAN.subgroup.variable == "hrct_pattern"
     assert results["baseline"]["groups"] == ["nsip", "nsip_op", "uip"] == list(PLAN.subgroup.groups)
     assert (report / "tables" / "tableS6_pairwise.csv").is_file()
+
+
+# ---- Table 2 under landmarks: baseline vs 6 and 12 months, Holm across one outcome's landmarks ---------------------
+
+
+@pytest.mark.parametrize("row", read_r("landmark_paired").to_dict("records"),
+                         ids=lambda r: f"{r['outcome']}_m{r['month']}")
+def test_landmark_table2_matches_r(row: dict[str, Any], results: dict[str, Any]) -> None:
+    got = next(e for e in results["landmark_paired"]
+               if e["month"] == row["month"] and e["paired"]["code"] == row["outcome"])
+    p, w = got["paired"], got["paired"]["wilcoxon"]
+    pairs = {
+        "n_pairs": (p["n_pairs"], row["n_pairs"]), "n_nonzero": (w["n_nonzero"], row["n_nonzero"]),
+        "n_increased": (w["n_increased"], row["n_increased"]), "n_decreased": (w["n_decreased"], row["n_decreased"]),
+        "w_plus": (w["w_plus"], row["w_plus"]), "z": (w["z"], row["z"]), "p": (w["p"], row["p"]),
+        "p_holm": (got["p_holm"], row["p_holm"]),
+    }
+    for tp in ("baseline", "follow_up", "change"):
+        for q in ("q1", "median", "q3"):
+            pairs[f"{tp}_{q}"] = (p[tp][q], row[f"{tp}_{q}"])
+    assert_matches(pairs, f"Table 2 {row['outcome']} at month {row['month']}")
+
+
+def test_example_plan_uses_landmarks_at_6_and_12_months() -> None:
+    assert PLAN.timepoints.follow_up.rule == "landmarks"
+    assert list(PLAN.timepoints.follow_up.months) == [6, 12]
+    assert sorted(set(read_r("landmark_paired")["month"])) == [6, 12]

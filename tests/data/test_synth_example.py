@@ -160,7 +160,8 @@ def test_the_written_plan_is_the_example_plan_and_prints_every_value(written: Pa
     data = yaml.safe_load(text)
     assert data["exposure"]["drug"] == "mycophenolate"
     assert str(data["clinical"]["data_cutoff_date"]) == "2025-09-30"  # the plan's own value, not the default
-    assert data["clinical"]["follow_up_rule"] == "latest_per_measure"
+    assert data["timepoints"]["follow_up"] == {"rule": "landmarks", "months": [6, 12], "window_days": 45,
+                                               "analysis_month": None}
     better = {o["code"]: o["better"] for o in data["outcomes"]}  # filled in from the catalogue and the declaration
     assert better == {"fvc_ml": "higher", "fvc_pct_pred": "higher", "dlco_pct_pred": "higher", "six_mwd_m": "higher",
                       "ldh": "lower", "hrct_total": "lower"}

@@ -67,13 +67,15 @@ paired_row <- function(o, at = "follow_up", change = "change") {
   w_plus <- sum(ranks[nz > 0])
   z <- (w_plus - n * (n + 1) / 4) / sqrt(n * (n + 1) * (2 * n + 1) / 24 - tie_term(abs(nz)) / 48)
   qb <- q6(b); qa <- q6(a); qd <- q6(dd)
+  # Shapiro-Wilk needs 3 to 5000 values that are not all equal (a landmark with 2 scans has no test)
+  sw <- if (length(dd) >= 3 && length(unique(dd)) > 1) { t <- shapiro.test(dd); c(unname(t$statistic), t$p.value) } else c(NA, NA)
   data.frame(outcome = o, n_pairs = length(dd), n_nonzero = n, n_increased = sum(dd > 0),
              n_decreased = sum(dd < 0), n_unchanged = sum(dd == 0), w_plus = unname(res$statistic), z = z,
              p = res$p.value, r = abs(z) / sqrt(length(dd)),
              baseline_q1 = qb[1], baseline_median = qb[2], baseline_q3 = qb[3],
              follow_up_q1 = qa[1], follow_up_median = qa[2], follow_up_q3 = qa[3],
              change_q1 = qd[1], change_median = qd[2], change_q3 = qd[3],
-             shapiro_difference_w = unname(shapiro.test(dd)$statistic), shapiro_difference_p = shapiro.test(dd)$p.value)
+             shapiro_difference_w = sw[1], shapiro_difference_p = sw[2])
 }
 paired <- do.call(rbind, lapply(outcomes, paired_row))
 

@@ -48,7 +48,9 @@ MMF_FVC_PLAN: dict[str, Any] = {
          "integer": False, "better": "lower"},
     ],
     # FVC is measured at every visit, DLCO and the walk test less often: each outcome's own latest value.
-    "clinical": {"data_cutoff_date": "2025-09-30", "follow_up_rule": "latest_per_measure"},
+    "timepoints": {"baseline_window_days": 90,
+                   "follow_up": {"rule": "landmarks", "months": [6, 12], "window_days": 45}},
+    "clinical": {"data_cutoff_date": "2025-09-30"},
 }
 """``mmf-fvc``: mycophenolate in IPAF (data: ``ipafstudy synth --example mmf-fvc``)."""
 
