@@ -44,6 +44,8 @@ SINGULAR_TOLERANCE = 1e-4
 CORRELATION_BOUNDARY = 0.999
 #: REML log-likelihoods closer than this count as equal (optimizers stop at about 1e-8 relative).
 LOGLIK_TOLERANCE = 1e-6
+#: Deviance evaluations per optimizer run: bounds the time a model with no optimum can take.
+MAX_DEVIANCE_EVALUATIONS = 20_000
 ENGINES: tuple[str, ...] = ("profiled", "statsmodels")
 TEST = "Wald z (normal approximation); lme4 reports no p value, lmerTest's Satterthwaite df would be slightly wider"
 
@@ -303,7 +305,8 @@ def _fit_profiled(endog: np.ndarray, exog: np.ndarray, groups: np.ndarray, exog_
     prof = _Profiled(endog, exog, exog_re, np.asarray(codes), len(uniques), reml)
     q = exog_re.shape[1]
     start = np.eye(q)[prof.rows, prof.cols].astype(float)
-    options = {"xtol": 1e-6, "ftol": 1e-10, "maxiter": 20000}
+    # maxfev bounds a run on a deviance with no minimum (a normal fit needs a few hundred evaluations)
+    options = {"xtol": 1e-6, "ftol": 1e-10, "maxiter": 20000, "maxfev": MAX_DEVIANCE_EVALUATIONS}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         best = minimize(prof.deviance, start, method="Powell", options=options)
@@ -403,6 +406,11 @@ def slope_model(
     if n_obs <= n_fixed + (3 if random_slope else 1):
         raise InsufficientDataError(f"slope_model(): {n_obs} values are too few for the model")
     endog = data["value"].to_numpy(dtype=float)
+    ols_residual = endog - exog @ np.linalg.lstsq(exog, endog, rcond=None)[0]
+    if float(ols_residual @ ols_residual) <= 1e-12 * max(1.0, float(endog @ endog)):
+        # every value on one line (e.g. all 0): the residual variance is 0 and the deviance has no minimum
+        raise InsufficientDataError("slope_model(): every value lies exactly on one line (no variation around it), "
+                                    "so the variance components cannot be estimated")
     groups = data["subject"].to_numpy()
     t = data["time"].to_numpy(dtype=float)
     re_slope, re_intercept = np.column_stack([np.ones_like(t), t]), np.ones((n_obs, 1))
