@@ -23,6 +23,7 @@ CategoricalTest = Literal["auto", "pearson", "fisher"]
 IccModel = Literal["ICC1_1", "ICC2_1", "ICC3_1", "ICC1_k", "ICC2_k", "ICC3_k"]
 KappaWeights = Literal["linear", "quadratic", "unweighted"]
 RobustSe = Literal["none", "hc3"]
+WeightingMethod = Literal["overlap", "iptw"]
 
 QUANTILE_METHODS: Final = get_args(QuantileMethod)
 WHISKER_RULES: Final = get_args(WhiskerRule)
@@ -36,6 +37,7 @@ CATEGORICAL_TESTS: Final = get_args(CategoricalTest)
 ICC_MODELS: Final = get_args(IccModel)
 KAPPA_WEIGHTS: Final = get_args(KappaWeights)
 ROBUST_SE_OPTIONS: Final = get_args(RobustSe)
+WEIGHTING_METHODS: Final = get_args(WeightingMethod)
 
 DEFAULT_QUANTILE_METHOD: Final[QuantileMethod] = "spss"
 DEFAULT_WHISKER_RULE: Final[WhiskerRule] = "minmax"
@@ -48,6 +50,8 @@ DEFAULT_CI_METHOD: Final[CiMethod] = "percentile"
 DEFAULT_BOOTSTRAP_RESAMPLES: Final = 10_000
 DEFAULT_CONFIDENCE: Final = 0.95
 DEFAULT_ROBUST_SE: Final[RobustSe] = "none"
+DEFAULT_WEIGHTING_METHOD: Final[WeightingMethod] = "overlap"
+DEFAULT_PROPENSITY_BOOTSTRAP_RESAMPLES: Final = 2000
 
 DEFAULT_TIE_DECIMALS: Final = 10
 """Values equal to this many decimal places are ties (``tie_decimals=None``: exact doubles, as R)."""

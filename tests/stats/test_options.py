@@ -16,6 +16,8 @@ B = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
 A = [2.0, 1.0, 5.0, 4.0, 8.0, 9.0]
 FRAME = pd.DataFrame({"y": A, "x": B, "z": [1.0, 0.0, 1.0, 1.0, 0.0, 0.0]})
 RATINGS = pd.DataFrame({"r1": B, "r2": A})
+PS_FRAME = pd.DataFrame({"age": [50.0, 71.0, 58.0, 60.0, 66.0, 49.0], "sex": list("FMFMMF")})
+PS_TREATED = [1, 1, 0, 0, 1, 0]
 LONG = pd.DataFrame({"id": list("aaabbbccc"), "t": [0.0, 0.5, 1.0] * 3,
                      "v": [5.0, 4.0, 3.5, 7.0, 6.5, 5.0, 4.0, 4.2, 3.0]})
 
@@ -61,6 +63,14 @@ INVALID = [
     (st.poisson_rate, (3, 10.0), "confidence"),
     (st.slope_model, (LONG, "v", "t", "id"), "engine"),
     (st.slope_model, (LONG, "v", "t", "id"), "confidence"),
+    (st.propensity_scores, (PS_FRAME, PS_TREATED), "confidence"),
+    (st.balancing_weights, ([0.2, 0.6], [1, 0]), "method"),
+    (st.balancing_weights, ([0.2, 0.6], [1, 0]), "stabilized"),
+    (st.bootstrap_weighted_difference, (PS_FRAME, PS_TREATED, B), "method"),
+    (st.bootstrap_weighted_difference, (PS_FRAME, PS_TREATED, B), "n_boot"),
+    (st.bootstrap_weighted_difference, (PS_FRAME, PS_TREATED, B), "seed"),
+    (st.bootstrap_weighted_difference, (PS_FRAME, PS_TREATED, B), "confidence"),
+    (st.bootstrap_weighted_difference, (PS_FRAME, PS_TREATED, B), "stratified"),
 ]
 
 
@@ -75,7 +85,7 @@ def test_every_public_function_is_covered():
     covered = {f.__name__ for f, _, _ in INVALID}
     public = {name for name in st.__all__ if callable(getattr(st, name)) and name[0].islower()}
     optionless = {"describe_continuous", "shapiro_wilk", "significance_stars", "koo_li_band",
-                  "wilcoxon_conventions",
+                  "wilcoxon_conventions", "standardized_mean_differences", "weighted_difference",
                   "landis_koch_band"}
     assert public - optionless == covered
 
@@ -102,6 +112,10 @@ RESULTS = [
     lambda: st.kaplan_meier([1.0, 2.0, 2.0, 5.0], [1, 1, 0, 1]),  # S reaches 0: std_err inf -> null
     lambda: st.poisson_rate(0, 2.5),
     lambda: st.slope_model(LONG, "v", "t", "id", change_point=0.25),
+    lambda: st.propensity_scores(PS_FRAME, PS_TREATED),
+    lambda: st.standardized_mean_differences(PS_FRAME, PS_TREATED, [0.5, 0.2, 0.3, 0.4, 0.6, 0.1]),
+    lambda: st.weighted_difference(B, PS_TREATED, [0.5, 0.2, 0.3, 0.4, 0.6, 0.1]),
+    lambda: st.bootstrap_weighted_difference(PS_FRAME, PS_TREATED, B, n_boot=20),
 ]
 
 

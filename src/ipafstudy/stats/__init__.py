@@ -29,6 +29,17 @@ from ipafstudy.stats.paired import (
     wilcoxon_conventions,
     wilcoxon_signed_rank,
 )
+from ipafstudy.stats.propensity import (
+    BootstrapDifferenceResult,
+    PropensityFit,
+    SmdResult,
+    WeightedDifferenceResult,
+    balancing_weights,
+    bootstrap_weighted_difference,
+    propensity_scores,
+    standardized_mean_differences,
+    weighted_difference,
+)
 from ipafstudy.stats.pvalues import adjust_p, format_p, significance_stars
 from ipafstudy.stats.quantiles import (
     BoxplotStats,
@@ -44,6 +55,7 @@ from ipafstudy.stats.slopes import SlopeResult, slope_model
 from ipafstudy.stats.survival import KaplanMeierResult, kaplan_meier
 
 __all__ = [
+    "BootstrapDifferenceResult",
     "BoxplotStats",
     "CategoricalResult",
     "ConventionsResult",
@@ -58,14 +70,19 @@ __all__ = [
     "PairwiseComparison",
     "PairwiseResult",
     "PoissonRateResult",
+    "PropensityFit",
     "QuantileResult",
     "RegressionResult",
     "ShapiroResult",
     "SlopeResult",
+    "SmdResult",
     "SpearmanMatrixResult",
     "SpearmanResult",
+    "WeightedDifferenceResult",
     "WilcoxonResult",
     "adjust_p",
+    "balancing_weights",
+    "bootstrap_weighted_difference",
     "boxplot_stats",
     "compare_categorical",
     "describe_continuous",
@@ -83,12 +100,15 @@ __all__ = [
     "pairwise_mann_whitney",
     "percentile",
     "poisson_rate",
+    "propensity_scores",
     "quantiles",
     "shapiro_wilk",
     "significance_stars",
     "slope_model",
     "spearman",
     "spearman_matrix",
+    "standardized_mean_differences",
+    "weighted_difference",
     "weighted_kappa",
     "wilcoxon_conventions",
     "wilcoxon_signed_rank",
