@@ -16,3 +16,14 @@ write_ref <- function(df, file, script, pkgs = character()) {
 args <- commandArgs(trailingOnly = FALSE)
 script_path <- sub("--file=", "", args[grep("--file=", args)])
 ref_dir <- if (length(script_path)) dirname(normalizePath(script_path)) else "tests/reference"
+
+# Statistics helpers shared by the end-to-end scripts.
+q6 <- function(x) unname(quantile(x, c(0.25, 0.5, 0.75), type = 6, names = FALSE))  # SPSS/Minitab quartiles
+# sum(t^3 - t) over groups of EQUAL doubles, as rank() and wilcox.test (digits.rank = Inf) see them. Not
+# table(x): it groups by as.character(x), 15 significant digits, and so merges e.g. the CRP changes
+# 0.94000000000000006 and 0.93999999999999995 (two decimal 0.94 that differ in the last bit).
+tie_round <- function(x) round(x, 10)  # ipafstudy's default tie_decimals
+tie_term <- function(x) {
+  t <- rle(sort(x))$lengths
+  sum(t^3 - t)
+}

@@ -73,7 +73,7 @@ values <- do.call(rbind, rows)
 values <- values[order(values$patient_id, values$outcome, values$month, method = "radix"), ]
 write_landmarks(values, "landmarks_r_values.csv")
 
-tie_round <- function(x) round(x, 10)
+# tie_round comes from _common.R
 paired <- list()
 for (o in outcomes) {
   p <- c()

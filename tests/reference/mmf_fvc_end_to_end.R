@@ -44,12 +44,7 @@ table1_continuous <- c("age_at_start", paste0(c(outcomes, "neutrophils"), "_base
 table1_categorical <- c("sex", "smoking", "hrct_pattern", "domain_combination", "concomitant_prednisolone",
                         "nintedanib")
 
-q6 <- function(x) unname(quantile(x, c(0.25, 0.5, 0.75), type = 6, names = FALSE))
-tie_round <- function(x) round(x, 10)
-tie_term <- function(x) {
-  t <- rle(sort(x))$lengths
-  sum(t^3 - t)
-}
+# q6, tie_round and tie_term come from _common.R
 
 # ---- Table 2: Wilcoxon signed-rank, baseline vs follow-up, per outcome ----------------------------------------
 paired_row <- function(o, at = "follow_up", change = "change") {

@@ -58,15 +58,7 @@ check_changes <- function(d) {
   }
 }
 
-q6 <- function(x) unname(quantile(x, c(0.25, 0.5, 0.75), type = 6, names = FALSE))
-# sum(t^3 - t) over groups of EQUAL doubles, as rank() and wilcox.test (digits.rank = Inf) see them. Not
-# table(x): it groups by as.character(x), 15 significant digits, and so merges e.g. the CRP changes
-# 0.94000000000000006 and 0.93999999999999995 (two decimal 0.94 that differ in the last bit).
-tie_round <- function(x) round(x, 10)  # ipafstudy's default tie_decimals
-tie_term <- function(x) {
-  t <- rle(sort(x))$lengths
-  sum(t^3 - t)
-}
+# q6, tie_round and tie_term come from _common.R
 na_on_error <- function(expr) tryCatch(suppressWarnings(expr), error = function(e) NULL)
 
 # ---- Table 2 (all analysed) and Table 5 within groups (P1, P2): Wilcoxon signed-rank --------------
