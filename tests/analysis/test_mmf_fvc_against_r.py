@@ -140,6 +140,29 @@ def test_table2_csv_prints_the_counts_r_found(report: Path) -> None:
     assert got[: len(expected)] == expected
 
 
+def _half_up(value: float, decimals: int) -> str:
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return str(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
+def test_table2_prints_each_variable_with_its_decimals(report: Path) -> None:
+    """FVC in mL, the walk distance and the declared LDH (``decimals: 0`` in the example plan) print whole
+    numbers; percentages predicted keep the style's one decimal. Expected cells: R's quartiles, rounded here."""
+    table = pd.read_csv(report / "tables" / "table2_paired.csv", dtype=str)
+    baseline = next(c for c in table.columns if c.startswith("Baseline"))
+    r = read_r("landmark_paired")
+    first = r[r["month"] == min(r["month"])]
+    labels = {o.code: o.label for o in PLAN.outcomes}
+    decimals = {"fvc_ml": 0, "six_mwd_m": 0, "ldh": 0, "fvc_pct_pred": 1, "dlco_pct_pred": 1}
+    for code, d in decimals.items():
+        row = first[first["outcome"] == code].iloc[0]
+        q1, me, q3 = (_half_up(row[f"baseline_{q}"], d) for q in ("q1", "median", "q3"))
+        printed = table["Variable"].fillna("")
+        cell = table[(printed == labels[code]) | printed.str.startswith(labels[code] + ", ")][baseline].iloc[0]
+        assert cell == f"{me} ({q1}, {q3})", code
+
+
 # ---- Spearman matrix, regression ------------------------------------------------------------------------------------
 
 

@@ -86,3 +86,21 @@ def test_variable_declaration_checks_its_panel():
     message = errors([{"code": "fvc_pct_pred"}, {"code": "hrct_total"}],
                      variables=[{**KL6X, "panel": "Lung Function"}])
     assert "variables[0].panel: panel 'Lung Function'" in message
+
+
+def test_decimals_come_from_the_catalogue_and_the_plan_overrides_them():
+    p = plan([{"code": "fvc_pct_pred"}, {"code": "fvc_ml"}, {"code": "crp"}, {"code": "esr", "decimals": 0},
+              {"code": "kl6x", "decimals": 3}, {"code": "hrct_total"}],
+             variables=[{**KL6X, "better": "lower", "decimals": 1}])
+    assert {o.code: o.decimals for o in p.outcomes} == {
+        "fvc_pct_pred": None, "fvc_ml": 0, "crp": 2, "esr": 0, "kl6x": 3, "hrct_total": None}
+    decimals = p.print_decimals
+    # outcomes override the catalogue; variables that are not outcomes keep the catalogue's
+    assert (decimals["esr"], decimals["kl6x"], decimals["fvc_ml"], decimals["crp"]) == (0, 3, 0, 2)
+    assert decimals["six_mwd_m"] == 0 and "fvc_pct_pred" not in decimals and "hrct_total" not in decimals
+
+
+@pytest.mark.parametrize("bad", [-1, 7, 1.5, "two"])
+def test_decimals_out_of_range_are_plan_problems(bad):
+    text = errors([{"code": "fvc_pct_pred", "decimals": bad}, {"code": "hrct_total"}])
+    assert "decimals" in text

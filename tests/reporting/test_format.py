@@ -223,3 +223,15 @@ def test_fmt_p_relation_reads_as_running_text(p, text):
     from ipafstudy.reporting.format import fmt_p_relation
 
     assert fmt_p_relation(p) == text
+
+
+def test_variable_decimals_win_over_the_fallback_and_the_style_default():
+    from ipafstudy.reporting.format import get_style
+
+    st = get_style("default").with_variable_decimals({"fvc_ml": 0, "crp": 3})
+    assert st.decimals_for("fvc_ml") == 0
+    assert st.decimals_for("crp", {"crp": 2}) == 3  # the plan's/catalogue's decimals beat the renderer's fallback
+    assert st.decimals_for("trough", {"trough": 2}) == 2
+    assert st.decimals_for("esr", {"trough": 2}) == st.decimals == 1
+    assert st.with_variable_decimals({"crp": 3, "fvc_ml": 0}) == st  # order-independent, so equal plans compare equal
+    assert fmt_number(2419.5, st.decimals_for("fvc_ml"), style=st) == "2420"  # half-up, no decimals

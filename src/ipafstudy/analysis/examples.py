@@ -45,7 +45,7 @@ MMF_FVC_PLAN: dict[str, Any] = {
     "adverse_events": {"lab_rules": ["neutropenia", "alt_increase"], "neutrophils_lln": 2.0, "alt_uln": 40},
     "variables": [
         {"code": "ldh", "label": "LDH", "unit": "U/L", "units": {"ukat/L": 60}, "range": [0, 10000],
-         "integer": False, "better": "lower"},
+         "integer": False, "better": "lower", "decimals": 0},
     ],
     # FVC is measured at every visit, DLCO and the walk test less often: each outcome's own latest value.
     "timepoints": {"baseline_window_days": 90,

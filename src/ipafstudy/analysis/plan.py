@@ -103,6 +103,10 @@ class OutcomeSpec(_Strict):
         default=None, description="Which change is an improvement, lower or higher (default: the variable's; HRCT "
         "scores lower). Table 2 counts decreased/increased literally; the summary says improved/worsened by this"
     )
+    decimals: int | None = Field(
+        default=None, ge=0, le=6, description="Decimals printed for its summaries and changes (default: the "
+        "variable's, e.g. 0 for FVC in mL, 2 for CRP; else the journal style's)"
+    )
 
 
 #: Patient-level categorical columns of the analysis dataset a subgroup may be defined by: text levels ...
@@ -324,10 +328,12 @@ class VariableSpec(_Strict):
         default=None, description="Measured together with (follow_up_rule latest_complete_visit): a panel such as "
         "lung_function or clinic_visit (default: a panel of its own)"
     )
+    decimals: int | None = Field(default=None, ge=0, le=6, description="Decimals printed for its summaries (default: "
+                                 "the journal style's, 1)")
 
     def measurement_variable(self) -> MeasurementVariable:
         return MeasurementVariable(self.code, self.label, self.unit, self.range[0], self.range[1], self.integer,
-                                   self.better, self.panel or "")
+                                   self.better, self.panel or "", self.decimals)
 
 
 _DRUG_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -619,6 +625,14 @@ class AnalysisPlan(_Strict):
             [v.measurement_variable() for v in self.variables], {v.code: v.units for v in self.variables}
         )
 
+    @property
+    def print_decimals(self) -> dict[str, int]:
+        """Decimals per variable or outcome code that differ from the journal style's: the catalogue's, then the
+        outcomes' own (a plan can print FVC in mL without decimals and a declared marker with two)."""
+        out = {c: v.decimals for c, v in self.variable_catalogue.variables.items() if v.decimals is not None}
+        out.update({o.code: o.decimals for o in self.outcomes if o.decimals is not None})
+        return out
+
     def table1_lookups(self) -> dict[str, Any]:
         """Keyword arguments of ``table1_variable``: the plan's concomitant drugs, outcomes and variables."""
         cat = self.variable_catalogue
@@ -697,12 +711,13 @@ def resolve_outcomes(outcomes: typing.Sequence[OutcomeSpec], catalogue: Variable
     allowed = (*HRCT_OUTCOMES, *sorted(catalogue.variables))
     for i, o in enumerate(outcomes):
         where = f"outcomes[{i}]"
+        decimals = None
         if o.code in HRCT_OUTCOMES:
             label, unit, better = HRCT_LABELS[o.code], None, "lower"
         elif o.code in catalogue.variables:
             var = catalogue.variables[o.code]
             label = o.label if o.label is not None else var.label
-            unit, better = _catalogue_unit(var, label), var.better
+            unit, better, decimals = _catalogue_unit(var, label), var.better, var.decimals
         else:
             resolved = catalogue.resolve(o.code)
             spelled = UNIT_DEPENDENT_ALIASES.get(variable_token(o.code), ())
@@ -721,7 +736,8 @@ def resolve_outcomes(outcomes: typing.Sequence[OutcomeSpec], catalogue: Variable
                             + (" or to its declaration under variables" if o.code in catalogue.declared else ""))
             continue
         out.append(OutcomeSpec(code=o.code, label=o.label if o.label is not None else label,
-                               unit=o.unit if "unit" in fields else unit, better=chosen))
+                               unit=o.unit if "unit" in fields else unit, better=chosen,
+                               decimals=o.decimals if o.decimals is not None else decimals))
     if problems:
         raise ValueError("\n  ".join(problems))
     return tuple(out)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Literal
@@ -80,6 +81,8 @@ class JournalStyle:
     font_family: str = "DejaVu Sans"
     font_size: float = 8.0
     figure_width_in: float = 7.0
+    #: (code, decimals) pairs of variables printed with other than ``decimals`` (from the plan's catalogue).
+    variable_decimals: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("decimals", "pct_decimals", "corr_decimals", "p_decimals"):
@@ -91,6 +94,17 @@ class JournalStyle:
             raise InvalidOptionError(f"JournalStyle(): p_decimals={self.p_decimals!r} must be at least 1")
         if self.p_ceiling is not None and not 0.5 < self.p_ceiling < 1:
             raise InvalidOptionError(f"JournalStyle(): p_ceiling={self.p_ceiling!r} must be between 0.5 and 1")
+
+    def decimals_for(self, code: str, fallback: Mapping[str, int] | None = None) -> int:
+        """Decimals of one variable: its own (``variable_decimals``), else ``fallback``, else ``decimals``."""
+        own = dict(self.variable_decimals)
+        if code in own:
+            return own[code]
+        return (fallback or {}).get(code, self.decimals)
+
+    def with_variable_decimals(self, decimals: Mapping[str, int]) -> JournalStyle:
+        """A copy that prints each listed variable with its decimals (sorted, so equal plans give equal styles)."""
+        return replace(self, variable_decimals=tuple(sorted((str(k), int(v)) for k, v in decimals.items())))
 
     def with_options(self, **changes: object) -> JournalStyle:
         """A copy with some fields changed (themes supply defaults; users override)."""

@@ -125,7 +125,8 @@ def _lab_rules_sentence(results: StudyResults, st_fmt: JournalStyle) -> str:
 
 def methods_paragraphs(results: StudyResults, style: str | JournalStyle | None = None) -> list[str]:
     """Design, definitions and statistical methods as run (settings, conventions, seed, versions)."""
-    st_fmt = get_style(style if style is not None else results.plan.journal_style)
+    st_fmt = get_style(style if style is not None else results.plan.journal_style).with_variable_decimals(
+        results.plan.print_decimals)
     plan, s, st = results.plan, results.settings, results.plan.statistics
     used = results.data_cutoff_date
     cutoff = (s.data_cutoff_date.isoformat() if s.data_cutoff_date else
@@ -201,7 +202,7 @@ def _prints_as_zero(value: Any, decimals: int) -> bool:
 def _change_phrase(p: PairedOutcome, style: JournalStyle) -> str:
     """Median change with its CI; a median that prints as 0 says nothing, so the direction counts are given."""
     mc = p.median_change
-    dec = DECIMALS.get(p.code, style.decimals)
+    dec = style.decimals_for(p.code, DECIMALS)
     w = p.wilcoxon
     if mc is not None and w is not None and _prints_as_zero(mc.estimate, dec):
         text = (f"median change {fmt_number(0, dec, style=style)}; decreased in {w.n_decreased}, increased in "
@@ -218,7 +219,8 @@ def _change_phrase(p: PairedOutcome, style: JournalStyle) -> str:
 
 def summary_sentences(results: StudyResults, style: str | JournalStyle | None = None) -> list[str]:
     """The results section in sentences; every figure comes from ``results``."""
-    st = get_style(style if style is not None else results.plan.journal_style)
+    st = get_style(style if style is not None else results.plan.journal_style).with_variable_decimals(
+        results.plan.print_decimals)
     alpha = results.plan.statistics.alpha
     n = results.n_analysed
     out: list[str] = []

@@ -313,7 +313,8 @@ def write_report(
 
     step = progress or (lambda _name: None)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    st = get_style(style if style is not None else results.plan.journal_style)
+    st = get_style(style if style is not None else results.plan.journal_style).with_variable_decimals(
+        results.plan.print_decimals)
     out = prepare_output_dir(out_dir, force=force)
     (out / "tables").mkdir(exist_ok=True)
     (out / "figures").mkdir(exist_ok=True)

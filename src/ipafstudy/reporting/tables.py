@@ -29,8 +29,8 @@ from ipafstudy.stats.paired import AUTO_EXACT_MAX_NONZERO, FEW_NONZERO_PAIRS
 from ipafstudy.stats.regression import MIN_CASES_PER_PREDICTOR, MIN_MINORITY_SHARE
 from ipafstudy.values import is_missing
 
-# Decimals per variable; anything not listed uses the style's default.
-DECIMALS: dict[str, int] = {"crp": 2, "tacrolimus_trough_median": 2, "trough": 2}
+# Decimals of Table 1 rows that are not catalogue variables (variables state theirs in rules/units.py or the plan).
+DECIMALS: dict[str, int] = {"tacrolimus_trough_median": 2, "trough": 2}
 
 Q_LABEL = {"spss": "SPSS/Prism (Hyndman-Fan type 6)", "r7": "R default (Hyndman-Fan type 7)", "tukey": "Tukey hinges"}
 ABBREVIATIONS = (
@@ -41,7 +41,7 @@ ABBREVIATIONS = (
 
 
 def _d(key: str, style: JournalStyle) -> int:
-    return DECIMALS.get(key, style.decimals)
+    return style.decimals_for(key, DECIMALS)
 
 
 def _q(q: Any, key: str, style: JournalStyle) -> str:
@@ -910,5 +910,6 @@ BUILDERS: tuple[Callable[[StudyResults, JournalStyle], TableSpec | None], ...] =
 
 def build_tables(results: StudyResults, style: str | JournalStyle | None = None) -> tuple[TableSpec, ...]:
     """Every table of the report, in print order (main tables, then supplementary)."""
-    st = get_style(style if style is not None else results.plan.journal_style)
+    st = get_style(style if style is not None else results.plan.journal_style).with_variable_decimals(
+        results.plan.print_decimals)
     return tuple(t for t in (b(results, st) for b in BUILDERS) if t is not None)

@@ -38,6 +38,8 @@ class MeasurementVariable:
     #: Measures taken together at one visit or test session: ``follow_up_rule=latest_complete_visit`` looks for
     #: the latest date at which every outcome of the same panel was recorded. "" = a panel of its own.
     panel: str = ""
+    #: Decimals printed for its summaries in tables and texts (None: the journal style's default, 1).
+    decimals: int | None = None
 
     @property
     def visit_panel(self) -> str:
@@ -55,32 +57,32 @@ MEASUREMENT_VARIABLES: dict[str, MeasurementVariable] = {
         MeasurementVariable("mmrc", "mMRC dyspnoea grade", "mmrc", 0, 4, integer=True, better="lower",
                             panel=CLINIC_VISIT),
         MeasurementVariable("esr", "ESR", "mm/h", 0, 200, better="lower", panel=CLINIC_VISIT),
-        MeasurementVariable("crp", "CRP", "mg/L", 0, 1000, better="lower", panel=CLINIC_VISIT),
+        MeasurementVariable("crp", "CRP", "mg/L", 0, 1000, better="lower", panel=CLINIC_VISIT, decimals=2),
         MeasurementVariable("methylprednisolone_dose", "Methylprednisolone dose", "mg/day", 0, 2000, better="lower",
                             panel=CLINIC_VISIT),
         MeasurementVariable("magnesium", "Serum magnesium", "mmol/L", 0, 5),
-        MeasurementVariable("tacrolimus_trough", "Tacrolimus trough level", "ng/mL", 0, 100),
+        MeasurementVariable("tacrolimus_trough", "Tacrolimus trough level", "ng/mL", 0, 100, decimals=2),
         MeasurementVariable("creatinine", "Serum creatinine", "umol/L", 0, 3000, better="lower"),
         # Lung function, exercise and laboratory variables of ILD studies (issue 11 item 2). Ranges are
         # generous physiological limits, meant to catch a wrong unit or a typing error, not disease.
         # ``better``: lung volumes, DLCO, walk distance and SpO2 improve upwards; inflammation and injury markers
         # (KL-6, CK, ferritin, ALT, creatinine) downwards. Magnesium, the trough level, neutrophils and glucose have
         # no better direction in general (too low and too high are both harmful): a plan must state it.
-        MeasurementVariable("fvc_ml", "FVC, mL", "mL", 100, 8000, better="higher", panel=LUNG_FUNCTION),
+        MeasurementVariable("fvc_ml", "FVC, mL", "mL", 100, 8000, better="higher", panel=LUNG_FUNCTION, decimals=0),
         MeasurementVariable("fvc_pct_pred", "FVC, % predicted", "%", 5, 200, better="higher",
                             panel=LUNG_FUNCTION),
-        MeasurementVariable("fev1_ml", "FEV1, mL", "mL", 100, 7000, better="higher", panel=LUNG_FUNCTION),
+        MeasurementVariable("fev1_ml", "FEV1, mL", "mL", 100, 7000, better="higher", panel=LUNG_FUNCTION, decimals=0),
         MeasurementVariable("dlco_pct_pred", "DLCO, % predicted", "%", 5, 200, better="higher",
                             panel=LUNG_FUNCTION),
         MeasurementVariable("tlc_pct_pred", "TLC, % predicted", "%", 10, 200, better="higher",
                             panel=LUNG_FUNCTION),
-        MeasurementVariable("six_mwd_m", "6-minute walk distance, m", "m", 0, 1000, better="higher"),
+        MeasurementVariable("six_mwd_m", "6-minute walk distance, m", "m", 0, 1000, better="higher", decimals=0),
         MeasurementVariable("spo2_rest_pct", "SpO2 at rest, %", "%", 50, 100, better="higher"),
-        MeasurementVariable("kl6", "KL-6", "U/mL", 0, 50000, better="lower"),
-        MeasurementVariable("ck", "Creatine kinase", "U/L", 0, 200000, better="lower"),
-        MeasurementVariable("ferritin", "Ferritin", "ng/mL", 0, 100000, better="lower"),
+        MeasurementVariable("kl6", "KL-6", "U/mL", 0, 50000, better="lower", decimals=0),
+        MeasurementVariable("ck", "Creatine kinase", "U/L", 0, 200000, better="lower", decimals=0),
+        MeasurementVariable("ferritin", "Ferritin", "ng/mL", 0, 100000, better="lower", decimals=0),
         MeasurementVariable("neutrophils", "Neutrophil count", "10^9/L", 0, 100),
-        MeasurementVariable("alt", "ALT", "U/L", 0, 20000, better="lower"),
+        MeasurementVariable("alt", "ALT", "U/L", 0, 20000, better="lower", decimals=0),
         MeasurementVariable("glucose", "Glucose", "mmol/L", 0, 100),
     )
 }
