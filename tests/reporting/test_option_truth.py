@@ -28,7 +28,7 @@ from ipafstudy.data.loaders import load_study
 from ipafstudy.reporting.format import fmt_mean_sd, fmt_median_iqr, fmt_p, fmt_p_relation, get_style
 from ipafstudy.reporting.methods import methods_paragraphs, summary_sentences
 from ipafstudy.reporting.report import box_plot_caption, correlation_caption
-from ipafstudy.reporting.tables import DECIMALS, Q_LABEL, build_tables
+from ipafstudy.reporting.tables import Q_LABEL, build_tables
 
 SECTIONS = {"statistics": StatisticsSpec, "figures": FigureSpec, "correlation": CorrelationSpec}
 FAST = {"bootstrap_resamples": 200}
@@ -103,9 +103,13 @@ def hand_quartiles(values: np.ndarray, method: str) -> tuple[float, float, float
     return at(depth), at((n + 1) / 2), at(n + 1 - depth)
 
 
+#: CRP is printed with 2 decimals (its catalogue entry); every other outcome with the style's.
+PRINTED_DECIMALS = {"crp": 2}
+
+
 def expected_cell(values: pd.Series, code: str, plan: AnalysisPlan) -> str:
     v = values.dropna().to_numpy(dtype=float)
-    dec = DECIMALS.get(code, STYLE.decimals)
+    dec = PRINTED_DECIMALS.get(code, STYLE.decimals)
     if plan.statistics.continuous_summary == "mean_sd":
         sd = float(np.std(v, ddof=1)) if v.size > 1 else math.nan
         return fmt_mean_sd(float(v.mean()), sd, dec, style=STYLE)
