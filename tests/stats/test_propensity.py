@@ -406,3 +406,49 @@ def test_series_are_matched_by_label_and_lists_by_position():
     # a list is read in the order of the first Series given (here change's d, c, b, a: d and c treated)
     reversed_order = weighted_difference(pd.Series([2.0, 0.0, 3.0, 1.0], index=idx[::-1]), [1, 1, 0, 0], w)
     assert reversed_order.difference == pytest.approx((2.0 + 0.0) / 2 - (3 * 3.0 + 1.0) / 4)
+
+
+@pytest.mark.parametrize(
+    ("dropped", "rows_where"),
+    [("smoker", lambda c: c["smoker"] == 0),            # 0/1 covariate constant in the replicate (= intercept)
+     ("pattern[OP]", lambda c: c["pattern"] != "OP")],  # a level absent from the replicate (all-zero column)
+)
+def test_replicate_with_an_aliased_term_equals_the_fit_without_it(dropped, rows_where):
+    """R's glm gives such a term NA (aliased) and the fit of the other terms; the vectorised re-fit must too."""
+    cov, t, change = _data("cohort")
+    keep = np.flatnonzero(rows_where(cov).to_numpy())
+    rng = np.random.default_rng(5)
+    rows = np.concatenate([rng.choice(keep[t.to_numpy()[keep] == arm], size=int((t == arm).sum()))
+                           for arm in (1, 0)])
+    order = np.argsort(np.r_[np.flatnonzero(t.to_numpy() == 1), np.flatnonzero(t.to_numpy() == 0)])
+    rows = rows[order]  # keep every row in its own arm, as the stratified bootstrap does
+    sub = cov.iloc[rows].reset_index(drop=True)
+    columns = [c for c in cov.columns if c != dropped]
+    if dropped == "pattern[OP]":
+        sub["pattern"] = sub["pattern"].astype(str)
+        columns = list(cov.columns)
+    sub_t, sub_y = t.to_numpy()[rows], change.to_numpy()[rows]
+    fit = propensity_scores(sub[columns], sub_t)
+    assert dropped not in fit.terms
+    by_hand = weighted_difference(sub_y, sub_t, balancing_weights(fit, sub_t))
+    ours = bootstrap_weighted_difference(cov, t, change, indices=np.vstack([rows, rows]))
+    np.testing.assert_allclose(ours.replicates, by_hand.difference, rtol=1e-9)
+    assert ours.n_separated == 0
+
+
+def test_unstratified_bootstrap_is_seeded_and_labelled():
+    cov, t, change = _data("cohort")
+    a = bootstrap_weighted_difference(cov, t, change, n_boot=100, seed=3, stratified=False)
+    b = bootstrap_weighted_difference(cov, t, change, n_boot=100, seed=3, stratified=False)
+    np.testing.assert_array_equal(a.replicates, b.replicates)
+    assert a.resampling == "patients" and a.estimate == b.estimate
+    s = bootstrap_weighted_difference(cov, t, change, n_boot=100, seed=3)
+    assert not np.array_equal(a.replicates, s.replicates)
+
+
+def test_smd_with_one_patient_in_an_arm_has_no_sd_for_continuous_terms():
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 5.0], "flag": [1, 0, 1, 0]})
+    res = standardized_mean_differences(frame, [1, 0, 0, 0]).table.set_index("term")
+    assert math.isnan(res.loc["x", "smd"])  # R var() of one value is NA
+    # flag: p1 = 1, p0 = 1/3: denominator sqrt((0 + 2/9) / 2)
+    assert res.loc["flag", "smd"] == pytest.approx((2 / 3) / math.sqrt(1 / 9), rel=1e-12)
