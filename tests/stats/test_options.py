@@ -71,6 +71,7 @@ INVALID = [
     (st.bootstrap_weighted_difference, (PS_FRAME, PS_TREATED, B), "seed"),
     (st.bootstrap_weighted_difference, (PS_FRAME, PS_TREATED, B), "confidence"),
     (st.bootstrap_weighted_difference, (PS_FRAME, PS_TREATED, B), "stratified"),
+    (st.bootstrap_indices, (PS_TREATED, 10, 1), "stratified"),
 ]
 
 

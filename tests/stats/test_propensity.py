@@ -15,6 +15,7 @@ from ipafstudy.errors import DataValidationError, InsufficientDataError, Invalid
 from ipafstudy.stats import propensity as prop
 from ipafstudy.stats.propensity import (
     balancing_weights,
+    bootstrap_indices,
     bootstrap_weighted_difference,
     propensity_scores,
     standardized_mean_differences,
@@ -245,6 +246,9 @@ def test_bootstrap_is_seeded_and_independent_of_block_size(monkeypatch):
     d = bootstrap_weighted_difference(cov, t, change, n_boot=300, seed=7)
     np.testing.assert_allclose(d.replicates, a.replicates, rtol=1e-12)
     assert a.seed == 7 and a.resampling == "patients within each arm"
+    # the resamples a seed draws are public, so a run's replicates can be recomputed elsewhere
+    again = bootstrap_weighted_difference(cov, t, change, indices=bootstrap_indices(t, 300, 7))
+    np.testing.assert_array_equal(again.replicates, a.replicates)
     lo, hi = np.quantile(a.replicates, [0.025, 0.975])
     assert (a.ci_low, a.ci_high) == (lo, hi)
     assert "replicates" not in a.to_dict()
@@ -392,6 +396,10 @@ def test_bootstrap_bad_options():
         bootstrap_weighted_difference(cov, t, change, indices=np.array([[1, 2, 3, 4], [1, 2, 3, 4]]))
     with pytest.raises(InvalidOptionError, match="2-D integer array"):
         bootstrap_weighted_difference(cov, t, change, indices=np.array([0, 1, 2, 3]))
+    with pytest.raises(DataValidationError, match="treated must be 0"):
+        bootstrap_indices([1, 0, 2], 5, 1)
+    with pytest.raises(InvalidOptionError, match="n_boot=0"):
+        bootstrap_indices([1, 0], 0, 1)
     with pytest.raises(DataValidationError, match="change is missing for rows/ids 'B'"):
         bootstrap_weighted_difference(cov, t, change.replace(1.5, np.nan))
 

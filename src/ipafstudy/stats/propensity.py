@@ -685,6 +685,28 @@ def _refit_many(x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> tuple[np.ndarr
     return ps, sep, conv
 
 
+def bootstrap_indices(treated: Any, n_boot: int, seed: int, *, stratified: bool = True) -> np.ndarray:
+    """The (n_boot x n) 0-based row positions :func:`bootstrap_weighted_difference` resamples with this seed.
+
+    Why public: so the very resamples of a run can be written out and recomputed elsewhere (R adds 1). Stratified:
+    each position draws from its own arm (treated positions first, then controls, from one numpy Generator).
+
+    >>> bootstrap_indices([1, 0, 1, 0], 2, seed=1).shape
+    (2, 4)
+    """
+    caller = "bootstrap_indices"
+    check_integer(caller, "n_boot", n_boot, low=1, expected="an integer >= 1")
+    check_integer(caller, "seed", seed, low=0, expected="a non-negative integer")
+    if not isinstance(stratified, bool):
+        raise InvalidOptionError(f"{caller}(): stratified={stratified!r} is not valid; expected True or False")
+    problems: list[str] = []
+    n = len(treated) if hasattr(treated, "__len__") else 1
+    t = _aligned(caller, "treated", treated, treated.index if isinstance(treated, pd.Series) else None, n, problems)
+    _check_treated(caller, t, pd.RangeIndex(n), problems)
+    _raise_problems(caller, problems)
+    return _resample(t, int(n_boot), int(seed), stratified)
+
+
 def _resample(t: np.ndarray, n_boot: int, seed: int, stratified: bool) -> np.ndarray:
     rng = np.random.default_rng(seed)
     n = t.size
@@ -716,8 +738,9 @@ def bootstrap_weighted_difference(
     arms keep their size, as R ``boot(..., strata = treated)``), re-fits the logistic model on the resampled
     covariates (the full sample's dummy coding), re-computes the weights and the weighted difference. CI: the
     (1 - confidence)/2 and (1 + confidence)/2 quantiles of the replicates (R quantile type 7). Seeded and
-    deterministic. ``indices``: an (n_boot x n) array of 0-based row positions to use instead of drawing (e.g.
-    R's ``boot.array(b, indices = TRUE) - 1``), which reproduces R's replicates exactly.
+    deterministic (:func:`bootstrap_indices` gives the resamples a seed draws). ``indices``: an (n_boot x n) array
+    of 0-based row positions to use instead of drawing (e.g. R's ``boot.array(b, indices = TRUE) - 1``), which
+    reproduces R's replicates exactly.
     The estimate is that of :func:`propensity_scores` + :func:`balancing_weights` + :func:`weighted_difference`
     on all patients (which must not be separated; replicates may be, see :class:`BootstrapDifferenceResult`).
     """
