@@ -30,10 +30,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             f"  {name}: {text} (default seed {EXAMPLE_DEFAULTS[name][0]}, {EXAMPLE_DEFAULTS[name][1]} screened)"
             for name, text in EXAMPLES.items()
         ) + "\n\n  ipafstudy synth --example mmf-fvc --out mmf\n"
-        "  ipafstudy analyze mmf --out mmf-report --plan mmf/" + EXAMPLE_PLAN_FILE,
+        "  ipafstudy analyze mmf --out mmf-report --plan mmf/" + EXAMPLE_PLAN_FILE + "\n\n"
+        "OMOP CDM (--omop): a synthetic OMOP CDM as ONE DuckDB file, with its truth (per person: ILD, IPAF verdict\n"
+        "per domain and overall, tacrolimus exposure, the planted edge cases) in DB.truth.json beside it:\n"
+        "  ipafstudy synth --omop --persons 10000 --out cdm.duckdb --seed 7",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder (must be empty unless --force)")
+    parser.add_argument(
+        "--out", required=True, metavar="DIR",
+        help="output folder (must be empty unless --force); with --omop the DuckDB file to write",
+    )
     parser.add_argument(
         "--example", choices=tuple(EXAMPLES), metavar="NAME",
         help=f"write a worked example study and its plan instead: {', '.join(EXAMPLES)} (listed below)",
@@ -51,11 +57,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="leave K flagged HRCT zones without an adjudicator read (default 0)",
     )
     parser.add_argument("--bundled", action="store_true", help="copy the bundled example cohort (ignores --seed etc.)")
+    parser.add_argument(
+        "--omop", action="store_true",
+        help="write a synthetic OMOP CDM (DuckDB file at --out) and its truth JSON instead (docs/omop.md)",
+    )
+    parser.add_argument("--persons", type=int, default=None, metavar="N", help="--omop: number of persons")
     parser.add_argument("--force", action="store_true", help="overwrite the cohort files in a non-empty folder")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.omop or args.persons is not None:
+        return _write_omop(args)
     from ipafstudy.data.synth import copy_bundled, generate_cohort, write_cohort  # numpy + pandas: only when used
 
     if args.bundled:
@@ -78,6 +91,27 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {len(paths)} files to {args.out}: {n_screened} screened, {eligible} intended eligible "
         f"(seed {seed}; intended fates in generator_truth.json)"
     )
+    return 0
+
+
+def _write_omop(args: argparse.Namespace) -> int:
+    """``--omop``: the synthetic OMOP CDM (omop.synth) as a DuckDB file with DB.truth.json beside it."""
+    if not args.omop:
+        raise InvalidOptionError("synth: --persons applies to --omop only (use --n-screened for the CSV cohort)")
+    clashes = [flag for flag, used in (("--example", args.example), ("--bundled", args.bundled),
+                                       ("--n-screened", args.n_screened is not None), ("--sites", args.sites != 1),
+                                       ("--open-hrct-flags", args.open_hrct_flags != 0)) if used]
+    if clashes:
+        raise InvalidOptionError(f"synth --omop: {', '.join(clashes)} cannot be combined with --omop")
+    if args.persons is None:
+        raise InvalidOptionError("synth --omop: --persons N is required")
+    from ipafstudy.omop.synth import DEFAULT_SEED as OMOP_SEED
+    from ipafstudy.omop.synth import check_persons, truth_path, write_synthetic_cdm
+
+    check_persons(args.persons)
+    seed = OMOP_SEED if args.seed is None else args.seed
+    path = write_synthetic_cdm(args.out, args.persons, seed, force=args.force)
+    print(f"wrote {path} ({args.persons} persons, seed {seed}) and its truth {truth_path(path)}")
     return 0
 
 
