@@ -43,6 +43,7 @@ def test_synthetic_cdm_passes_and_tables_are_ibis_tables(tmp_path, small_cdm):
     tables = cdm_tables(con)
     assert tables.person.count().execute() == 60
     assert list(tables.as_dict()) == list(CDM_TABLES)
+    assert con.raw_sql("SELECT current_setting('enable_progress_bar')").fetchall() == [(False,)]  # quiet console
     con.disconnect()
     assert sha256_file(path) == before  # opened read-only: the input is never modified
 

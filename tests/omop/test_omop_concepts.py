@@ -55,6 +55,16 @@ def test_bundled_sets_name_every_fact_the_rules_read(sets):
     assert all(s.source for s in sets), [s.name for s in sets if not s.source]
 
 
+def test_only_verified_standard_codes_carry_a_concept_id(sets):
+    """A concept_id in the YAML is what synth writes; for a standard vocabulary it must have been checked."""
+    for cs in sets:
+        for code in (*cs.codes, *cs.units):
+            if code.vocabulary_id != "IPAFSTUDY" and code.concept_id is not None:
+                assert code.verified, (cs.name, code.vocabulary_id, code.code)
+            if code.vocabulary_id == "IPAFSTUDY":
+                assert code.concept_id is not None and code.concept_id > 2_000_000_000, (cs.name, code.code)
+
+
 def test_unit_factors_agree_with_rules_units(sets):
     for cs in sets.in_group("measurement"):
         assert cs.study_unit == BUILTIN_VARIABLES.variables[cs.name].canonical_unit

@@ -73,6 +73,7 @@ _EXPECTED = {  # worked by hand from clinical-rules.md s.1 for each planted edge
     "defined_ctd_sle": ("not_ipaf", "yes", "yes", "unknown"),
     "defined_ctd_descendant": ("not_ipaf", "yes", "unknown", "yes"),
     "ild_descendant_level_2": ("ipaf", "yes", "unknown", "yes"),
+    "rheumatoid_lung_is_ild_and_ctd": ("not_ipaf", "yes", "yes", "yes"),
     "no_ild_with_features": ("not_ipaf", "yes", "yes", "yes"),
     "alternative_etiology_hp": ("not_ipaf", "yes", "unknown", "yes"),
     "alternative_etiology_descendant": ("not_ipaf", "yes", "unknown", "yes"),
@@ -102,8 +103,17 @@ def test_planted_edge_cases_get_the_verdict_worked_by_hand(frame):
     assert by_scenario.loc["ild_only_everything_unknown", "status_missing_absent"] == "not_ipaf"
     assert "serologic.ana" in by_scenario.loc["ana_80_nucleolar_any_titre", "items_met"]
     assert "serologic.rf" in by_scenario.loc["rf_exactly_2x_uln", "items_met"]
+    assert by_scenario.loc["rheumatoid_lung_is_ild_and_ctd", "entry_no_defined_ctd"] == "no"
+    # courses days 30-149 and 200-564 after the ILD date: 485 covered days; the study rule stops at the gap (120 days)
     two = by_scenario.loc["tacrolimus_two_courses"]
     assert bool(two["tacrolimus_exposed"]) and two["tacrolimus_days"] == 120 + 365
+    assert two["tacrolimus_exposure_days"] == 120 and two["tacrolimus_end"] != two["tacrolimus_last_end"]
+    # courses days 10-69 and 70-169: the second starts the day after the first ends, so they join (160 days)
+    joined = by_scenario.loc["tacrolimus_continued_course"]
+    assert joined["tacrolimus_days"] == joined["tacrolimus_exposure_days"] == 160
+    assert joined["tacrolimus_end"] == joined["tacrolimus_last_end"]
+    short = by_scenario.loc["tacrolimus_short"]
+    assert short["tacrolimus_days"] == short["tacrolimus_exposure_days"] == 45
 
 
 def test_random_persons_cover_every_item_and_status(truth):
@@ -144,6 +154,12 @@ def test_rows_read_back_give_the_truth_for_ild_ctd_and_exposure(tmp_path, frame)
     # only descendants were written for tacrolimus: the ingredient itself never appears
     ingredient = [r["concept_id"] for r in cdm["concept"].to_pylist() if r["concept_code"] == "42316"]
     assert not _person_ids(cdm, "drug_exposure", "drug_concept_id", ingredient)
+    # the rheumatoid-lung person is found by BOTH sets, through two different ancestors
+    rheumatoid = [r["concept_id"] for r in cdm["concept"].to_pylist() if r["concept_code"] == "319841000119107"]
+    assert rheumatoid[0] in ids["interstitial_pneumonia"] and rheumatoid[0] in ids["defined_ctd"]
+    # nothing is recorded after the end of the observation periods
+    end = pc.max(cdm["observation_period"].column("observation_period_end_date")).as_py()
+    assert pc.max(cdm["drug_exposure"].column("drug_exposure_end_date")).as_py() <= end
 
 
 def test_write_refuses_existing_files_and_leaves_nothing_on_failure(tmp_path, monkeypatch):

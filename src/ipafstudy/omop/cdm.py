@@ -109,9 +109,11 @@ def connect(db: str | Path) -> ibis.BaseBackend:
     import ibis
 
     try:
-        return ibis.duckdb.connect(database=str(path), read_only=True)
+        backend = ibis.duckdb.connect(database=str(path), read_only=True)
     except Exception as exc:  # duckdb.IOException and friends: one line naming the file
         raise OmopError(f"{text}: cannot be opened as a DuckDB database ({_first_line(exc)})") from None
+    backend.raw_sql("SET enable_progress_bar = false")  # DuckDB draws bars on the console for queries over 2 s
+    return backend
 
 
 def _first_line(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ Concept ids are never taken from the YAML for screening: every database has its 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -126,8 +127,9 @@ class ConceptSets:
 def _read_yaml(text: str, where: str) -> Any:
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when built: 20x faster, same result
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=loader)  # a safe loader (C or Python)
     except yaml.YAMLError as exc:
         raise OmopError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})", what="concept sets") from None
 
@@ -275,10 +277,16 @@ def parse_concept_sets(text: str, where: str, base: Mapping[str, ConceptSet] | N
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def _bundled_sets() -> Mapping[str, ConceptSet]:
+    """The bundled file, parsed once per process (its sets are frozen; callers get a copy of the mapping)."""
+    bundled = resources.files("ipafstudy") / "resources" / BUNDLED_CONCEPTS
+    return parse_concept_sets(bundled.read_text(encoding="utf-8"), BUNDLED_CONCEPTS)
+
+
 def load_concept_sets(extra: Path | str | None = None) -> ConceptSets:
     """The bundled concept sets, extended by the user's YAML file ``extra`` (same format) when given."""
-    bundled = resources.files("ipafstudy") / "resources" / BUNDLED_CONCEPTS
-    sets = parse_concept_sets(bundled.read_text(encoding="utf-8"), BUNDLED_CONCEPTS)
+    sets = dict(_bundled_sets())
     files = [BUNDLED_CONCEPTS]
     if extra is not None:
         path = Path(extra)

@@ -17,6 +17,7 @@ before the next block is drawn (10^6 persons x ~100 rows stays within a few hund
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ipafstudy.cohort.exposure import patient_exposure
 from ipafstudy.omop.cdm import CDM_TABLES, OmopError
 from ipafstudy.omop.concepts import ConceptSets, load_concept_sets
 
@@ -46,6 +48,7 @@ EPOCH = np.datetime64("1970-01-01", "D")
 DATA_START = int((np.datetime64("2008-01-01", "D") - EPOCH).astype(int))
 DATA_END = int((np.datetime64("2024-12-31", "D") - EPOCH).astype(int))
 TRUTH_SUFFIX = ".truth.json"
+WRITER_MEMORY_LIMIT = "1GB"  # DuckDB's buffer while writing (its default is 80 % of the machine's memory)
 
 # Facts: finding fields (IpafInput names) and their states.
 UNKNOWN, YES, NO = 0, 1, 2
@@ -66,24 +69,40 @@ HRCT_CODES = ("", "uip", "nsip", "op", "nsip_op", "lip", "other")
 BIOPSY_CODES = ("", "not_done", "nsip", "op", "nsip_op", "lip", "lymphoid_aggregates_germinal_centres",
                 "lymphoplasmacytic_infiltration", "uip", "other")
 
-# Synthetic-only concepts (vocabulary SYNTHETIC): descendants that exist only through concept_ancestor, and
-# background concepts outside every concept set. (code, name, domain, parent set or parent code, level)
-_DESCENDANTS: tuple[tuple[str, str, str, str], ...] = (
-    # code, name, domain, parent (a concept-set name = its first code, or another SYNTHETIC code)
-    ("iip", "Idiopathic interstitial pneumonia (synthetic)", "Condition", "set:interstitial_pneumonia"),
-    ("nsip_disorder", "Nonspecific interstitial pneumonia (synthetic)", "Condition", "iip"),
-    ("ipf", "Idiopathic pulmonary fibrosis (synthetic)", "Condition", "iip"),
-    ("ctd_ild", "Interstitial lung disease with autoimmune features (synthetic)", "Condition",
-     "set:interstitial_pneumonia"),
-    ("sle_organ", "Systemic lupus erythematosus with organ involvement (synthetic)", "Condition", "set:defined_ctd"),
-    ("farmers_lung", "Farmer's lung (synthetic)", "Condition", "set:alternative_etiology"),
-    ("raynaud_secondary", "Secondary Raynaud's phenomenon (synthetic)", "Condition", "set:raynaud"),
-    ("tac_1mg_cap", "tacrolimus 1 MG Oral Capsule (synthetic)", "Drug", "set:tacrolimus"),
-    ("tac_0_5mg_cap", "tacrolimus 0.5 MG Oral Capsule (synthetic)", "Drug", "set:tacrolimus"),
-    ("tac_er_tab", "tacrolimus 1 MG Extended Release Oral Tablet (synthetic)", "Drug", "set:tacrolimus"),
+# Descendant concepts the synthetic CDM writes INSTEAD of the concept-set codes, so a reader must expand sets
+# through concept_ancestor: (key, vocabulary_id, concept_code, name, domain, concept_id or None, parents).
+# Real OMOP concepts where verified (docs/omop.md: OHDSI/Covid-19 vocabulary lists, OHDSI/PhenotypeLibrary,
+# PEDSnet/Variable-Dictionary); the hierarchy written here is a simplified subset of the vocabularies'. The
+# SYNTHETIC ones exist only here. Parents: "set:NAME" = the set's first code, "code:VOCAB:CODE", or another key.
+_DESCENDANTS: tuple[tuple[str, str, str, str, str, int | None, tuple[str, ...]], ...] = (
+    ("interstitial_pneumonia", "SNOMED", "64667001", "Interstitial pneumonia", "Condition", 4273378,
+     ("set:interstitial_pneumonia",)),
+    ("nsip", "SNOMED", "129452008", "Nonspecific interstitial pneumonia", "Condition", 4044215,
+     ("interstitial_pneumonia",)),
+    ("ipf", "SNOMED", "700250006", "Idiopathic pulmonary fibrosis", "Condition", 45763750, ("interstitial_pneumonia",)),
+    ("lip", "SNOMED", "44274007", "Lymphoid interstitial pneumonia", "Condition", 4195014, ("interstitial_pneumonia",)),
+    ("cop", "SNOMED", "719218000", "Cryptogenic organizing pneumonia", "Condition", 36714118,
+     ("set:interstitial_pneumonia",)),
+    ("ctd_ild", "SNOMED", "711379004", "Interstitial lung disease due to connective tissue disease", "Condition",
+     46272927, ("set:interstitial_pneumonia",)),
+    ("rheumatoid_lung", "SNOMED", "319841000119107", "Rheumatoid lung disease with rheumatoid arthritis", "Condition",
+     37395590, ("set:interstitial_pneumonia", "code:SNOMED:69896004")),
+    ("sle_organ", SYNTH_VOCABULARY, "sle_organ", "Systemic lupus erythematosus with organ involvement (synthetic)",
+     "Condition", None, ("set:defined_ctd",)),
+    ("farmers_lung", SYNTH_VOCABULARY, "farmers_lung", "Farmer's lung (synthetic)", "Condition", None,
+     ("set:alternative_etiology",)),
+    ("raynaud_secondary", "SNOMED", "361131008", "Isolated primary Raynaud's phenomenon", "Condition", 4263253,
+     ("set:raynaud",)),
+    ("tac_er_tab", "RxNorm", "1664464", "Tacrolimus 1 MG Extended Release Oral Tablet", "Drug", 46287739,
+     ("set:tacrolimus",)),
+    ("tac_tab", "RxNorm", "427808", "Tacrolimus 1 MG Oral Tablet", "Drug", 19106286, ("set:tacrolimus",)),
+    ("tac_inj", "RxNorm", "1738338", "Tacrolimus 5 MG/ML Injection", "Drug", 35604552, ("set:tacrolimus",)),
 )
-ILD_CONCEPTS = ("set:interstitial_pneumonia", "iip", "nsip_disorder", "ipf", "ctd_ild")
-TACROLIMUS_CONCEPTS = ("tac_1mg_cap", "tac_0_5mg_cap", "tac_er_tab")
+# ILD as recorded: the set's own concept or a descendant (rheumatoid_lung, also a defined CTD, only in a scenario).
+ILD_CONCEPTS = ("set:interstitial_pneumonia", "interstitial_pneumonia", "nsip", "ipf", "lip", "cop", "ctd_ild",
+                "rheumatoid_lung")
+RANDOM_ILD_CONCEPTS = len(ILD_CONCEPTS) - 1
+TACROLIMUS_CONCEPTS = ("tac_er_tab", "tac_tab", "tac_inj")
 N_BACKGROUND = {"Condition": 40, "Drug": 30, "Measurement": 40, "Observation": 20}
 # Share of each table in the background rows (conditions, drugs, measurements, observations).
 BACKGROUND_SHARE = {"condition_occurrence": 0.15, "drug_exposure": 0.10, "measurement": 0.60, "observation": 0.15}
@@ -109,6 +128,8 @@ class SynthVocabulary:
     code_ids: Mapping[str, int]  # SYNTHETIC code -> id
     unit_ids: Mapping[str, Mapping[str, int]]  # measurement set -> UCUM code -> id
     background: Mapping[str, np.ndarray]  # domain -> background concept ids
+    sets: ConceptSets
+    antibody_sets: Mapping[str, str]  # canonical antibody name -> concept-set name
 
 
 def build_vocabulary(sets: ConceptSets) -> SynthVocabulary:
@@ -140,11 +161,18 @@ def build_vocabulary(sets: ConceptSets) -> SynthVocabulary:
         add("Gender", name[0], name, "Gender", cid)
     code_ids: dict[str, int] = {}
     ancestor_pairs: list[tuple[int, int]] = []
-    for code, name, domain, parent in _DESCENDANTS:
-        cid = add(SYNTH_VOCABULARY, code, name, domain, None)
-        code_ids[code] = cid
-        parent_id = set_ids[parent[4:]] if parent.startswith("set:") else code_ids[parent]
-        ancestor_pairs.append((parent_id, cid))
+    for key, vocab_id, code, name, domain, known_id, parents in _DESCENDANTS:
+        cid = add(vocab_id, code, name, domain, known_id)
+        code_ids[key] = cid
+        for parent in parents:
+            if parent.startswith("set:"):
+                parent_id = set_ids[parent[4:]]
+            elif parent.startswith("code:"):
+                _, voc, pcode = parent.split(":", 2)
+                parent_id = int(rows[(voc, pcode)]["concept_id"])
+            else:
+                parent_id = code_ids[parent]
+            ancestor_pairs.append((parent_id, cid))
     background: dict[str, np.ndarray] = {}
     for domain, n in N_BACKGROUND.items():
         background[domain] = np.array(
@@ -172,7 +200,9 @@ def build_vocabulary(sets: ConceptSets) -> SynthVocabulary:
         "min_levels_of_separation": pa.array([lv for _, _, lv in closure], pa.int64()),
         "max_levels_of_separation": pa.array([lv for _, _, lv in closure], pa.int64()),
     })
-    return SynthVocabulary(concept, anc, set_ids, code_ids, unit_ids, background)
+    antibody_sets = {str(cs.attributes["antibody"]): cs.name for cs in sets.in_group("antibody")
+                     if "role" not in cs.attributes}
+    return SynthVocabulary(concept, anc, set_ids, code_ids, unit_ids, background, sets, antibody_sets)
 
 
 _TYPES = {
@@ -227,7 +257,9 @@ SCENARIOS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("rf_negative_no_value", {"mechanics_hands": "yes", "rf": ("negative", math.nan, math.nan), "hrct": "nsip"}),
     ("defined_ctd_sle", {"ctd": "set:defined_ctd", "raynaud": "yes", "ana": ("positive", 640, "homogeneous")}),
     ("defined_ctd_descendant", {"ctd": "sle_organ", "raynaud": "yes", "hrct": "nsip"}),
-    ("ild_descendant_level_2", {"ild": "nsip_disorder", "raynaud": "yes", "hrct": "nsip"}),
+    ("ild_descendant_level_2", {"ild": "nsip", "raynaud": "yes", "hrct": "nsip"}),
+    ("rheumatoid_lung_is_ild_and_ctd", {"ild": "rheumatoid_lung", "raynaud": "yes", "hrct": "nsip",
+                                        "ana": ("positive", 640, "speckled")}),
     ("no_ild_with_features", {"ild": None, "raynaud": "yes", "ana": ("positive", 1280, "nucleolar"),
                               "hrct": "nsip"}),
     ("alternative_etiology_hp", {"alt": "set:alternative_etiology", "raynaud": "yes", "hrct": "nsip"}),
@@ -258,6 +290,8 @@ SCENARIOS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("tacrolimus_two_courses", {"raynaud": "yes", "ana": ("positive", 320, "speckled"), "hrct": "nsip",
                                 "tacrolimus": ((30, 120), (200, 365))}),
     ("tacrolimus_short", {"raynaud": "yes", "hrct": "nsip", "dsDNA": "positive", "tacrolimus": ((10, 45),)}),
+    ("tacrolimus_continued_course", {"raynaud": "yes", "hrct": "nsip", "CCP": "positive",
+                                     "tacrolimus": ((10, 60), (70, 100))}),
 )
 
 
@@ -269,7 +303,7 @@ class Facts:
     scenario: np.ndarray  # index into SCENARIOS, -1 = random
     index_day: np.ndarray  # day the ILD (or the distractor's findings) was recorded
     ild: np.ndarray  # index into ILD_CONCEPTS, -1 = no ILD
-    ctd: np.ndarray  # 0 none, 1 set concept, 2 descendant
+    ctd: np.ndarray  # 0 none, 1 set concept, 2 descendant, 3 through the ILD concept (rheumatoid lung)
     alt: np.ndarray  # 0 none, 1 HP (set), 2 descendant, 3 observation no, 4 observation yes
     findings: np.ndarray  # (n, len(FINDING_FIELDS)) 0 unknown, 1 yes (condition), 2 no (obs), 3 yes (obs),
     #                        4 yes + no (both recorded), 5 yes through a descendant concept
@@ -299,7 +333,7 @@ def _random_facts(rng: np.random.Generator, person_id: np.ndarray) -> Facts:
     ild_mask = kind < ILD_RATE
     distractor = (kind >= ILD_RATE) & (kind < ILD_RATE + DISTRACTOR_RATE)
     fact_mask = ild_mask | distractor
-    ild = np.where(ild_mask, rng.integers(0, len(ILD_CONCEPTS), n), -1)
+    ild = np.where(ild_mask, rng.integers(0, RANDOM_ILD_CONCEPTS, n), -1)
     index_day = rng.integers(DATA_START + 365, DATA_END - 400, n)
     ctd = np.where(fact_mask, _choice(rng, n, {0: 0.88, 1: 0.08, 2: 0.04}), 0)
     alt = np.where(ild_mask, _choice(rng, n, {0: 0.78, 1: 0.05, 2: 0.02, 3: 0.05, 4: 0.10}), 0)
@@ -338,7 +372,8 @@ def _random_facts(rng: np.random.Generator, person_id: np.ndarray) -> Facts:
         on = exposed & (courses > k)
         tac[:, k, 0] = np.where(on, start, 0)
         tac[:, k, 1] = np.where(on, days, 0)
-        start = start + days + rng.integers(1, 120, n)
+        gap = np.where(rng.random(n) < 0.3, 0, rng.integers(1, 120, n))  # 0: the next course continues this one
+        start = start + days + gap
     return Facts(person_id, np.full(n, -1), index_day, ild, ctd, alt, findings, antibodies, ana, rf, hrct, biopsy,
                  tac)
 
@@ -357,6 +392,8 @@ def _apply_scenarios(facts: Facts) -> None:
         ild = spec.get("ild", "set:interstitial_pneumonia")
         facts.ild[r] = -1 if ild is None else ILD_CONCEPTS.index(ild)
         facts.ctd[r] = {None: 0, "set:defined_ctd": 1, "sle_organ": 2}[spec.get("ctd")]
+        if ild == "rheumatoid_lung":
+            facts.ctd[r] = 3  # the ILD concept itself is also a defined CTD: no row of its own
         facts.alt[r] = {None: 0, "set:alternative_etiology": 1, "farmers_lung": 2, "no": 3, "yes": 4}[spec.get("alt")]
         facts.findings[r] = [_FINDING_STATE[spec[f]] if f in spec else 0 for f in FINDING_FIELDS]
         facts.antibodies[r] = [RESULTS.index(spec[a]) if a in spec else 0 for a in QUALITATIVE_ANTIBODIES]
@@ -423,8 +460,11 @@ TRUTH_COLUMNS = (
     "person_id", "scenario", "ild", "status", "status_missing_absent", "combination", "entry_interstitial_pneumonia",
     "entry_alternative_etiology_excluded", "entry_no_defined_ctd", "domain_clinical", "domain_serologic",
     "domain_morphologic", "items_met", "tacrolimus_exposed", "tacrolimus_first_start", "tacrolimus_last_end",
-    "tacrolimus_days",
+    "tacrolimus_days", "tacrolimus_end", "tacrolimus_exposure_days",
 )
+# tacrolimus_days: distinct days covered by any planted course; tacrolimus_end / tacrolimus_exposure_days: the study
+# rule of cohort/exposure.py (first continuous run of courses, a course starting <= 1 day after the end continues
+# it, capped at the data cut-off = DATA_END, the latest observation_period_end_date), as the screen applies it.
 
 
 def _yn(value: bool | None) -> str:
@@ -439,14 +479,20 @@ def _truth_row(facts: Facts, i: int, settings: Any, absent: Any) -> list[Any]:
     cls_absent = classify_ipaf(inp, absent)
     entry = {o.item: _yn(o.met) for o in cls.entry}
     items = [f"{d}.{item}" for d, dom in cls.domains.items() for item in dom.items_met]
-    courses = [(int(facts.index_day[i] + s), int(d)) for s, d in facts.tac[i] if d > 0]
+    courses = _courses(facts, i)
     if courses:
         first = min(s for s, _ in courses)
-        last = max(s + d - 1 for s, d in courses)
-        covered = len({day for s, d in courses for day in range(s, s + d)})
-        exposure = [True, _iso(first), _iso(last), covered]
+        last = max(e for _, e in courses)
+        covered = len({day for s, e in courses for day in range(s, e + 1)})
+        study = patient_exposure(
+            str(int(facts.person_id[i])),
+            [{"drug": "tacrolimus", "start_date": _iso(s), "end_date": _iso(e)} for s, e in courses],
+            dt.date.fromisoformat(_iso(DATA_END)),
+        )
+        end = study.end.isoformat() if study.end else None
+        exposure = [True, _iso(first), _iso(last), covered, end, study.exposure_days]
     else:
-        exposure = [False, None, None, 0]
+        exposure = [False, None, None, 0, None, None]
     sc = int(facts.scenario[i])
     return [
         int(facts.person_id[i]), SCENARIOS[sc][0] if sc >= 0 else "", bool(facts.ild[i] >= 0), cls.status,
@@ -454,6 +500,16 @@ def _truth_row(facts: Facts, i: int, settings: Any, absent: Any) -> list[Any]:
         entry["alternative_etiology_excluded"], entry["no_defined_ctd"],
         *(_yn(cls.domains[d].met) for d in ("clinical", "serologic", "morphologic")), ";".join(items), *exposure,
     ]
+
+
+def _courses(facts: Facts, i: int) -> list[tuple[int, int]]:
+    """The planted tacrolimus courses of person ``i`` as written: (first day, last day), capped at DATA_END."""
+    out = []
+    for start, days in facts.tac[i]:
+        if days > 0:
+            first = int(facts.index_day[i] + start)
+            out.append((first, min(first + int(days) - 1, DATA_END)))
+    return [(a, b) for a, b in out if a <= DATA_END]
 
 
 def _iso(day: int) -> str:
@@ -612,7 +668,7 @@ def _planted_rows(facts: Facts, vocab: SynthVocabulary, rng: np.random.Generator
     for j, field in enumerate(FINDING_FIELDS):
         state = facts.findings[:, j]
         concept = ids[field]
-        is_condition = _set_domain(field) == "Condition"
+        is_condition = vocab.sets[field].domain == "Condition"
         yes = (state == 1) | (state == 4)
         if is_condition:
             _condition(out, pid[yes], concept, offset(yes), field)
@@ -632,7 +688,7 @@ def _planted_rows(facts: Facts, vocab: SynthVocabulary, rng: np.random.Generator
     for j, name in enumerate(QUALITATIVE_ANTIBODIES):
         state = facts.antibodies[:, j]
         m = state > 0
-        _measurement(out, pid[m], ids[_antibody_set(name)], offset(m), value=result_ids[state[m]], source=name)
+        _measurement(out, pid[m], ids[vocab.antibody_sets[name]], offset(m), value=result_ids[state[m]], source=name)
     result, titre, pattern = facts.ana[:, 0], facts.ana[:, 1], facts.ana[:, 2]
     m = result > 0
     ana_day = offset(m)
@@ -656,38 +712,16 @@ def _planted_rows(facts: Facts, vocab: SynthVocabulary, rng: np.random.Generator
     tac_ids = np.array([codes[c] for c in TACROLIMUS_CONCEPTS])
     for k in range(facts.tac.shape[1]):
         start, days = facts.tac[:, k, 0], facts.tac[:, k, 1]
-        m = days > 0
-        begin = day0[m] + start[m]
+        begin_all = day0 + start
+        m = (days > 0) & (begin_all <= DATA_END)
+        begin = begin_all[m]
+        end = np.minimum(begin + days[m] - 1, DATA_END)  # nothing after the end of the observation periods
         out["drug_exposure"].add(
             int(m.sum()), person_id=pid[m], drug_concept_id=tac_ids[rng.integers(0, len(tac_ids), int(m.sum()))],
-            drug_exposure_start_date=begin, drug_exposure_end_date=begin + days[m] - 1,
-            quantity=rng.choice([1.0, 2.0, 3.0, 4.0], int(m.sum())), days_supply=days[m], route_concept_id=0,
+            drug_exposure_start_date=begin, drug_exposure_end_date=end,
+            quantity=rng.choice([1.0, 2.0, 3.0, 4.0], int(m.sum())), days_supply=end - begin + 1, route_concept_id=0,
             dose_unit_source_value="mg/day", drug_source_value="tacrolimus",
         )
-
-
-_SET_DOMAINS: dict[str, str] = {}
-
-
-def _set_domain(name: str) -> str:
-    """Where synth records a finding: the table of the set's first code (its domain in the YAML)."""
-    if not _SET_DOMAINS:
-        for cs in load_concept_sets():
-            _SET_DOMAINS[cs.name] = cs.domain
-    return _SET_DOMAINS[name]
-
-
-def _antibody_set(name: str) -> str:
-    from ipafstudy.omop.concepts import load_concept_sets as _load
-
-    if not _ANTIBODY_SETS:
-        for cs in _load().in_group("antibody"):
-            if cs.attributes.get("role") is None:
-                _ANTIBODY_SETS[str(cs.attributes["antibody"])] = cs.name
-    return _ANTIBODY_SETS[name]
-
-
-_ANTIBODY_SETS: dict[str, str] = {}
 
 
 def _background_rows(facts: Facts, vocab: SynthVocabulary, rng: np.random.Generator, out: dict[str, _Rows],
@@ -706,10 +740,10 @@ def _background_rows(facts: Facts, vocab: SynthVocabulary, rng: np.random.Genera
             _condition(out, p, concept, day, "background")
         elif table == "drug_exposure":
             concept = rng.choice(vocab.background["Drug"], total)
-            days = rng.integers(1, 91, total)
+            end = np.minimum(day + rng.integers(0, 90, total), DATA_END)
             out[table].add(total, person_id=p, drug_concept_id=concept, drug_exposure_start_date=day,
-                           drug_exposure_end_date=day + days - 1, quantity=rng.integers(1, 4, total).astype(float),
-                           days_supply=days, route_concept_id=0, dose_unit_source_value=None,
+                           drug_exposure_end_date=end, quantity=rng.integers(1, 4, total).astype(float),
+                           days_supply=end - day + 1, route_concept_id=0, dose_unit_source_value=None,
                            drug_source_value="background")
         elif table == "observation":
             concept = rng.choice(vocab.background["Observation"], total)
@@ -731,7 +765,7 @@ def _background_measurements(out: dict[str, _Rows], vocab: SynthVocabulary, rng:
 def _study_measurements(out: dict[str, _Rows], vocab: SynthVocabulary, rng: np.random.Generator, pid: np.ndarray,
                         day: np.ndarray) -> None:
     """Study variables (ESR, CRP, Mg, creatinine, FVC, DLCO) in any accepted unit; value = study value converted."""
-    sets = load_concept_sets()
+    sets = vocab.sets
     which = rng.integers(0, len(STUDY_MEASUREMENTS), len(pid))
     for k, name in enumerate(STUDY_MEASUREMENTS):
         m = which == k
@@ -823,6 +857,7 @@ def _truth_document(persons: int, seed: int, rows: list[list[Any]]) -> dict[str,
                      "ro52_alone_counts_as_ssa": False},
         "counts": {"status": dict(sorted(status.items())), "ild": sum(1 for r in rows if r[2]),
                    "tacrolimus_exposed": sum(1 for r in rows if r[13]), "listed": len(rows)},
+        "data_cutoff": _iso(DATA_END),
         "default": default,
         "columns": list(TRUTH_COLUMNS),
         "rows": rows,
@@ -870,6 +905,11 @@ def write_synthetic_cdm(out: Path | str, persons: int, seed: int = DEFAULT_SEED,
         vocab = build_vocabulary(sets)
         con = duckdb.connect(str(tmp))
         try:
+            # Row order inside DuckDB carries no meaning (every row has its id), and a bounded buffer keeps the
+            # writer's memory flat: 10^6 persons x 100 rows is ~10^8 rows, far more than memory.
+            con.execute("SET preserve_insertion_order = false")
+            con.execute("SET enable_progress_bar = false")  # no bars on the console
+            con.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
             for name in CDM_TABLES:
                 _create(con, name, _schema(name))
             _append(con, "concept", vocab.concept)
