@@ -9,6 +9,7 @@ import pytest
 from ipafstudy.omop.cdm import CDM_TABLES, OmopError, cdm_tables, connect
 from ipafstudy.omop.concepts import (
     GROUPS,
+    bad_units,
     check_units,
     load_concept_sets,
     parse_concept_sets,
@@ -254,3 +255,13 @@ def test_units_table_and_unit_without_conversion(tmp_path):
     assert "accepted: mg/L, mg/dL" in problems[1]
     (tmp_path / "ok").mkdir()
     check_units(_hand_cdm(tmp_path / "ok", measurements=[(30, 31), (30, 32)]), _sets())  # all convertible: no error
+
+
+def test_expressions_compile_for_postgres_without_semi_or_anti_joins(tmp_path):
+    """Ibis 12 writes 'LEFT ANTI JOIN' when an anti join is followed by another join: PostgreSQL rejects it."""
+    import ibis
+
+    tables = _hand_cdm(tmp_path)
+    for expr in (resolve(tables, _sets()), unit_table(tables, _sets()), bad_units(tables, _sets())):
+        sql = ibis.to_sql(expr, dialect="postgres").upper()
+        assert "SELECT" in sql and "SEMI JOIN" not in sql and "ANTI JOIN" not in sql

@@ -396,29 +396,42 @@ def unit_table(tables: CdmTables, sets: ConceptSets) -> ir.Table:
     )
 
 
-def check_units(tables: CdmTables, sets: ConceptSets, resolved: ir.Table | None = None) -> None:
-    """OmopError naming every (concept set, measurement.unit_concept_id) with rows but no conversion.
+def bad_units(tables: CdmTables, sets: ConceptSets, resolved: ir.Table | None = None) -> ir.Table | None:
+    """Table(concept_set, unit_concept_id, n, unit_name, unit_code): measurement units without a conversion.
 
-    Only sets that declare ``units`` are checked; a NULL or 0 unit_concept_id ("no unit") needs a conversion
-    like any other (list the OMOP 'No matching concept' code 0 only if a unitless value is meant).
+    None when no set declares units. Only sets that declare ``units`` are checked; a NULL unit_concept_id counts
+    as 0 ("No matching concept"), which needs a conversion like any other unit.
     """
     with_units = [s.name for s in sets if s.units]
     if not with_units:
-        return
+        return None
     resolved = resolve(tables, sets) if resolved is None else resolved
     mine = resolved.filter(resolved.concept_set.isin(with_units))
     meas = tables.measurement
     rows = meas.join(mine, meas.measurement_concept_id.cast("int64") == mine.concept_id).select(
         concept_set=mine.concept_set, unit_concept_id=meas.unit_concept_id.cast("int64").fill_null(0),
     ).view()  # ibis 12: a select on a join must be a new relation before it is joined again (IntegrityError)
-    known = unit_table(tables, sets)
-    bad = rows.anti_join(known, ["concept_set", "unit_concept_id"]).group_by("concept_set", "unit_concept_id").agg(
+    known = unit_table(tables, sets).view()
+    # a left join + IS NULL rather than anti_join: ibis 12 compiles an anti join followed by another join to
+    # "LEFT ANTI JOIN", which PostgreSQL does not know (omop-engines notes)
+    joined = rows.left_join(
+        known, [rows.concept_set == known.concept_set, rows.unit_concept_id == known.unit_concept_id]
+    ).select(concept_set=rows.concept_set, unit_concept_id=rows.unit_concept_id, factor=known.factor)
+    bad = joined.filter(joined.factor.isnull()).group_by("concept_set", "unit_concept_id").agg(
         n=lambda t: t.count()
-    )
+    ).view()
     concept = tables.concept.view()
-    bad = bad.left_join(concept, bad.unit_concept_id == concept.concept_id.cast("int64")).select(
+    return bad.left_join(concept, bad.unit_concept_id == concept.concept_id.cast("int64")).select(
         "concept_set", "unit_concept_id", "n", unit_name=concept.concept_name, unit_code=concept.concept_code,
-    ).order_by("concept_set", "unit_concept_id").to_pyarrow().to_pylist()
+    ).order_by("concept_set", "unit_concept_id")
+
+
+def check_units(tables: CdmTables, sets: ConceptSets, resolved: ir.Table | None = None) -> None:
+    """OmopError naming every (concept set, measurement.unit_concept_id) with rows but no conversion."""
+    expr = bad_units(tables, sets, resolved)
+    if expr is None:
+        return
+    bad = expr.to_pyarrow().to_pylist()
     if bad:
         problems = []
         for row in bad:
