@@ -211,11 +211,11 @@ def classify(persons: ir.Table, evidence: ir.Table, settings: ClinicalSettings) 
     best = best_evidence(evidence)
     keys = sorted({*criterion_columns().values(), _RO52, _RO60_SSA})
     aggs: dict[str, ir.Value] = {}
-    for key in keys:
+    for key in keys:  # MAX(CASE ...) rather than MAX(...) FILTER (...): 6x faster on DuckDB with ~170 aggregates
         mine = best.key == key
-        aggs[f"{key}__code"] = best.code.max(where=mine)
-        for attr in EVIDENCE_ATTRIBUTES:
-            aggs[f"{key}__{attr}"] = getattr(best, attr).max(where=mine)
+        for attr in ("code", *EVIDENCE_ATTRIBUTES):
+            column = best[attr]
+            aggs[f"{key}__{attr}"] = ibis.ifelse(mine, column, ibis.null(column.type())).max()
     wide = best.group_by("person_id").aggregate(**aggs)
     p = persons.select(person_id=persons.person_id.cast("int64")).distinct()
     t = p.left_join(wide, "person_id")

@@ -1,0 +1,327 @@
+"""``ipafstudy omop screen``: IPAF candidates and study-drug exposure from an OMOP CDM, explained per criterion.
+
+The screen is one Ibis expression tree (``screen_table``) that the database runs: ILD persons -> facts
+(``omop.facts``) -> the IPAF classification (``omop.ipaf_expr``) -> exposure to the study drug and age at its
+start -> the first eligibility step each person fails, in the order of ``cohort.screening``. Only two small
+lookups run before it (the resolved concept sets, and the data cut-off when the settings leave it open).
+Python then formats the result: ``candidates.csv`` (one row per ILD person: verdict and evidence per
+criterion), ``flow.json`` (the screening flow with counts) and ``run.json`` (inputs with checksums, settings,
+concept files, versions, output checksums), all written atomically into a new (or, with force, existing) folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from ipafstudy.cohort.screening import NOT_IPAF_REASONS, step_labels
+from ipafstudy.fileio import atomic_write_text, check_output_dir, csv_text, output_dir, sha256_file
+from ipafstudy.omop import facts as F
+from ipafstudy.omop import ipaf_expr as X
+from ipafstudy.omop.cdm import CdmTables, cdm_tables
+from ipafstudy.omop.concepts import ConceptSets, resolve, unresolved_codes
+from ipafstudy.settings import ClinicalSettings
+
+#: Steps of the OMOP screen, in order (keys as cohort.screening's FLOW_KEYS where the step is the same).
+SCREEN_STEPS: tuple[str, ...] = ("persons", "no_ild", "not_ipaf", "no_tacrolimus", "under_age", "short_exposure",
+                                 "eligible")
+OUTPUT_FILES = ("candidates.csv", "flow.json", "run.json")
+
+
+@dataclass(frozen=True)
+class ScreenOptions:
+    """What the screen needs from a plan: the clinical settings and the study drug (concept-set drug name)."""
+
+    settings: ClinicalSettings = field(default_factory=ClinicalSettings)
+    drug: str = "tacrolimus"
+    drug_label: str | None = None
+    primary_outcome: str = "fvc_pct_pred"
+
+    @property
+    def label(self) -> str:
+        return self.drug_label or self.drug
+
+
+def materialise(expr: ir.Table) -> ir.Table:
+    """A small result (resolved concept sets) run once and held as an in-memory table for the big tree."""
+    return ibis.memtable(expr.to_pyarrow())
+
+
+def data_cutoff(tables: CdmTables, settings: ClinicalSettings) -> dt.date | None:
+    """The cut-off: the setting, else the latest observation_period_end_date of the CDM (None when empty)."""
+    if settings.data_cutoff_date is not None:
+        return settings.data_cutoff_date
+    value = tables.observation_period.observation_period_end_date.cast("date").max().to_pyarrow().as_py()
+    return value
+
+
+def screen_table(tables: CdmTables, sets: ConceptSets, resolved: ir.Table, options: ScreenOptions,
+                 cutoff: dt.date | None, persons: ir.Table | None = None) -> ir.Table:
+    """The screen as one expression: one row per person of ``persons`` (default: every ILD person).
+
+    Columns: the classification of ``ipaf_expr.classify``, then drug_exposed, drug_start, drug_end, drug_ongoing,
+    drug_days, drug_courses, drug_courses_joined, age_at_start and ``step`` (the first step failed, or
+    'eligible').
+    """
+    s = options.settings
+    population = F.ild_persons(tables, sets, resolved) if persons is None else persons
+    facts = F.screen_facts(tables, sets, resolved, population)
+    cls = X.classify(facts.persons, facts.evidence(s), s)
+    exposure = F.drug_exposures(tables, sets, resolved, options.drug, cutoff, population)
+    t = cls.left_join(exposure, "person_id")
+    t = t.drop(*[c for c in t.columns if c == "person_id_right"])
+    t = t.mutate(drug_exposed=t.drug_start.notnull())
+    t = F.age_on(tables, t, "drug_start")
+    ild = t.entry_interstitial_pneumonia.fill_null(False)
+    step = ibis.cases(
+        (~ild, "no_ild"),
+        (t.status != "ipaf", "not_ipaf"),
+        (~t.drug_exposed, "no_tacrolimus"),
+        (t.age_at_start.isnull() | (t.age_at_start < s.min_age), "under_age"),
+        (t.drug_days.isnull() | (t.drug_days < s.min_exposure_days), "short_exposure"),
+        else_="eligible",
+    )
+    return t.mutate(step=step)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Formatting (on the executed result: vectorised column operations, no per-person loop)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _yes_no(column: Any) -> Any:
+    import pandas as pd
+
+    values = column.astype("boolean")
+    out = pd.Series("unknown", index=column.index, dtype=object)
+    out[values.fillna(False).astype(bool)] = "yes"
+    out[(~values).fillna(False).astype(bool)] = "no"
+    return out
+
+
+def _number_text(column: Any) -> Any:
+    """Numbers as text without a spurious '.0' (640.0 -> '640', 45.5 -> '45.5'); NULL -> ''."""
+    import pandas as pd
+
+    numbers = pd.to_numeric(column, errors="coerce")
+    whole = numbers.notna() & (numbers == numbers.round())
+    out = numbers.map(lambda v: "" if pd.isna(v) else repr(float(v)))
+    out[whole] = numbers[whole].astype("int64").astype(str)
+    return out
+
+
+def _date_text(column: Any) -> Any:
+    import pandas as pd
+
+    return pd.to_datetime(column, errors="coerce").dt.strftime("%Y-%m-%d").fillna("")
+
+
+def _int_text(column: Any) -> Any:
+    import pandas as pd
+
+    return pd.to_numeric(column, errors="coerce").astype("Int64").astype(str).replace("<NA>", "")
+
+
+def candidates_frame(result: Any) -> Any:
+    """candidates.csv: per ILD person the verdict, step, exposure and, per criterion, verdict and evidence."""
+    import pandas as pd
+
+    r = result.sort_values("person_id", kind="mergesort").reset_index(drop=True)
+    out = pd.DataFrame({"person_id": _int_text(r["person_id"])})
+    out["status"] = r["status"].astype(object)
+    out["step"] = r["step"].astype(object)
+    for name in ("failure", "combination", "reason", "deciding_items"):
+        out[name] = r[name].astype(object).where(r[name].notna(), "")
+    out["ro52_isolated"] = _yes_no(r["ro52_isolated"])
+    out["drug_exposed"] = _yes_no(r["drug_exposed"])
+    out["drug_start"] = _date_text(r["drug_start"])
+    out["drug_end"] = _date_text(r["drug_end"])
+    out["drug_ongoing"] = _yes_no(r["drug_ongoing"]).where(r["drug_exposed"].astype(bool), "")
+    for name in ("drug_days", "drug_courses", "drug_courses_joined"):
+        out[name] = _int_text(r[name])
+    out["age_at_start"] = _number_text(r["age_at_start"])
+    for d in X.DOMAINS:
+        out[f"domain_{d}"] = _yes_no(r[f"domain_{d}"])
+    for column in X.criterion_columns():
+        out[column] = _yes_no(r[column])
+        out[f"{column}_concept_id"] = _int_text(r[f"{column}_concept_id"])
+        out[f"{column}_date"] = _date_text(r[f"{column}_date"])
+        out[f"{column}_value"] = _evidence_value(column, r)
+    return out
+
+
+def _evidence_value(column: str, r: Any) -> Any:
+    """The evidence value as text: 'yes'/'no', 'ANA positive speckled 1:640', 'RF positive 45 (ULN 20)', 'nsip'."""
+    text = r[f"{column}_text"].astype(object).where(r[f"{column}_text"].notna(), "")
+    number = _number_text(r[f"{column}_number"])
+    if column == "serologic_ana":
+        return text.where(number == "", text + " 1:" + number)
+    if column == "serologic_rf":
+        uln = _number_text(r[f"{column}_number2"])
+        with_value = text.where(number == "", text + " " + number)
+        return with_value.where(uln == "", with_value + " (ULN " + uln + ")")
+    return text
+
+
+def flow_record(result: Any, n_persons: int, options: ScreenOptions) -> dict[str, Any]:
+    """flow.json: each step with n before / removed / after, its label and rule, and the not-IPAF breakdown."""
+    labels = step_labels(options.settings, options.primary_outcome, options.label)
+    words = {
+        "persons": ("Persons in the CDM", "every person of the person table"),
+        "no_ild": ("No interstitial lung disease", "no condition of the interstitial_pneumonia concept set"),
+        "not_ipaf": labels["not_ipaf"],
+        "no_tacrolimus": (labels["no_tacrolimus"][0], f"no {options.label} drug_exposure (RxNorm ingredient and "
+                          "descendants, topical routes left out) starting on or before the data cut-off"),
+        "under_age": labels["under_age"],
+        "short_exposure": labels["short_exposure"],
+        "eligible": ("Eligible for extraction", "baseline and follow-up of the outcomes are decided on the extract "
+                     "(ipafstudy omop extract, then ipafstudy screen / analyze)"),
+    }
+    counts = result["step"].value_counts().to_dict()
+    steps = []
+    remaining = n_persons
+    for key in SCREEN_STEPS:
+        label, reason = words[key]
+        if key in ("persons", "eligible"):
+            steps.append({"key": key, "label": label, "reason": reason, "n": remaining if key == "eligible"
+                          else n_persons})
+            continue
+        removed = n_persons - len(result) if key == "no_ild" else int(counts.get(key, 0))
+        step: dict[str, Any] = {"key": key, "label": label, "reason": reason, "n_before": remaining,
+                                "n_removed": removed, "n_after": remaining - removed}
+        if key == "not_ipaf":
+            gone = result[result["step"] == "not_ipaf"]
+            kind = gone["failure"].where(gone["status"] != "indeterminate", "indeterminate")
+            step["breakdown"] = [{"key": k, "label": v, "n": int((kind == k).sum())}
+                                 for k, v in NOT_IPAF_REASONS.items()]
+        steps.append(step)
+        remaining -= removed
+    return {"steps": steps, "status_counts": {k: int((result["status"] == k).sum())
+                                              for k in ("ipaf", "not_ipaf", "indeterminate")}}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The command
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _versions(con: Any) -> dict[str, str]:
+    from importlib import metadata
+
+    from ipafstudy import __version__
+
+    out = {"ipafstudy": __version__, "python": platform.python_version(), "ibis-framework": ibis.__version__}
+    for dist in ("duckdb", "pyarrow", "pandas"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:  # pragma: no cover
+            continue
+    out["backend"] = str(getattr(con, "name", type(con).__name__))
+    try:
+        out["backend_version"] = str(con.version)
+    except Exception:  # noqa: BLE001 - a backend without a version string is not an error of the screen
+        pass
+    return dict(sorted(out.items()))
+
+
+def _mask_url(db: str) -> str:
+    """A connection URL with its password replaced by *** (run records are shared)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(db)
+    if parts.password is None:
+        return db
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def input_record(db: str, extra_files: Mapping[str, str | None]) -> dict[str, Any]:
+    """Inputs with checksums: the DuckDB file (or every file of a Parquet folder), plan and concept files."""
+    path = Path(db)
+    if "://" in db:
+        record: dict[str, Any] = {"db": _mask_url(db), "kind": "url"}
+    elif path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        record = {"db": str(path), "kind": "folder",
+                  "files": [{"path": str(p.relative_to(path)), "sha256": sha256_file(p)} for p in files]}
+    else:
+        record = {"db": str(path), "kind": "duckdb", "sha256": sha256_file(path)}
+    out = {"database": record}
+    for name, value in extra_files.items():
+        out[name] = None if not value else {"path": str(value), "sha256": sha256_file(value)}
+    return out
+
+
+@dataclass(frozen=True)
+class ScreenRun:
+    """What a screen produced (for the CLI's summary and for tests)."""
+
+    out: Path
+    candidates: Any
+    flow: dict[str, Any]
+    record: dict[str, Any]
+    written: tuple[Path, ...]
+
+
+def run_screen(db: str, out: str | Path, options: ScreenOptions, sets: ConceptSets, *, force: bool = False,
+               plan_path: str | None = None, concepts_path: str | None = None) -> ScreenRun:
+    """Connect, check, screen and write the outputs; bad input fails before anything is written."""
+    from ipafstudy.omop.cdm import connect
+
+    check_output_dir(out, force=force)
+    con = connect(db)
+    tables = cdm_tables(con)
+    resolved = materialise(resolve(tables, sets))
+    cutoff = data_cutoff(tables, options.settings)
+    table = screen_table(tables, sets, resolved, options, cutoff)
+    result = table.to_pyarrow().to_pandas()
+    n_persons = int(tables.person.count().to_pyarrow().as_py())
+    candidates = candidates_frame(result)
+    flow = flow_record(result, n_persons, options)
+    missing = [{"concept_set": s, "vocabulary_id": v, "code": c} for s, v, c in unresolved_codes(tables, sets)]
+    record: dict[str, Any] = {
+        "command": "ipafstudy omop screen",
+        "inputs": input_record(db, {"plan": plan_path, "concepts": concepts_path}),
+        "settings": options.settings.to_dict(),
+        "data_cutoff_date_used": cutoff.isoformat() if cutoff else None,
+        "data_cutoff_rule": "stated (clinical setting data_cutoff_date)" if options.settings.data_cutoff_date
+        else "derived: the latest observation_period_end_date",
+        "drug": {"concept_set_drug": options.drug, "label": options.label},
+        "concept_sets": {"files": list(sets.files), "codes_not_in_database": missing},
+        "versions": _versions(con),
+    }
+    texts = {"candidates.csv": csv_text(candidates), "flow.json": _json(flow)}
+    with output_dir(out, force=force) as folder:
+        written = [atomic_write_text(folder / name, text) for name, text in texts.items()]
+        record["outputs"] = {p.name: sha256_file(p) for p in written}
+        written.append(atomic_write_text(folder / "run.json", _json(record)))
+    return ScreenRun(Path(out), candidates, flow, record, tuple(written))
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def render_flow(flow: Mapping[str, Any]) -> str:
+    """Plain-text flow for the terminal."""
+    lines = []
+    for step in flow["steps"]:
+        if "n" in step:
+            lines.append(f"{step['label']}: n = {step['n']}")
+            continue
+        lines.append(f"  - {step['label']}: {step['n_removed']} removed ({step['n_before']} -> {step['n_after']})")
+        for b in step.get("breakdown", []):
+            lines.append(f"      {b['label']}: {b['n']}")
+    return "\n".join(lines)
+
+
+__all__: Sequence[str] = ("SCREEN_STEPS", "ScreenOptions", "ScreenRun", "candidates_frame", "data_cutoff",
+                          "flow_record", "render_flow", "run_screen", "screen_table")
