@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from ipafstudy.cohort.exposure import CONTINUATION_GAP_DAYS, NON_EXPOSURE_ROUTES
 from ipafstudy.omop import ipaf_expr as X
@@ -57,8 +58,6 @@ def _labels(sets: ConceptSets, resolved: ir.Table, group: str, attribute: str,
     """Table(concept_id, label): the concepts of the group's sets that have ``attribute``, labelled by its value."""
     chosen = [(s.name, str(s.attributes[attribute])) for s in sets.in_group(group)
               if attribute in s.attributes and keep(s)]
-    import pyarrow as pa
-
     names = pa.table({"l_set": pa.array([c[0] for c in chosen], pa.string()),
                       "label": pa.array([c[1] for c in chosen], pa.string())})
     table = ibis.memtable(names)
@@ -127,8 +126,10 @@ def entry_findings(tables: CdmTables, sets: ConceptSets, resolved: ir.Table, per
         # an explicit "no" outranks an explicit "yes"; either outranks the default
         _finding_rows(alt_obs, alt_obs.label, ~alt_no, alt_obs.concept_id, alt_obs.date, ibis.ifelse(alt_no, 0, 1)),
     ]
-    defaults = ibis.memtable({"d_field": list(ENTRY_FIELDS),
-                              "d_present": [f == "alternative_etiology_excluded" for f in ENTRY_FIELDS]})
+    defaults = ibis.memtable(pa.table({
+        "d_field": pa.array(list(ENTRY_FIELDS), pa.string()),
+        "d_present": pa.array([f == "alternative_etiology_excluded" for f in ENTRY_FIELDS], pa.bool_()),
+    }))
     p = persons.select(person_id=persons.person_id.cast("int64")).distinct()
     base = p.cross_join(defaults)
     records.append(_finding_rows(base, base.d_field, base.d_present, ibis.null("int64"), ibis.null("date"), 9))

@@ -25,6 +25,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from ipafstudy.rules.ipaf import (
     _ENTRY_FAILURE,
@@ -137,8 +138,8 @@ def antibody_evidence(tests: ir.Table, settings: ClinicalSettings) -> ir.Table:
     """Antibody tests -> one evidence row per test and serologic item it belongs to (plus the Ro52 flags)."""
     pairs = [(name, item) for item, names in serology_members(settings).items() for name in sorted(names)]
     pairs += [("Ro52", _RO52), ("Ro60", _RO60_SSA), ("SSA", _RO60_SSA)]
-    member = ibis.memtable({"m_name": [p[0] for p in pairs], "m_key": [p[1] for p in pairs]},
-                           schema={"m_name": "string", "m_key": "string"})
+    member = ibis.memtable(pa.table({"m_name": pa.array([p[0] for p in pairs], pa.string()),
+                                     "m_key": pa.array([p[1] for p in pairs], pa.string())}))
     t = tests.join(member, tests.name == member.m_name)
     positive = t.result == "positive"
     code = ibis.cases(

@@ -11,6 +11,7 @@ concept files, versions, output checksums), all written atomically into a new (o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import platform
@@ -225,10 +226,8 @@ def _versions(con: Any) -> dict[str, str]:
         except metadata.PackageNotFoundError:  # pragma: no cover
             continue
     out["backend"] = str(getattr(con, "name", type(con).__name__))
-    try:
+    with contextlib.suppress(Exception):  # a backend without a version string is not an error of the screen
         out["backend_version"] = str(con.version)
-    except Exception:  # noqa: BLE001 - a backend without a version string is not an error of the screen
-        pass
     return dict(sorted(out.items()))
 
 
