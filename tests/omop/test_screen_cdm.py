@@ -17,7 +17,7 @@ from tests.omop.test_ipaf_expr import _cell
 from ipafstudy.cohort.exposure import age_at, patient_exposure
 from ipafstudy.omop.cdm import cdm_tables, connect
 from ipafstudy.omop.concepts import load_concept_sets, resolve
-from ipafstudy.omop.screen import ScreenOptions, materialise, screen_table
+from ipafstudy.omop.screen import ScreenOptions, materialise, screen_frame
 from ipafstudy.rules.drugs import DrugMatcher
 from ipafstudy.rules.ipaf import ENTRY_FIELDS, IpafInput, classify_ipaf
 from ipafstudy.settings import ClinicalSettings
@@ -30,8 +30,7 @@ def screen(db: Path, options: ScreenOptions, cutoff: dt.date | None, *, everyone
     tables = cdm_tables(con)
     resolved = materialise(resolve(tables, sets))
     persons = tables.person if everyone else None
-    expr = screen_table(tables, sets, resolved, options, cutoff, persons)
-    return expr.to_pyarrow().to_pandas().set_index("person_id")
+    return screen_frame(tables, sets, resolved, options, cutoff, persons).set_index("person_id")
 
 
 def known_entry(inputs: list[IpafInput], seed: int) -> list[IpafInput]:

@@ -68,14 +68,20 @@ def screen_table(tables: CdmTables, sets: ConceptSets, resolved: ir.Table, optio
                  cutoff: dt.date | None, persons: ir.Table | None = None) -> ir.Table:
     """The screen as one expression: one row per person of ``persons`` (default: every ILD person).
 
-    Columns: the classification of ``ipaf_expr.classify``, then drug_exposed, drug_start, drug_end, drug_ongoing,
-    drug_days, drug_courses, drug_courses_joined, age_at_start and ``step`` (the first step failed, or
-    'eligible').
+    Columns: the classification of ``ipaf_expr.classify`` (without evidence: see :func:`screen_query`), then
+    drug_exposed, drug_start, drug_end, drug_ongoing, drug_days, drug_courses, drug_courses_joined, age_at_start
+    and ``step`` (the first step failed, or 'eligible').
     """
+    return _screen_parts(tables, sets, resolved, options, cutoff, persons)[0]
+
+
+def _screen_parts(tables: CdmTables, sets: ConceptSets, resolved: ir.Table, options: ScreenOptions,
+                  cutoff: dt.date | None, persons: ir.Table | None) -> tuple[ir.Table, ir.Table]:
     s = options.settings
     population = F.ild_persons(tables, sets, resolved) if persons is None else persons
     facts = F.screen_facts(tables, sets, resolved, population)
-    cls = X.classify(facts.persons, facts.evidence(s), s)
+    best = X.best_evidence(facts.evidence(s))
+    cls = X.classify(facts.persons, best, s, ranked=True)
     exposure = F.drug_exposures(tables, sets, resolved, options.drug, cutoff, population)
     t = cls.left_join(exposure, "person_id")
     t = t.drop(*[c for c in t.columns if c == "person_id_right"])
@@ -90,7 +96,59 @@ def screen_table(tables: CdmTables, sets: ConceptSets, resolved: ir.Table, optio
         (t.drug_days.isnull() | (t.drug_days < s.min_exposure_days), "short_exposure"),
         else_="eligible",
     )
-    return t.mutate(step=step)
+    return t.mutate(step=step), X.criterion_evidence(best, ranked=True)
+
+
+def screen_query(tables: CdmTables, sets: ConceptSets, resolved: ir.Table, options: ScreenOptions,
+                 cutoff: dt.date | None, persons: ir.Table | None = None) -> ir.Table:
+    """``screen_table`` and the evidence of every criterion (``ipaf_expr.criterion_evidence``) as ONE query.
+
+    A union: the per-person rows (``criterion`` NULL) and the evidence rows (``criterion`` set, the per-person
+    columns NULL), so the facts are read once; :func:`split_result` separates them, :func:`with_evidence`
+    puts the evidence beside each person.
+    """
+    table, evidence = _screen_parts(tables, sets, resolved, options, cutoff, persons)
+    schema, ev_schema = table.schema(), evidence.schema()
+    left = table.mutate(**{f"e_{a}": ibis.null(ev_schema[a]) for a in ("criterion", *X.EVIDENCE_ATTRIBUTES)})
+    right = evidence.select(
+        person_id=evidence.person_id,
+        **{c: ibis.null(schema[c]) for c in table.columns if c != "person_id"},
+        **{f"e_{a}": evidence[a] for a in ("criterion", *X.EVIDENCE_ATTRIBUTES)},
+    )
+    return left.union(right.select(*left.columns))
+
+
+def split_result(result: Any) -> tuple[Any, Any]:
+    """The executed ``screen_query`` (pyarrow table) -> (per-person frame, evidence frame) in pandas."""
+    frame = result.to_pandas()
+    is_evidence = frame["e_criterion"].notna()
+    evidence_columns = ["person_id", *(f"e_{a}" for a in ("criterion", *X.EVIDENCE_ATTRIBUTES))]
+    persons = frame.loc[~is_evidence, [c for c in frame.columns if not c.startswith("e_")]]
+    evidence = frame.loc[is_evidence, evidence_columns]
+    evidence.columns = ["person_id", "criterion", *X.EVIDENCE_ATTRIBUTES]
+    return persons.reset_index(drop=True), evidence.reset_index(drop=True)
+
+
+def with_evidence(persons: Any, evidence: Any) -> Any:
+    """Per person, ``<criterion>_<attribute>`` columns from the long evidence (a pandas pivot, no loop)."""
+    import pandas as pd
+
+    wide = evidence.set_index(["person_id", "criterion"])[list(X.EVIDENCE_ATTRIBUTES)].unstack("criterion")
+    columns = {}
+    for criterion in X.criterion_columns():
+        for attr in X.EVIDENCE_ATTRIBUTES:
+            key = (attr, criterion)
+            columns[f"{criterion}_{attr}"] = wide[key] if key in wide.columns else pd.Series(dtype=object)
+    block = pd.DataFrame(columns, index=wide.index)
+    return persons.join(block, on="person_id")
+
+
+def screen_frame(tables: CdmTables, sets: ConceptSets, resolved: ir.Table, options: ScreenOptions,
+                 cutoff: dt.date | None, persons: ir.Table | None = None) -> Any:
+    """The executed screen with evidence columns: one pandas row per person (one query)."""
+    persons_frame, evidence = split_result(
+        screen_query(tables, sets, resolved, options, cutoff, persons).to_pyarrow())
+    return with_evidence(persons_frame, evidence)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -280,8 +338,7 @@ def run_screen(db: str, out: str | Path, options: ScreenOptions, sets: ConceptSe
     tables = cdm_tables(con)
     resolved = materialise(resolve(tables, sets))
     cutoff = data_cutoff(tables, options.settings)
-    table = screen_table(tables, sets, resolved, options, cutoff)
-    result = table.to_pyarrow().to_pandas()
+    result = screen_frame(tables, sets, resolved, options, cutoff)
     n_persons = int(tables.person.count().to_pyarrow().as_py())
     candidates = candidates_frame(result)
     flow = flow_record(result, n_persons, options)
@@ -323,4 +380,5 @@ def render_flow(flow: Mapping[str, Any]) -> str:
 
 
 __all__: Sequence[str] = ("SCREEN_STEPS", "ScreenOptions", "ScreenRun", "candidates_frame", "data_cutoff",
-                          "flow_record", "render_flow", "run_screen", "screen_table")
+                          "flow_record", "materialise", "render_flow", "run_screen", "screen_frame", "screen_query",
+                          "screen_table", "split_result", "with_evidence")
