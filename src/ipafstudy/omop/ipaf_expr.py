@@ -178,12 +178,12 @@ def criterion_evidence(evidence: ir.Table, *, ranked: bool = False) -> ir.Table:
     One row per person and criterion with a record: the record the verdict rests on (``best_evidence``);
     ``criterion`` is the classification's column name (the CTD record is the evidence of entry_no_defined_ctd).
     """
-    pairs = list(criterion_columns().items())
-    names = ibis.memtable(pa.table({"c_key": pa.array([p[1] for p in pairs], pa.string()),
-                                    "criterion": pa.array([p[0] for p in pairs], pa.string())}))
     best = evidence if ranked else best_evidence(evidence)
-    joined = best.join(names, best.key == names.c_key)
-    return joined.select("person_id", "criterion", *EVIDENCE_ATTRIBUTES)
+    # a CASE, not a join with a name table: the ranked rows then stay one shared subquery (CTE) in the SQL
+    criterion = ibis.cases(*[(best.key == key, column) for column, key in criterion_columns().items()],
+                           else_=ibis.null("string"))
+    named = best.mutate(criterion=criterion)
+    return named.filter(named.criterion.notnull()).select("person_id", "criterion", *EVIDENCE_ATTRIBUTES)
 
 
 def _tri(code: ir.IntegerValue) -> ir.BooleanValue:

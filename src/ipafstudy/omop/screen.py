@@ -120,13 +120,15 @@ def screen_query(tables: CdmTables, sets: ConceptSets, resolved: ir.Table, optio
 
 def split_result(result: Any) -> tuple[Any, Any]:
     """The executed ``screen_query`` (pyarrow table) -> (per-person frame, evidence frame) in pandas."""
-    frame = result.to_pandas()
-    is_evidence = frame["e_criterion"].notna()
+    import pyarrow.compute as pc
+
+    is_evidence = pc.is_valid(result.column("e_criterion"))
+    person_columns = [c for c in result.column_names if not c.startswith("e_")]
     evidence_columns = ["person_id", *(f"e_{a}" for a in ("criterion", *X.EVIDENCE_ATTRIBUTES))]
-    persons = frame.loc[~is_evidence, [c for c in frame.columns if not c.startswith("e_")]]
-    evidence = frame.loc[is_evidence, evidence_columns]
+    persons = result.filter(pc.invert(is_evidence)).select(person_columns).to_pandas()
+    evidence = result.filter(is_evidence).select(evidence_columns).to_pandas()
     evidence.columns = ["person_id", "criterion", *X.EVIDENCE_ATTRIBUTES]
-    return persons.reset_index(drop=True), evidence.reset_index(drop=True)
+    return persons, evidence
 
 
 def with_evidence(persons: Any, evidence: Any) -> Any:
@@ -152,86 +154,105 @@ def screen_frame(tables: CdmTables, sets: ConceptSets, resolved: ir.Table, optio
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Formatting (on the executed result: vectorised column operations, no per-person loop)
+# Formatting (on the executed result, column by column in Arrow and NumPy: no per-person loop)
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _yes_no(column: Any) -> Any:
-    import pandas as pd
+def _text(array: Any) -> Any:
+    """Any Arrow column as text ('' for NULL): dates ISO, whole numbers without '.0' (640.0 -> '640')."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    values = column.astype("boolean")
-    out = pd.Series("unknown", index=column.index, dtype=object)
-    out[values.fillna(False).astype(bool)] = "yes"
-    out[(~values).fillna(False).astype(bool)] = "no"
-    return out
-
-
-def _number_text(column: Any) -> Any:
-    """Numbers as text without a spurious '.0' (640.0 -> '640', 45.5 -> '45.5'); NULL -> ''."""
-    import pandas as pd
-
-    numbers = pd.to_numeric(column, errors="coerce")
-    whole = numbers.notna() & (numbers == numbers.round())
-    out = numbers.map(lambda v: "" if pd.isna(v) else repr(float(v)))
-    out[whole] = numbers[whole].astype("int64").astype(str)
-    return out
+    if pa.types.is_floating(array.type):
+        whole = pc.and_(pc.is_finite(array), pc.equal(array, pc.floor(array)))
+        as_int = pc.cast(pc.if_else(whole, array, None), pa.int64(), safe=False)
+        text = pc.if_else(whole, pc.cast(as_int, pa.string()), pc.cast(array, pa.string()))
+    else:
+        text = pc.cast(array, pa.string())
+    return pc.fill_null(text, "")
 
 
-def _date_text(column: Any) -> Any:
-    import pandas as pd
+def _yes_no(array: Any) -> Any:
+    """A nullable boolean column as yes / no / unknown."""
+    import pyarrow.compute as pc
 
-    return pd.to_datetime(column, errors="coerce").dt.strftime("%Y-%m-%d").fillna("")
-
-
-def _int_text(column: Any) -> Any:
-    import pandas as pd
-
-    return pd.to_numeric(column, errors="coerce").astype("Int64").astype(str).replace("<NA>", "")
+    return pc.fill_null(pc.if_else(array, "yes", "no"), "unknown")
 
 
-def candidates_frame(result: Any) -> Any:
-    """candidates.csv: per ILD person the verdict, step, exposure and, per criterion, verdict and evidence."""
-    import pandas as pd
+def _join(*parts: Any) -> Any:
+    import pyarrow.compute as pc
 
-    r = result.sort_values("person_id", kind="mergesort").reset_index(drop=True)
-    out = pd.DataFrame({"person_id": _int_text(r["person_id"])})
-    out["status"] = r["status"].astype(object)
-    out["step"] = r["step"].astype(object)
-    for name in ("failure", "combination", "reason", "deciding_items"):
-        out[name] = r[name].astype(object).where(r[name].notna(), "")
-    out["ro52_isolated"] = _yes_no(r["ro52_isolated"])
-    out["drug_exposed"] = _yes_no(r["drug_exposed"])
-    out["drug_start"] = _date_text(r["drug_start"])
-    out["drug_end"] = _date_text(r["drug_end"])
-    out["drug_ongoing"] = _yes_no(r["drug_ongoing"]).where(r["drug_exposed"].astype(bool), "")
-    for name in ("drug_days", "drug_courses", "drug_courses_joined"):
-        out[name] = _int_text(r[name])
-    out["age_at_start"] = _number_text(r["age_at_start"])
-    for d in X.DOMAINS:
-        out[f"domain_{d}"] = _yes_no(r[f"domain_{d}"])
-    for column in X.criterion_columns():
-        out[column] = _yes_no(r[column])
-        out[f"{column}_concept_id"] = _int_text(r[f"{column}_concept_id"])
-        out[f"{column}_date"] = _date_text(r[f"{column}_date"])
-        out[f"{column}_value"] = _evidence_value(column, r)
-    return out
+    return pc.binary_join_element_wise(*parts, "")
 
 
-def _evidence_value(column: str, r: Any) -> Any:
+def _evidence_value(criterion: str, rows: Any) -> Any:
     """The evidence value as text: 'yes'/'no', 'ANA positive speckled 1:640', 'RF positive 45 (ULN 20)', 'nsip'."""
-    text = r[f"{column}_text"].astype(object).where(r[f"{column}_text"].notna(), "")
-    number = _number_text(r[f"{column}_number"])
-    if column == "serologic_ana":
-        return text.where(number == "", text + " 1:" + number)
-    if column == "serologic_rf":
-        uln = _number_text(r[f"{column}_number2"])
-        with_value = text.where(number == "", text + " " + number)
-        return with_value.where(uln == "", with_value + " (ULN " + uln + ")")
+    import pyarrow.compute as pc
+
+    text, number = _text(rows.column("e_text")), _text(rows.column("e_number"))
+    if criterion == "serologic_ana":
+        return pc.if_else(pc.equal(number, ""), text, _join(text, " 1:", number))
+    if criterion == "serologic_rf":
+        uln = _text(rows.column("e_number2"))
+        valued = pc.if_else(pc.equal(number, ""), text, _join(text, " ", number))
+        return pc.if_else(pc.equal(uln, ""), valued, _join(valued, " (ULN ", uln, ")"))
     return text
 
 
+def candidates_frame(result: Any) -> Any:
+    """candidates.csv (all text) from the executed ``screen_query`` (a pyarrow table): per ILD person the
+    verdict, step, exposure and, per criterion, verdict and evidence (concept, date, value)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow.compute as pc
+
+    is_evidence = pc.is_valid(result.column("e_criterion"))
+    people = result.filter(pc.invert(is_evidence)).sort_by("person_id")
+    evidence = result.filter(is_evidence)
+    ids = people.column("person_id").to_numpy()
+    out: dict[str, Any] = {"person_id": _text(people.column("person_id"))}
+    for name in ("status", "step", "failure", "combination", "reason", "deciding_items"):
+        out[name] = _text(people.column(name))
+    out["ro52_isolated"] = _yes_no(people.column("ro52_isolated"))
+    exposed = people.column("drug_exposed")
+    out["drug_exposed"] = _yes_no(exposed)
+    out["drug_start"], out["drug_end"] = _text(people.column("drug_start")), _text(people.column("drug_end"))
+    out["drug_ongoing"] = pc.if_else(exposed, _yes_no(people.column("drug_ongoing")), "")
+    for name in ("drug_days", "drug_courses", "drug_courses_joined", "age_at_start"):
+        out[name] = _text(people.column(name))
+    for d in X.DOMAINS:
+        out[f"domain_{d}"] = _yes_no(people.column(f"domain_{d}"))
+    by_criterion = evidence.column("e_criterion")
+    for criterion in X.criterion_columns():
+        out[criterion] = _yes_no(people.column(criterion))
+        rows = evidence.filter(pc.equal(by_criterion, criterion))
+        at = np.searchsorted(ids, rows.column("person_id").to_numpy())
+        for suffix, values in (("concept_id", _text(rows.column("e_concept_id"))),
+                               ("date", _text(rows.column("e_date"))), ("value", _evidence_value(criterion, rows))):
+            column = np.full(len(ids), "", dtype=object)
+            column[at] = values.to_numpy(zero_copy_only=False)
+            out[f"{criterion}_{suffix}"] = column
+    return pd.DataFrame({k: v if isinstance(v, np.ndarray) else v.to_numpy(zero_copy_only=False)
+                         for k, v in out.items()})
+
+
+def _escaped(frame: Any) -> Any:
+    """``fileio.escape_formula`` on the cells that start with a formula character only (a vectorised test first)."""
+    from ipafstudy.fileio import FORMULA_TRIGGERS, escape_formula
+
+    for name in frame.columns:
+        column = frame[name]
+        risky = column.str[:1].isin(FORMULA_TRIGGERS)
+        if risky.any():
+            frame.loc[risky, name] = column[risky].map(escape_formula)
+    return frame
+
+
 def flow_record(result: Any, n_persons: int, options: ScreenOptions) -> dict[str, Any]:
-    """flow.json: each step with n before / removed / after, its label and rule, and the not-IPAF breakdown."""
+    """flow.json: each step with n before / removed / after, its label and rule, and the not-IPAF breakdown.
+
+    ``result``: one row per screened (ILD) person with step, status and failure (candidates.csv's columns).
+    """
     labels = step_labels(options.settings, options.primary_outcome, options.label)
     words = {
         "persons": ("Persons in the CDM", "every person of the person table"),
@@ -258,7 +279,7 @@ def flow_record(result: Any, n_persons: int, options: ScreenOptions) -> dict[str
                                 "n_removed": removed, "n_after": remaining - removed}
         if key == "not_ipaf":
             gone = result[result["step"] == "not_ipaf"]
-            kind = gone["failure"].where(gone["status"] != "indeterminate", "indeterminate")
+            kind = gone["failure"].where(gone["status"] != "indeterminate", "indeterminate")  # '' -> not counted
             step["breakdown"] = [{"key": k, "label": v, "n": int((kind == k).sum())}
                                  for k, v in NOT_IPAF_REASONS.items()]
         steps.append(step)
@@ -338,10 +359,10 @@ def run_screen(db: str, out: str | Path, options: ScreenOptions, sets: ConceptSe
     tables = cdm_tables(con)
     resolved = materialise(resolve(tables, sets))
     cutoff = data_cutoff(tables, options.settings)
-    result = screen_frame(tables, sets, resolved, options, cutoff)
+    result = screen_query(tables, sets, resolved, options, cutoff).to_pyarrow()
     n_persons = int(tables.person.count().to_pyarrow().as_py())
     candidates = candidates_frame(result)
-    flow = flow_record(result, n_persons, options)
+    flow = flow_record(candidates, n_persons, options)
     missing = [{"concept_set": s, "vocabulary_id": v, "code": c} for s, v, c in unresolved_codes(tables, sets)]
     record: dict[str, Any] = {
         "command": "ipafstudy omop screen",
@@ -354,7 +375,7 @@ def run_screen(db: str, out: str | Path, options: ScreenOptions, sets: ConceptSe
         "concept_sets": {"files": list(sets.files), "codes_not_in_database": missing},
         "versions": _versions(con),
     }
-    texts = {"candidates.csv": csv_text(candidates), "flow.json": _json(flow)}
+    texts = {"candidates.csv": csv_text(_escaped(candidates.copy()), escape=False), "flow.json": _json(flow)}
     with output_dir(out, force=force) as folder:
         written = [atomic_write_text(folder / name, text) for name, text in texts.items()]
         record["outputs"] = {p.name: sha256_file(p) for p in written}
