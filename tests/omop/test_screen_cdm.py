@@ -178,3 +178,47 @@ def test_age_at_start_completed_years(tmp_path: Path) -> None:
     assert got.loc[6, "age_at_start"] == 50
     assert got.loc[7, "age_at_start"] == age_at(dt.date(1970, 12, 31), dt.date(2020, 12, 30)) == 49
     assert got.loc[5, "step"] == "no_ild"
+
+
+def test_person_facts_are_the_patients_columns(tmp_path: Path) -> None:
+    """facts.person_facts (for the extract): the IpafInput fields back, biopsy findings in BIOPSY_PATTERNS order."""
+    from ipafstudy.omop.facts import person_facts
+    from ipafstudy.rules.ipaf import BIOPSY_PATTERNS, IpafInput
+
+    inputs = known_entry(random_inputs(150, seed=21), seed=22)
+    builder = CdmBuilder()
+    for inp in inputs:
+        builder.ipaf(inp)
+    db = builder.write(tmp_path / "cdm.duckdb")
+    sets = load_concept_sets()
+    tables = cdm_tables(connect(db))
+    resolved = materialise(resolve(tables, sets))
+    got = person_facts(tables, sets, resolved, ClinicalSettings()).to_pyarrow().to_pandas().set_index("person_id")
+    order = {b: i for i, b in enumerate(BIOPSY_PATTERNS)}
+    for inp in inputs:
+        row = got.loc[int(inp.patient_id)].where(got.loc[int(inp.patient_id)].notna(), None)
+        back = IpafInput.from_mapping({**row.to_dict(), "patient_id": inp.patient_id})
+        want = inp.biopsy_pattern and ";".join(sorted(inp.biopsy_pattern.split(";"), key=order.__getitem__))
+        assert back.biopsy_pattern == want, inp.patient_id
+        for name in IpafInput.field_names():
+            if name not in ("patient_id", "biopsy_pattern"):
+                assert getattr(back, name) == getattr(inp, name), (inp.patient_id, name)
+
+
+def test_formula_text_in_a_site_label_is_escaped(tmp_path: Path) -> None:
+    """A --concepts file may carry any label; candidates.csv never lets a spreadsheet run it."""
+    from ipafstudy.cli import main
+
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("format: 1\nconcept_sets:\n  hrct_site:\n    group: hrct_pattern\n    domain: Meas Value\n"
+                     "    attributes: {pattern: '=HYPERLINK(\"x\")'}\n    source: test\n    codes:\n"
+                     "      - {vocabulary_id: MYSITE, code: weird, name: weird, concept_id: 2100000009}\n",
+                     encoding="utf-8")
+    builder = CdmBuilder(load_concept_sets(extra))
+    builder.ipaf(IpafInput("1", interstitial_pneumonia=True, alternative_etiology_excluded=True, defined_ctd=False))
+    builder.observation(1, builder.by_set["hrct_read"], dt.date(2020, 1, 1), 2100000009)
+    db = builder.write(tmp_path / "cdm.duckdb")
+    assert main(["omop", "screen", str(db), "--out", str(tmp_path / "out"), "--concepts", str(extra)]) == 0
+    cand = pd.read_csv(tmp_path / "out" / "candidates.csv", dtype=str, keep_default_na=False)
+    assert cand.loc[0, "morphologic_hrct_pattern_value"] == "'=HYPERLINK(\"x\")"
+    assert cand.loc[0, "morphologic_hrct_pattern"] == "no"  # not a suggestive pattern
