@@ -169,3 +169,19 @@ def test_synthetic_cdm_truth_equals_the_screen(tmp_path: Path) -> None:
              and not c.endswith(("_concept_id", "_date", "_value"))]
     met = cand[items].eq("yes").apply(lambda r: {c.replace("_", ".", 1) for c in items if r[c]}, axis=1)
     assert (met.loc[ild.index] == ild["items_met"].map(lambda s: set(filter(None, s.split(";"))))).all()
+
+
+def test_csv_bytes_equals_fileio_csv_text() -> None:
+    """screen.csv_bytes (Arrow) writes exactly what fileio.csv_text (pandas) writes, escaping included."""
+    import pyarrow as pa
+
+    from ipafstudy.fileio import csv_text
+    from ipafstudy.omop.screen import csv_bytes
+
+    cells = ["plain", "a, b", 'say "x"', "two\nlines", "=SUM(A1)", "-1.5", "+cmd", "", "@x", "tab\tin", "\rcr",
+             "-2+3+cmd|' /C calc'!A0", "ünïcode"]
+    table = pa.table({"text": cells, "ids": [str(i) for i in range(len(cells))]})
+    assert csv_bytes(table) == csv_text(table.to_pandas()).encode("utf-8")
+    assert csv_bytes(table, frozenset({"ids"})) == csv_text(table.to_pandas()).encode("utf-8")
+    empty = table.slice(0, 0)
+    assert csv_bytes(empty) == csv_text(empty.to_pandas()).encode("utf-8")
