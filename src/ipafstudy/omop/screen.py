@@ -202,14 +202,15 @@ def _evidence_value(criterion: str, rows: Any) -> Any:
 def candidates_table(result: Any) -> Any:
     """candidates.csv as a pyarrow table of text columns, from the executed ``screen_query`` (pyarrow): per ILD
     person the verdict, step, exposure and, per criterion, verdict and evidence (concept, date, value)."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     is_evidence = pc.is_valid(result.column("e_criterion"))
     person_columns = [c for c in result.column_names if not c.startswith("e_")]
     evidence_columns = ["person_id", *(c for c in result.column_names if c.startswith("e_"))]
-    people = result.select(person_columns).filter(pc.invert(is_evidence)).sort_by("person_id")
-    evidence = result.select(evidence_columns).filter(is_evidence)
+    people = result.select(person_columns).filter(pc.invert(is_evidence)).sort_by("person_id").combine_chunks()
+    evidence = result.select(evidence_columns).filter(is_evidence).combine_chunks()  # one chunk: fast take
     out: dict[str, Any] = {"person_id": _text(people.column("person_id"))}
     for name in ("status", "step", "failure", "combination", "reason", "deciding_items"):
         out[name] = _text(people.column(name))
@@ -222,15 +223,20 @@ def candidates_table(result: Any) -> Any:
         out[name] = _text(people.column(name))
     for d in X.DOMAINS:
         out[f"domain_{d}"] = _yes_no(people.column(f"domain_{d}"))
-    ids = people.column("person_id")
-    by_criterion = evidence.column("e_criterion")
+    ids = people.column("person_id").to_numpy()
+    # the criterion names dictionary-encoded once: each criterion's rows by an integer test, not a string filter
+    encoded = pc.dictionary_encode(evidence.column("e_criterion")).combine_chunks()
+    codes, names = encoded.indices.to_numpy(), encoded.dictionary.to_pylist()
+    evidence_ids = evidence.column("person_id").to_numpy()
     for criterion in X.criterion_columns():
         out[criterion] = _yes_no(people.column(criterion))
-        rows = evidence.filter(pc.equal(by_criterion, criterion))
-        where = pc.index_in(ids, value_set=rows.column("person_id"))  # each person's evidence row, or NULL
+        mine = np.flatnonzero(codes == names.index(criterion)) if criterion in names else np.array([], np.int64)
+        where = np.full(len(ids), -1, dtype=np.int64)  # each person's evidence row, or -1
+        where[np.searchsorted(ids, evidence_ids[mine])] = mine
+        rows = evidence.take(pa.array(where, mask=where < 0))  # aligned with the persons, NULL rows without evidence
         for suffix, values in (("concept_id", _text(rows.column("e_concept_id"))),
                                ("date", _text(rows.column("e_date"))), ("value", _evidence_value(criterion, rows))):
-            out[f"{criterion}_{suffix}"] = pc.fill_null(pc.take(values, where), "")
+            out[f"{criterion}_{suffix}"] = pc.fill_null(values, "")
     return pa.table({k: pc.cast(v, pa.string()) for k, v in out.items()})
 
 
