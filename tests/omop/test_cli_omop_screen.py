@@ -164,6 +164,12 @@ def test_synthetic_cdm_truth_equals_the_screen(tmp_path: Path) -> None:
     assert (exposed == ild["tacrolimus_exposed"].astype(bool)).all()
     starts = ild.loc[exposed, "tacrolimus_first_start"].astype(str)
     assert (cand.loc[starts.index, "drug_start"] == starts).all()
+    # end and days by the study rule (cohort.exposure: first continuous run, capped at the cut-off)
+    ends = ild.loc[exposed, "tacrolimus_end"].astype(str)
+    assert (cand.loc[ends.index, "drug_end"] == ends).all()
+    days = ild.loc[exposed, "tacrolimus_exposure_days"].astype(int).astype(str)
+    assert (cand.loc[days.index, "drug_days"] == days).all()
+    assert (cand.loc[exposed[exposed].index, "drug_courses"].astype(int) > 1).any()  # joined or gapped courses
     # the items met, named as the truth names them (domain.item)
     items = [c for c in cand.columns if c.startswith(("clinical_", "serologic_", "morphologic_"))
              and not c.endswith(("_concept_id", "_date", "_value"))]
