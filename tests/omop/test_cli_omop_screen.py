@@ -175,6 +175,14 @@ def test_synthetic_cdm_truth_equals_the_screen(tmp_path: Path) -> None:
              and not c.endswith(("_concept_id", "_date", "_value"))]
     met = cand[items].eq("yes").apply(lambda r: {c.replace("_", ".", 1) for c in items if r[c]}, axis=1)
     assert (met.loc[ild.index] == ild["items_met"].map(lambda s: set(filter(None, s.split(";"))))).all()
+    # the other missing_feature_means: the truth's status_missing_absent
+    plan = tmp_path / "absent.yaml"
+    plan.write_text("clinical:\n  missing_feature_means: absent\n", encoding="utf-8")
+    assert main(["omop", "screen", str(db), "--out", str(tmp_path / "absent"), "--plan", str(plan)]) == 0
+    absent = read_candidates(tmp_path / "absent").set_index("person_id")
+    absent.index = absent.index.astype(int)
+    assert (absent.loc[ild.index, "status"] == ild["status_missing_absent"]).all()
+    assert (absent["status"] != cand["status"]).any()  # the setting changes verdicts in this CDM
 
 
 def test_csv_bytes_equals_fileio_csv_text() -> None:
