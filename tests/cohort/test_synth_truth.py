@@ -166,3 +166,44 @@ def test_lab_derived_events_are_exactly_the_unrecorded_ones(generated):
     assert [e for _, e, _ in want].count("renal_insufficiency") == 1
     summary = cohort.adverse_event_summary.set_index("event")
     assert summary.at["renal_insufficiency", "n_patients"] == 1
+
+
+def test_untreated_follow_up_gives_the_intended_comparators(generated):
+    """Every untreated IPAF patient with intended follow-up is a comparator with the intended index visit."""
+    _, truth, cohort = generated
+    intended = {pid: t["untreated_follow_up"] for pid, t in truth["patients"].items() if "untreated_follow_up" in t}
+    no_drug = sorted(pid for pid, t in truth["patients"].items() if t["fate"] == "no_tacrolimus")
+    assert intended and set(intended) <= set(no_drug)
+    comp = cohort.comparator
+    assert set(comp.ids) == set(intended)
+    rows = comp.patients.set_index("patient_id")
+    for pid, t in intended.items():
+        assert rows.at[pid, "index_date"].isoformat() == t["index_date"], pid  # an older scan is skipped
+    frame = comp.analysis_frame().set_index("patient_id")
+    for pid, t in intended.items():
+        assert frame.at[pid, "hrct_total_follow_up_date"].isoformat() == t["follow_up_date"], pid
+        assert frame.at[pid, "mmrc_baseline"] == t["intended_baseline"]["mmrc"], pid
+    assert any(t["older_scan"] for t in intended.values())  # the rule is exercised
+
+
+def test_untreated_follow_up_changes_no_other_row(monkeypatch):
+    """Generating without the untreated step gives the same rows for every other patient and the same cut-off."""
+    from ipafstudy.data.synth import generate as gen
+
+    full = generate_cohort(seed=11, n_screened=150)
+    monkeypatch.setattr(gen, "untreated_follow_up", lambda seed, patients, rows, truth: {})
+    bare = generate_cohort(seed=11, n_screened=150)
+    untreated = {pid for pid, t in full.truth["patients"].items() if "untreated_follow_up" in t}
+    assert untreated
+    for name, table in full.tables.items():
+        if name in ("measurements", "hrct_reads"):  # the only tables that gain rows, of untreated patients only
+            assert not bare.tables[name]["patient_id"].isin(untreated).any()
+            table = table[~table["patient_id"].isin(untreated)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(table, bare.tables[name].reset_index(drop=True), obj=name)
+    assert {k: v for k, v in full.truth.items() if k != "patients"} == \
+        {k: v for k, v in bare.truth.items() if k != "patients"}
+    latest = max(pd.to_datetime(bare.tables["measurements"]["date"]).max(),
+                 pd.to_datetime(bare.tables["treatments"]["start_date"]).max(),
+                 pd.to_datetime(bare.tables["hrct_reads"]["scan_date"]).max())
+    assert pd.to_datetime(full.tables["measurements"]["date"]).max() <= latest
+    assert pd.to_datetime(full.tables["hrct_reads"]["scan_date"]).max() <= latest

@@ -7,6 +7,7 @@ classification and antibody group -> HRCT consensus -> baseline / follow-up of e
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import statistics
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from ipafstudy.cohort._common import as_date, by_patient, iso, text_or_none
 from ipafstudy.cohort.adverse_events import adverse_event_tables
 from ipafstudy.cohort.agreement import hrct_agreement
 from ipafstudy.cohort.baselines import baseline_values
+from ipafstudy.cohort.comparator import ComparatorCohort, comparator_cohort
 from ipafstudy.cohort.exposure import (
     TACROLIMUS,
     DrugMatcher,
@@ -114,6 +116,8 @@ class Cohort:
     #: values fill the ``follow_up`` columns.
     landmarks: tuple[int, ...] = ()
     analysis_landmark: int | None = None
+    #: Untreated IPAF comparators of the target-trial emulation (cohort.comparator); None when not built.
+    comparator: ComparatorCohort | None = field(default=None, repr=False)
 
     @property
     def follow_up_timepoints(self) -> tuple[str, ...]:
@@ -436,6 +440,9 @@ def build_cohort(
     screening["exposure_days"] = screening["exposure_days"].astype("Int64")
 
     classification = pd.DataFrame([classes[pid].to_row() for pid in study.patient_ids])
+    comparator = _comparator(study, settings, cutoff, exposures, classes, groups, tests, observations, patients,
+                             outcome_list, primary_outcome, variables, hrct, unusable, landmarks, landmark_window_days,
+                             analysis_landmark, drug, concomitant)
     ae, ae_summary, ae_outside = adverse_event_tables(
         by_patient(study.adverse_events), meas, exposures, analysed, settings, lab_rules
     )
@@ -470,7 +477,36 @@ def build_cohort(
         timepoint_rules=_landmark_rules(timepoint_rules(outcome_list, settings, variables), landmarks),
         landmarks=tuple(landmarks),
         analysis_landmark=analysis_landmark,
+        comparator=comparator,
     )
+
+
+def _comparator(
+    study: Study, settings: ClinicalSettings, cutoff: dt.date | None, exposures: dict[str, Exposure],
+    classes: dict[str, IpafClassification], groups: dict[str, AntibodyGroup], tests: dict[str, list[dict[str, Any]]],
+    observations: dict[str, dict[str, list[Observation]]], patients: dict[str, dict[str, Any]],
+    outcomes: tuple[str, ...], primary_outcome: str, variables: VariableCatalogue | None, hrct: HrctCohort,
+    unusable: dict[str, list[dt.date]], landmarks: Sequence[int], window: int, analysis_landmark: int | None,
+    drug: DrugMatcher, concomitant: Sequence[DrugMatcher],
+) -> ComparatorCohort:
+    """The untreated IPAF comparators (cohort.comparator), with concomitant drugs at their index dates."""
+    comp = comparator_cohort(
+        patient_ids=study.patient_ids, patients=patients, classes=classes, exposures=exposures, tests=tests,
+        observations=observations, antibody_groups=groups, cutoff=cutoff, outcomes=outcomes,
+        primary_outcome=primary_outcome, settings=settings, catalogue=variables,
+        hrct_notes={pid: hrct.note_for(pid) for pid in study.patient_ids}, unusable_scan_dates=unusable,
+        landmarks=landmarks, landmark_window_days=window, analysis_landmark=analysis_landmark, drug=drug.display,
+    )
+    if not concomitant or not comp.ids:
+        return comp
+    rows = by_patient(study.treatments)
+    index = dict(zip(comp.patients["patient_id"], comp.patients["index_date"], strict=True))
+    cov = comp.covariates.copy()
+    for d in concomitant:
+        cov[f"concomitant_{d.drug}"] = pd.array(
+            [concomitant_at_start(rows.get(pid, []), index[pid], (d,))[d.drug] for pid in cov["patient_id"]],
+            dtype="Int64")
+    return dataclasses.replace(comp, covariates=cov)
 
 
 def _landmark_rules(rules: dict[str, dict[str, str]], landmarks: Sequence[int]) -> dict[str, dict[str, str]]:

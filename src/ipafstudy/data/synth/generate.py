@@ -40,6 +40,7 @@ from ipafstudy.data.synth.design import (
     _yn,
 )
 from ipafstudy.data.synth.model import _sample_ipaf, _sample_not_ipaf
+from ipafstudy.data.synth.untreated import Untreated, untreated_follow_up
 from ipafstudy.errors import InvalidOptionError
 from ipafstudy.rules.ipaf import CLINICAL_FIELDS, COMPARTMENT_FIELDS
 
@@ -94,6 +95,7 @@ def generate_cohort(
     site_w = np.array([1.0 / (1 + 0.25 * i) for i in range(n_sites)])
     width = max(4, len(str(n_screened)))
     truth_patients: dict[str, dict[str, object]] = {}
+    untreated: list[Untreated] = []
     eligible_seen = 0
     for i, fate_key in enumerate(fates):
         site = sites[int(rng.choice(n_sites, p=site_w / site_w.sum()))] if n_sites > 1 else sites[0]
@@ -157,7 +159,10 @@ def generate_cohort(
         for column in f.unknown:
             patient[column] = None
         b.add("patients", **patient)
-        b.antibodies(pid, f, site, _day(index_date, -int(rng.integers(5, 120))))
+        work_up = _day(index_date, -int(rng.integers(5, 120)))
+        b.antibodies(pid, f, site, work_up)
+        if fate == "no_tacrolimus":
+            untreated.append(Untreated(pid, site, f.hrct_pattern, severity, work_up))
         domains = f.domains()
         t.update(
             antibody_group=group,
@@ -172,6 +177,10 @@ def generate_cohort(
         truth_patients[pid] = t
 
     open_flags = sorted(b.open_flags + _open_flags(b, truth_patients, int(open_hrct_flags)))
+    # Last, from its own random stream: follow-up of the untreated IPAF patients (the comparator arm), so every
+    # other row stays as it was (data/synth/untreated.py).
+    for table, new_rows in untreated_follow_up(int(seed), untreated, b.rows, truth_patients).items():
+        b.rows[table].extend(new_rows)
     tables = {name: _frame(name, b.rows[name]) for name in TABLES}
     counts: dict[str, int] = {}
     for t in truth_patients.values():
