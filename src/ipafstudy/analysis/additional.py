@@ -80,12 +80,19 @@ def _incidence(ctx: PartContext) -> Any:
     return incidence.run(ctx)
 
 
+def _comparator(ctx: PartContext) -> Any:
+    from ipafstudy.analysis import comparator
+
+    return comparator.run(ctx)
+
+
 #: (plan key under ``additional``, runner), in report order.
 PARTS: tuple[tuple[str, Runner], ...] = (
     ("slopes", _slopes),
     ("power", _power),
     ("time_to_event", _time_to_event),
     ("incidence", _incidence),
+    ("comparator", _comparator),
 )
 
 
