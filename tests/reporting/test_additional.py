@@ -13,7 +13,7 @@ from ipafstudy.data.synth import generate_cohort, write_cohort
 
 BASE_PLAN = "statistics:\n  bootstrap_resamples: 300\n  seed: 42\nfigures:\n  dpi: 72\n"
 OFF = ("additional:\n  slopes:\n    enabled: false\n  power:\n    enabled: false\n  time_to_event:\n"
-       "    enabled: false\n  incidence:\n    enabled: false\n")
+       "    enabled: false\n  incidence:\n    enabled: false\n  comparator:\n    enabled: false\n")
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,8 @@ def test_xlsx_has_the_section_sheets_last(runs):
 
     on = load_workbook(runs["on"] / "tables.xlsx").sheetnames
     off = load_workbook(runs["off"] / "tables.xlsx").sheetnames
-    assert on[:len(off)] == off and len(on) == len(off) + 4  # slopes, power, time to event, incidence
+    # slopes, power, time to event, incidence, comparator balance and effect
+    assert on[:len(off)] == off and len(on) == len(off) + 6
 
 
 def test_power_part_table_figure_and_sentences(runs):
@@ -107,3 +108,37 @@ def test_safety_parts_in_the_section(runs):
     assert "Brookmeyer-Crowley" in html and "Garwood" in html
     off = json.loads((runs["off"] / "results.json").read_text())["additional"]
     assert "time_to_event" not in off and "incidence" not in off
+
+
+def test_comparator_part_in_the_section(runs):
+    """Tables, love plot, dataset for R and sentences built from the results, labelled observational."""
+    import pandas as pd
+
+    result = json.loads((runs["on"] / "results.json").read_text())["additional"]["comparator"]
+    assert "dataset" not in result
+    assert {"additional_comparator_balance.csv", "additional_comparator_effect.csv"} <= set(_files(runs["on"],
+                                                                                                   "tables"))
+    assert {"figureA_love_plot.png", "figureA_love_plot.svg"} <= set(_files(runs["on"], "figures"))
+    texts = [p.text for p in Document(str(runs["on"] / "report.docx")).paragraphs]
+    assert "Untreated comparator: an observational target-trial emulation" in texts
+    assert any(t.startswith("Table 11. Covariate balance") for t in texts)
+    assert any(t.startswith("Table 12. Weighted difference in change") for t in texts)
+    assert any(t.startswith("Figure 6. Covariate balance before and after weighting.") for t in texts)
+    html = (runs["on"] / "report.html").read_text(encoding="utf-8")
+    for words in ("observational", "target-trial emulation", "not a randomised", "unmeasured",
+                  f"{result['bootstrap']} replicates", f"seed {result['seed']}"):
+        assert words in html, words
+    primary = next(o for o in result["outcomes"] if o["code"] == result["primary_outcome"])
+    diff = f"{abs(primary['difference']):.2f}"
+    sign = "\u2212" if primary["difference"] < 0 else ""
+    assert f"change was {sign}{diff}" in html
+    assert f"Of {result['n_candidates']} untreated IPAF patients, {result['n_control']} formed the comparator" in html
+    effect = pd.read_csv(runs["on"] / "tables" / "additional_comparator_effect.csv", dtype=str)
+    assert len(effect) == len(result["outcomes"]) and f"{primary['difference']:.2f}" in set(effect.iloc[:, 4])
+    ds = pd.read_csv(runs["on"] / "comparator_dataset.csv")
+    assert list(ds.columns[:4]) == ["patient_id", "arm", "treated", "index_date"]
+    assert {"ps", "weight"} <= set(ds.columns)
+    assert (ds["treated"] == 1).sum() >= result["n_treated"] and (ds["treated"] == 0).sum() >= result["n_control"]
+    assert not (runs["off"] / "comparator_dataset.csv").exists()
+    with_w = ds.dropna(subset=["weight"])
+    assert ((with_w["weight"] - (1 - with_w["ps"]).where(with_w["treated"] == 1, with_w["ps"])).abs() < 1e-12).all()

@@ -137,8 +137,10 @@ def test_figures_numbered_in_order_of_appearance(runs):
     doc = Document(str(runs["first"] / "report.docx"))
     texts = [p.text for p in doc.paragraphs]
     captions = [t for t in texts if re.match(r"Figure \d+\. ", t)]
-    # Figures 4 (power curve) and 5 (Kaplan-Meier) belong to the "Additional analyses" section, after the study's
-    assert [c.split(".")[0] for c in captions] == ["Figure 1", "Figure 2", "Figure 3", "Figure 4", "Figure 5"]
+    # Figures 4 (power curve), 5 (Kaplan-Meier) and 6 (comparator love plot) belong to the "Additional analyses"
+    # section, after the study's
+    assert [c.split(".")[0] for c in captions] == ["Figure 1", "Figure 2", "Figure 3", "Figure 4", "Figure 5",
+                                                   "Figure 6"]
     assert captions[0].startswith("Figure 1. Patient flow")
     assert texts.index(captions[0]) < texts.index(next(t for t in texts if t.startswith("Table 1.")))
     assert captions[2].startswith("Figure 3. Correlations")

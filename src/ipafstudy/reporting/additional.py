@@ -340,6 +340,12 @@ def _render_incidence(results: StudyResults, part: Any, ctx: RenderContext) -> A
     return render_incidence(results, part, ctx)
 
 
+def _render_comparator(results: StudyResults, part: Any, ctx: RenderContext) -> AdditionalBlock | None:
+    from ipafstudy.reporting.comparator import render_comparator
+
+    return render_comparator(results, part, ctx)
+
+
 Renderer = Callable[[StudyResults, Any, RenderContext], AdditionalBlock | None]
 #: Part key -> renderer; blocks appear in the order of ``StudyResults.additional.parts``.
 RENDERERS: dict[str, Renderer] = {
@@ -347,6 +353,7 @@ RENDERERS: dict[str, Renderer] = {
     "time_to_event": _render_time_to_event,
     "incidence": _render_incidence,
     "power": render_power,
+    "comparator": _render_comparator,
 }
 
 

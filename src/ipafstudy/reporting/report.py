@@ -324,6 +324,10 @@ def write_report(
     result_dict = results.to_dict() if deidentifier is None else deidentifier.json(results.to_dict())
     written["analysis_dataset.csv"] = atomic_write_text(out / "analysis_dataset.csv", dataset)
     written["results.json"] = atomic_write_text(out / "results.json", dumps_json(result_dict))
+    comparator = results.additional.get("comparator") if results.additional is not None else None
+    if comparator is not None:  # per-patient data of the comparator part (both arms), for R
+        frame = comparator.dataset if deidentifier is None else deidentifier.frame(comparator.dataset)
+        written["comparator_dataset.csv"] = atomic_write_text(out / "comparator_dataset.csv", csv_text(frame))
     step("Figures")
     figures = make_figures(results, out / "figures", st)
     for f in figures:
