@@ -107,7 +107,7 @@ def comparator_paragraphs(results: Any, part: Any, style: JournalStyle) -> list[
         f"criteria were documented (the first antibody test); the treated patients' index date was the {drug} "
         "start. Baseline and follow-up values were chosen by the same rules from the index date. A logistic "
         f"propensity-score model of treatment on {covariates} gave {_weighting(part)}"
-        + (" (with a logistic model they balance the mean of every model term exactly)"
+        + (", which with a logistic model balance the mean of every model term exactly"
            if part.weighting == "overlap" else "") + ". Balance was assessed by "
         "standardised mean differences (SMD) before and after weighting, and the effect on each outcome estimated as "
         "the weighted difference in mean change (treated minus comparator) with a percentile bootstrap "
