@@ -234,39 +234,47 @@ def run(ctx: Any) -> ComparatorResult | None:
     before = ps_stats.standardized_mean_differences(x, t)
     after = ps_stats.standardized_mean_differences(x, t, weights)
     balance = _balance(before.table, after.table, plan)
-    rows, skipped = [], []
+    sets: dict[bytes, tuple[np.ndarray, list[str]]] = {}  # outcomes of the same patients share the re-fits
+    skipped = []
     for code in outcomes:
         rows_ok = complete & data[f"{code}_change"].notna().to_numpy()
         k1 = int((rows_ok & (data["treated"] == 1).to_numpy()).sum())
         k0 = int((rows_ok & (data["treated"] == 0).to_numpy()).sum())
-        label = plan.outcome(code).label
         if k1 < MIN_PER_ARM or k0 < MIN_PER_ARM:
-            ctx.notes.add(f"{what}, {label}: not compared ({k1} treated and {k0} comparator patient(s) with a change "
-                          f"and every covariate; at least {MIN_PER_ARM} per arm are needed)")
+            ctx.notes.add(f"{what}, {plan.outcome(code).label}: not compared ({k1} treated and {k0} comparator "
+                          f"patient(s) with a change and every covariate; at least {MIN_PER_ARM} per arm are needed)")
             skipped.append(code)
             continue
+        sets.setdefault(rows_ok.tobytes(), (rows_ok, []))[1].append(code)
+    found: dict[str, ComparatorOutcome] = {}
+    for rows_ok, codes in sets.values():
         s = data[rows_ok]
         xs = s[cov_cols].set_axis(covs, axis=1).set_axis(s["patient_id"].to_numpy())
-        boot = ctx.notes.call(f"{what}, {label}", ps_stats.bootstrap_weighted_difference, xs,
-                              s["treated"].to_numpy(dtype=float), s[f"{code}_change"].to_numpy(dtype=float),
-                              method=spec.weighting, stabilized=stabilized, n_boot=spec.bootstrap, seed=seed,
-                              confidence=CONFIDENCE)
-        if boot is None:
-            skipped.append(code)
+        tt = s["treated"].to_numpy(dtype=float)
+        changes = pd.DataFrame({c: s[f"{c}_change"].to_numpy(dtype=float) for c in codes}, index=xs.index)
+        boots = ctx.notes.call(f"{what}, {', '.join(plan.outcome(c).label for c in codes)}",
+                               ps_stats.bootstrap_weighted_differences, xs, tt, changes, method=spec.weighting,
+                               stabilized=stabilized, n_boot=spec.bootstrap, seed=seed, confidence=CONFIDENCE)
+        if boots is None:
+            skipped += codes
             continue
-        y, tt = s[f"{code}_change"].to_numpy(dtype=float), s["treated"].to_numpy()
-        obs = boot.observed
-        rows.append(ComparatorOutcome(
-            code=code, label=label, unit=plan.outcome(code).unit, n_treated=k1, n_control=k0,
-            mean_treated=obs.mean_treated, mean_control=obs.mean_control, difference=boot.estimate,
-            ci_low=boot.ci_low, ci_high=boot.ci_high,
-            unweighted_difference=float(y[tt == 1].mean() - y[tt == 0].mean()),
-            ess_treated=obs.ess_treated, ess_control=obs.ess_control, n_separated=boot.n_separated,
-            n_not_converged=boot.n_not_converged,
-        ))
-        if boot.n_separated:
-            ctx.notes.add(f"{what}, {label}: in {boot.n_separated} of {boot.n_boot} bootstrap replicates the "
-                          "resampled covariates separated the arms (those patients got weight 0)")
+        for code in codes:
+            boot, y, obs = boots[code], changes[code].to_numpy(), boots[code].observed
+            label = plan.outcome(code).label
+            found[code] = ComparatorOutcome(
+                code=code, label=label, unit=plan.outcome(code).unit, n_treated=int((tt == 1).sum()),
+                n_control=int((tt == 0).sum()), mean_treated=obs.mean_treated, mean_control=obs.mean_control,
+                difference=boot.estimate, ci_low=boot.ci_low, ci_high=boot.ci_high,
+                unweighted_difference=float(y[tt == 1].mean() - y[tt == 0].mean()),
+                ess_treated=obs.ess_treated, ess_control=obs.ess_control, n_separated=boot.n_separated,
+                n_not_converged=boot.n_not_converged,
+            )
+        if boots[codes[0]].n_separated:
+            ctx.notes.add(f"{what}, {', '.join(plan.outcome(c).label for c in codes)}: in "
+                          f"{boots[codes[0]].n_separated} of {spec.bootstrap} bootstrap replicates the resampled "
+                          "covariates separated the arms (those patients got PS 0 or 1)")
+    rows = [found[c] for c in outcomes if c in found]
+    skipped = [c for c in outcomes if c in skipped]
     data["ps"] = np.nan
     data["weight"] = np.nan
     pos = np.flatnonzero(primary_set)
