@@ -71,6 +71,12 @@ INVALID = [
     (st.bootstrap_weighted_difference, (PS_FRAME, PS_TREATED, B), "seed"),
     (st.bootstrap_weighted_difference, (PS_FRAME, PS_TREATED, B), "confidence"),
     (st.bootstrap_weighted_difference, (PS_FRAME, PS_TREATED, B), "stratified"),
+    (st.bootstrap_weighted_differences, (PS_FRAME, PS_TREATED, {"b": B}), "method"),
+    (st.bootstrap_weighted_differences, (PS_FRAME, PS_TREATED, {"b": B}), "n_boot"),
+    (st.bootstrap_weighted_differences, (PS_FRAME, PS_TREATED, {"b": B}), "seed"),
+    (st.bootstrap_weighted_differences, (PS_FRAME, PS_TREATED, {"b": B}), "confidence"),
+    (st.bootstrap_weighted_differences, (PS_FRAME, PS_TREATED, {"b": B}), "stratified"),
+    (st.bootstrap_weighted_differences, (PS_FRAME, PS_TREATED, {"b": B}), "stabilized"),
     (st.bootstrap_indices, (PS_TREATED, 10, 1), "stratified"),
 ]
 
