@@ -190,3 +190,54 @@ def wait_until_closed(port: int, seconds: float = 10.0) -> bool:
                 return True
         time.sleep(0.2)
     return False
+
+
+#: The synthetic CDM every engine gets in the agreement tests: big enough for every verdict, small for Spark.
+ENGINE_PERSONS = 200
+ENGINE_SEED = 20261201
+ENGINES = ("duckdb", "postgresql", "spark")
+
+
+@pytest.fixture(scope="session")
+def engine_cdm_tables(tmp_path_factory) -> tuple[Path, dict[str, object]]:
+    """One synthetic CDM as a DuckDB file, and its tables read back from that file (the same data for every engine)."""
+    import ibis
+    from ipafstudy.omop.synth import write_synthetic_cdm
+
+    root = tmp_path_factory.mktemp("engine-cdm")
+    duck = Path(write_synthetic_cdm(root / "cdm.duckdb", persons=ENGINE_PERSONS, seed=ENGINE_SEED))
+    con = ibis.duckdb.connect(str(duck), read_only=True)
+    try:
+        tables = {name: con.table(name).to_pyarrow() for name in con.list_tables()}
+    finally:
+        con.disconnect()
+    return duck, tables
+
+
+@pytest.fixture(scope="session")
+def engine_dbs(engine_cdm_tables) -> dict[str, str]:
+    """``DB`` argument per engine for the same synthetic CDM, built lazily (an engine that is missing skips only
+    the tests that ask for it): use :func:`engine_db`."""
+    duck, _ = engine_cdm_tables
+    return {"duckdb": str(duck)}
+
+
+def engine_db(request: pytest.FixtureRequest, engine: str) -> str:
+    """The ``DB`` argument of the shared synthetic CDM on ``engine``, loading it there on first use."""
+    from ipafstudy.omop import engines as E
+
+    dbs: dict[str, str] = request.getfixturevalue("engine_dbs")
+    if engine not in dbs:
+        _, tables = request.getfixturevalue("engine_cdm_tables")
+        if engine == "postgresql":
+            server: PostgresServer = request.getfixturevalue("postgres_server")
+            url = server.create_database("engine_cdm")
+            E.load_cdm_postgres(url, tables)
+            dbs[engine] = url
+        elif engine == "spark":
+            request.getfixturevalue("spark_session")
+            folder = request.getfixturevalue("tmp_path_factory").mktemp("engine-parquet") / "cdm"
+            dbs[engine] = str(E.write_cdm_parquet(folder, tables))
+        else:
+            raise ValueError(engine)
+    return dbs[engine]

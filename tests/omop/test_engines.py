@@ -92,7 +92,7 @@ def test_is_engine_db_tells_urls_and_folders_from_duckdb_files(tmp_path):
 )
 def test_bad_db_arguments_get_one_clear_message(db, words):
     with pytest.raises(IpafstudyError) as err:
-        E.connect_engine(db)
+        E.connect(db)
     for word in words:
         assert word in str(err.value)
 
@@ -101,7 +101,7 @@ def test_unreachable_postgres_names_the_url_and_masks_the_password():
     port = free_port()  # nobody listens here
     url = f"postgresql://ann:Secret123@127.0.0.1:{port}/cdm"
     with pytest.raises(E.EngineUnavailableError) as err:
-        E.connect_engine(url)
+        E.connect(url)
     message = str(err.value)
     assert f"postgresql://ann:***@127.0.0.1:{port}/cdm" in message
     assert "Secret123" not in message
@@ -111,7 +111,7 @@ def test_unreachable_postgres_names_the_url_and_masks_the_password():
 def test_unreachable_spark_master_fails_fast_without_starting_a_jvm():
     port = free_port()
     with pytest.raises(E.EngineUnavailableError) as err:
-        E.connect_engine(f"spark://127.0.0.1:{port}")
+        E.connect(f"spark://127.0.0.1:{port}")
     assert f"spark://127.0.0.1:{port}" in str(err.value)
 
 
@@ -138,7 +138,7 @@ def test_postgres_round_trip_is_exact(postgres_server):
     tables = _tricky_tables()
     url = postgres_server.create_database("roundtrip")
     assert E.load_cdm_postgres(url, tables) == ["person", "measurement"]
-    con = E.connect_engine(url)
+    con = E.connect(url)
     try:
         for name, table in tables.items():
             _assert_same(E.fetch_frame(con.table(name)), _expected(table))
@@ -153,12 +153,12 @@ def test_postgres_schema_option_reads_that_schema(postgres_server):
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE SCHEMA cdm")
     E.load_cdm_postgres(url + "?schema=cdm", {"person": _tricky_tables()["person"]})
-    con = E.connect_engine(url + "?schema=cdm")
+    con = E.connect(url + "?schema=cdm")
     try:
         assert con.table("person").count().execute() == 4
     finally:
         con.disconnect()
-    con = E.connect_engine(url)  # the public schema has no person table
+    con = E.connect(url)  # the public schema has no person table
     try:
         assert "person" not in con.list_tables()
     finally:
@@ -173,7 +173,7 @@ def test_postgres_load_refuses_existing_tables_and_is_all_or_nothing(postgres_se
     bad = {"measurement": _tricky_tables()["measurement"], "odd": pa.table({"x": pa.array([[1]])})}
     with pytest.raises(E.EngineInputError, match=r"odd\.x"):
         E.load_cdm_postgres(url, bad)
-    con = E.connect_engine(url)
+    con = E.connect(url)
     try:
         assert sorted(con.list_tables()) == ["person"]  # the failed load left no measurement table behind
     finally:
@@ -188,7 +188,7 @@ def test_parquet_folder_round_trip_on_spark_is_exact(spark_session, tmp_path):
     folder = E.write_cdm_parquet(tmp_path / "cdm", tables)
     assert sorted(p.name for p in folder.iterdir()) == ["measurement.parquet", "person.parquet"]
     for db in (folder, f"spark+parquet://{folder}"):
-        con = E.connect_engine(db)
+        con = E.connect(db)
         assert sorted(con.list_tables()) == ["measurement", "person"]
         for name, table in tables.items():
             _assert_same(E.fetch_frame(con.table(name)), _expected(table))
@@ -197,7 +197,7 @@ def test_parquet_folder_round_trip_on_spark_is_exact(spark_session, tmp_path):
 def test_parquet_folders_do_not_see_each_others_tables(spark_session, tmp_path):
     one = E.write_cdm_parquet(tmp_path / "one", {"person": _tricky_tables()["person"]})
     two = E.write_cdm_parquet(tmp_path / "two", {"measurement": _tricky_tables()["measurement"]})
-    con_one, con_two = E.connect_engine(one), E.connect_engine(two)
+    con_one, con_two = E.connect(one), E.connect(two)
     assert con_one.list_tables() == ["person"]
     assert con_two.list_tables() == ["measurement"]
 

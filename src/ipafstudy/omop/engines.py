@@ -102,7 +102,7 @@ def _clean_reason(exc: BaseException, url: str) -> str:
     return text
 
 
-def connect_engine(db: str | os.PathLike[str]) -> ibis.BaseBackend:
+def connect(db: str | os.PathLike[str]) -> ibis.BaseBackend:
     """An Ibis backend for a PostgreSQL/Spark URL or a Parquet folder (see the module docstring)."""
     text = os.fspath(db)
     scheme = _scheme(text)
