@@ -7,6 +7,7 @@ session. Cross-engine equality of the screening results is in test_engines_agree
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pyarrow as pa
 import pytest
@@ -33,7 +34,7 @@ def _tricky_tables() -> dict[str, pa.Table]:
         "measurement": pa.table({
             "person_id": pa.array([1, 1, 2], pa.int64()),
             "measurement_date": pa.array([dt.date(2020, 1, 1), None, dt.date(2000, 2, 29)], pa.date32()),
-            "value_as_number": pa.array([None, 1.25, -0.0], pa.float64()),
+            "value_as_number": pa.array([None, 0.1 + 0.2, 1 / 3], pa.float64()),  # shortest repr must round-trip
             "flag": pa.array([True, None, False], pa.bool_()),
         }),
     }
@@ -235,3 +236,35 @@ def test_normalise_sorts_nulls_last_and_evens_out_types():
     assert out["d"].tolist()[:2] == [dt.date(2020, 1, 1), dt.date(2020, 1, 2)]
     assert out["s"].tolist() == ["a", "b", None]
 
+
+
+def test_spark_without_java_is_one_clear_message(tmp_path):
+    """In a fresh process (pyspark allows one JVM per process): JAVA_HOME pointing nowhere -> EngineUnavailableError."""
+    import subprocess
+    import sys
+
+    folder = E.write_cdm_parquet(tmp_path / "cdm", {"person": _tricky_tables()["person"]})
+    code = (
+        "from ipafstudy.omop import engines as E\n"
+        "try:\n"
+        f"    E.connect({str(folder)!r})\n"
+        "except E.EngineUnavailableError as exc:\n"
+        "    print('MESSAGE', exc)\n"
+    )
+    env = {**os.environ, "JAVA_HOME": str(tmp_path / "no-java")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+                          check=False)
+    assert "MESSAGE Cannot open the Parquet folder" in done.stdout, done.stderr
+    assert "Java 17" in done.stdout
+
+
+def test_spark_master_url_is_refused_while_a_local_session_runs(spark_session):
+    """getOrCreate() would silently hand back the local session; the URL's master must not be ignored."""
+    import socket
+
+    with socket.socket() as listener:  # something listens, so the TCP probe passes
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with pytest.raises(E.EngineInputError, match="already runs Spark with master local"):
+            E.connect(f"spark://127.0.0.1:{port}")

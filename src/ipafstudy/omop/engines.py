@@ -20,21 +20,24 @@ Heavy imports (ibis, pyarrow, pyspark, psycopg) happen inside the functions.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 from ipafstudy.errors import IpafstudyError
-from ipafstudy.fileio import atomic_write_bytes, check_output_dir, output_dir
+from ipafstudy.fileio import check_output_dir, output_dir
 
 if TYPE_CHECKING:
     import ibis
     import pandas as pd
     import pyarrow as pa
+
+    TableData = pa.Table | pa.RecordBatchReader
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 SPARK_SCHEME = "spark"
@@ -181,13 +184,12 @@ def connect_postgres(url: str) -> ibis.BaseBackend:
         ) from None
 
 
-def load_cdm_postgres(
-    url: str, tables: Mapping[str, pa.Table], *, replace: bool = False
-) -> list[str]:
-    """Create and fill one PostgreSQL table per CDM table (for tests and benchmarks); returns the table names.
+def load_cdm_postgres(url: str, tables: Mapping[str, TableData], *, replace: bool = False) -> list[str]:
+    """Create and fill one PostgreSQL table per CDM table (tests, benchmarks, ``copy_cdm``); returns the names.
 
-    One transaction: either every table is loaded or nothing is. Existing tables of the same names are an error
-    unless ``replace``. Rows go in with COPY (CSV over the wire), so 10^7 rows take seconds, not hours.
+    ``tables`` holds Arrow tables or record-batch readers (streamed batch by batch, so a 10^6-person CDM never
+    sits in memory). One transaction: either every table is loaded or nothing is. Existing tables of the same
+    names are an error unless ``replace``. Rows go in with COPY (CSV over the wire), not row-by-row INSERTs.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -200,36 +202,41 @@ def load_cdm_postgres(
     def ident(name: str) -> sql.Composable:
         return sql.Identifier(schema, name) if schema else sql.Identifier(name)
 
-    existing = set(con.list_tables())
-    clash = sorted(set(tables) & existing)
-    if clash and not replace:
-        con.disconnect()
-        raise EngineInputError(
-            f"{mask_url(url)} already has table(s) {', '.join(clash)}; pass replace=True to replace them"
-        )
     try:
+        clash = sorted(set(tables) & set(con.list_tables()))
+        if clash and not replace:
+            raise EngineInputError(
+                f"{mask_url(url)} already has table(s) {', '.join(clash)}; pass replace=True to replace them"
+            )
+        options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
         with conn.transaction(), conn.cursor() as cur:
-            for name, table in tables.items():
+            for name, data in tables.items():
                 columns = sql.SQL(", ").join(
                     sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(_postgres_type(f.type, name, f.name)))
-                    for f in table.schema
+                    for f in data.schema
                 )
                 cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(ident(name)))
                 cur.execute(sql.SQL("CREATE TABLE {} ({})").format(ident(name), columns))
-                if table.num_rows == 0:
-                    continue
-                sink = pa.BufferOutputStream()
-                options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
-                pacsv.write_csv(table, sink, write_options=options)
-                with cur.copy(
-                    sql.SQL("COPY {} FROM STDIN (FORMAT csv)").format(ident(name))
-                ) as copy:
-                    copy.write(sink.getvalue().to_pybytes())
+                with cur.copy(sql.SQL("COPY {} FROM STDIN (FORMAT csv)").format(ident(name))) as copy:
+                    for batch in _batches(data):
+                        if batch.num_rows:
+                            sink = pa.BufferOutputStream()
+                            pacsv.write_csv(batch, sink, write_options=options)
+                            copy.write(sink.getvalue().to_pybytes())
             for name in tables:
                 cur.execute(sql.SQL("ANALYZE {}").format(ident(name)))
     finally:
         con.disconnect()
     return list(tables)
+
+
+def _batches(data: TableData) -> Iterator[pa.RecordBatch]:
+    import pyarrow as pa
+
+    if isinstance(data, pa.Table):
+        yield from data.to_batches(max_chunksize=1 << 17)
+    else:
+        yield from data
 
 
 _PG_TYPES = {
@@ -329,7 +336,21 @@ def connect_spark(url: str) -> ibis.BaseBackend:
     if not host:
         raise EngineInputError(f"{mask_url(url)}: no host; write spark://host:port")
     _probe_tcp(url, host, port)  # before starting a JVM that would retry for minutes
-    session = local_spark_session(master=f"spark://{host}:{port}").newSession()
+    master = f"spark://{host}:{port}"
+    try:
+        from pyspark import SparkContext
+    except ImportError:
+        raise EngineUnavailableError(
+            f"Cannot open {mask_url(url)}: pyspark is not installed; pip install 'ipafstudy[spark]'"
+        ) from None
+    active = SparkContext._active_spark_context
+    if active is not None and active.master != master:
+        # pyspark allows one SparkContext per process and getOrCreate() would silently reuse the other one.
+        raise EngineInputError(
+            f"Cannot connect to the Spark master {mask_url(url)}: this process already runs Spark with master "
+            f"{active.master}; use a new process"
+        )
+    session = _start_session(mask_url(url), master).newSession()
     database = unquote(parts.path.strip("/"))
     if "parquet" in query:
         return _register_parquet(session, Path(query["parquet"]))
@@ -344,15 +365,25 @@ def connect_parquet_folder(folder: Path) -> ibis.BaseBackend:
     """A local Spark session over a Parquet folder; each table becomes a temporary view of its own session."""
     if not folder.is_dir():
         raise EngineInputError(f"Parquet folder {folder} does not exist or is not a folder")
+    session = _start_session(f"the Parquet folder {folder}", LOCAL_SPARK_MASTER).newSession()  # own temp views
+    return _register_parquet(session, folder)
+
+
+def _start_session(what: str, master: str) -> Any:
+    """local_spark_session() with a missing pyspark or Java reported as one clear message."""
     try:
         import pyspark  # noqa: F401
     except ImportError:
         raise EngineUnavailableError(
-            f"Cannot open the Parquet folder {folder} with Spark: pyspark is not installed; "
-            "pip install 'ipafstudy[spark]'"
+            f"Cannot open {what} with Spark: pyspark is not installed; pip install 'ipafstudy[spark]'"
         ) from None
-    session = local_spark_session().newSession()  # own temporary views, shared JVM
-    return _register_parquet(session, folder)
+    try:
+        return local_spark_session(master=master)
+    except Exception as exc:  # PySparkRuntimeError JAVA_GATEWAY_EXITED when there is no Java
+        raise EngineUnavailableError(
+            f"Cannot open {what}: Spark did not start ({' '.join(str(exc).split())}); Spark needs Java 17 "
+            "(apt-get install openjdk-17-jre-headless, or set JAVA_HOME)"
+        ) from None
 
 
 def parquet_tables(folder: Path) -> dict[str, Path]:
@@ -381,22 +412,34 @@ def _register_parquet(session: Any, folder: Path) -> ibis.BaseBackend:
 
 
 def write_cdm_parquet(
-    folder: str | os.PathLike[str], tables: Mapping[str, pa.Table], *, force: bool = False
+    folder: str | os.PathLike[str], tables: Mapping[str, TableData], *, force: bool = False
 ) -> Path:
-    """Write one ``<table>.parquet`` per CDM table into ``folder`` (atomically, each file whole).
+    """Write one ``<table>.parquet`` per CDM table into ``folder``; each file appears whole or not at all.
 
-    A non-empty folder needs ``force``; a failure part-way removes a folder this call created.
+    Tables may be Arrow tables or record-batch readers (streamed). A non-empty folder needs ``force``; a failure
+    part-way removes a folder this call created.
     """
-    import pyarrow as pa
+    import tempfile
+
     import pyarrow.parquet as pq
 
     out = check_output_dir(folder, force=force)
     with output_dir(out, force=force):
-        for name, table in tables.items():
-            sink = pa.BufferOutputStream()
-            # Microsecond timestamps: Spark, DuckDB and PostgreSQL all read them without loss.
-            pq.write_table(table, sink, compression="zstd", coerce_timestamps="us", allow_truncated_timestamps=False)
-            atomic_write_bytes(out / f"{name}.parquet", sink.getvalue().to_pybytes())
+        for name, data in tables.items():
+            target = out / f"{name}.parquet"
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+            os.close(fd)
+            try:
+                # Microsecond timestamps: Spark, DuckDB and PostgreSQL all read them without loss.
+                with pq.ParquetWriter(tmp, data.schema, compression="zstd", coerce_timestamps="us") as writer:
+                    for batch in _batches(data):
+                        writer.write_batch(batch)
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, target)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
     return out
 
 
@@ -456,3 +499,46 @@ def _isna(value: Any) -> bool:
     import pandas as pd
 
     return value is None or (not isinstance(value, str | bytes) and bool(pd.isna(value)))
+
+
+# ----------------------------------------------------------------------------------------------------------- copy
+
+
+class _LazyReaders(Mapping[str, Any]):
+    """Table name -> record-batch reader, opened only when the loader reaches that table (one open cursor)."""
+
+    def __init__(self, con: Any, names: dict[str, str]) -> None:
+        self._con, self._names = con, names
+
+    def __getitem__(self, key: str) -> Any:
+        return self._con.table(self._names[key]).to_pyarrow_batches(chunk_size=1 << 17)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def copy_cdm(source: str | os.PathLike[str], dest: str, *, force: bool = False) -> list[str]:
+    """Copy the CDM tables of ``source`` (any ``DB``) into a PostgreSQL database or a new Parquet folder.
+
+    Why: the same synthetic (or real) CDM on several engines, e.g. ``ipafstudy synth --omop`` writes DuckDB and a
+    reviewer wants it on PostgreSQL and Spark too. Only the tables of ``CDM_TABLES`` are copied, all columns,
+    streamed in batches. ``force`` replaces existing tables (PostgreSQL) or writes into a non-empty folder.
+    """
+    from ipafstudy.omop.cdm import CDM_TABLES, check_cdm
+    from ipafstudy.omop.cdm import connect as connect_any
+
+    con = connect_any(source)
+    check_cdm(con)
+    present = {name.lower(): name for name in con.list_tables()}
+    readers = _LazyReaders(con, {name: present[name] for name in CDM_TABLES})
+    if _scheme(dest) in POSTGRES_SCHEMES:
+        return load_cdm_postgres(dest, readers, replace=force)
+    if _scheme(dest) is not None:
+        raise EngineInputError(
+            f"{mask_url(dest)}: a CDM can be copied into postgresql://... or a Parquet folder (a path)"
+        )
+    write_cdm_parquet(dest, readers, force=force)
+    return list(readers)
