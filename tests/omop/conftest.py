@@ -202,6 +202,7 @@ ENGINES = ("duckdb", "postgresql", "spark")
 def engine_cdm_tables(tmp_path_factory) -> tuple[Path, dict[str, object]]:
     """One synthetic CDM as a DuckDB file, and its tables read back from that file (the same data for every engine)."""
     import ibis
+
     from ipafstudy.omop.synth import write_synthetic_cdm
 
     root = tmp_path_factory.mktemp("engine-cdm")

@@ -253,10 +253,10 @@ def classify(persons: ir.Table, evidence: ir.Table, settings: ClinicalSettings, 
     t = t.mutate(**{f"domain_{d}": reduce(lambda a, b: a | b, [t[c] for c in items[d]]) for d in DOMAINS})
     entry_cols = [c for c in criterion_columns() if c.startswith("entry_")]
 
-    # Stage 3: counts and flags.
+    # Stage 3: counts and flags (int32: PostgreSQL cannot cast boolean to smallint).
     t = t.mutate(
-        _n_met=reduce(lambda a, b: a + b, [_is_true(t[f"domain_{d}"]).cast("int8") for d in DOMAINS]),
-        _n_unknown=reduce(lambda a, b: a + b, [t[f"domain_{d}"].isnull().cast("int8") for d in DOMAINS]),
+        _n_met=reduce(lambda a, b: a + b, [_is_true(t[f"domain_{d}"]).cast("int32") for d in DOMAINS]),
+        _n_unknown=reduce(lambda a, b: a + b, [t[f"domain_{d}"].isnull().cast("int32") for d in DOMAINS]),
         _failed_entry=reduce(lambda a, b: a | b, [_is_false(t[c]) for c in entry_cols]),
         _unknown_entry=reduce(lambda a, b: a | b, [t[c].isnull() for c in entry_cols]),
         _met_names=_join(", ", [_when(_is_true(t[f"domain_{d}"]), d) for d in DOMAINS]),
