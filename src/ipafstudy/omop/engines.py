@@ -280,7 +280,7 @@ def local_spark_session(master: str = LOCAL_SPARK_MASTER, *, scratch: Path | Non
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.shuffle.partitions", "2")  # one per local thread: small data, many stages
         .config("spark.default.parallelism", "2")
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
