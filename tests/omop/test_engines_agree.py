@@ -128,3 +128,29 @@ def test_unreachable_server_is_one_message_exit_1_and_nothing_written(kind, tmp_
     assert f"127.0.0.1:{port}" in err
     assert "Secret99" not in err
     assert not out.exists()
+
+
+def test_copy_cdm_puts_the_same_tables_on_postgresql_and_parquet(request, engine_cdm_tables, tmp_path):
+    """copy_cdm streams every CDM table from the DuckDB file; the copies hold the same rows (order-free compare)."""
+    import ibis
+
+    duck, _ = engine_cdm_tables
+    server = request.getfixturevalue("postgres_server")
+    url = server.create_database("copied")
+    names = E.copy_cdm(duck, url)
+    folder = tmp_path / "copied"
+    assert E.copy_cdm(duck, str(folder)) == names
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{n}.parquet" for n in names)
+    with pytest.raises(E.EngineInputError, match="already has table"):
+        E.copy_cdm(duck, url)  # never replaced silently
+    source = ibis.duckdb.connect(str(duck), read_only=True)
+    target = E.connect(url)
+    try:
+        for name in ("person", "measurement", "concept_ancestor"):
+            _same(E.fetch_frame(target.table(name)), E.fetch_frame(source.table(name)), f"{name} copied")
+    finally:
+        target.disconnect()
+        source.disconnect()
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(folder / "measurement.parquet").num_rows == engine_cdm_tables[1]["measurement"].num_rows
