@@ -70,6 +70,9 @@ def test_unit_factors_agree_with_rules_units(sets):
     for cs in sets.in_group("measurement"):
         assert cs.study_unit == BUILTIN_VARIABLES.variables[cs.name].canonical_unit
         for unit in cs.units:
+            if unit.vocabulary_id == "None":  # no unit recorded: the value is in the study unit (mMRC grade)
+                assert (unit.factor, unit.offset) == (1.0, 0.0)
+                continue
             _, converted, _ = BUILTIN_VARIABLES.convert(cs.name, 10.0, unit.code)
             assert converted == pytest.approx(10.0 * unit.factor + unit.offset, rel=1e-12), (cs.name, unit.code)
     # worked by hand from clinical-rules.md s.6: 1 mg/dL CRP = 10 mg/L; 1 mg/dL creatinine = 88.4 umol/L
@@ -107,9 +110,26 @@ def test_user_yaml_appends_codes_adds_sets_and_replaces(tmp_path, sets):
     assert raynaud.include_descendants is sets["raynaud"].include_descendants
     assert "site code list" in raynaud.source
     assert [u.code for u in merged["crp"].units][-1] == "ug/mL"
+    assert [u.code for u in merged["crp"].units].count("mg/L") == 1
     assert merged["my_site_ild"].codes[0].code == "site_ild"
     assert [c.code for c in merged["defined_ctd"].codes] == ["55464009"]
     assert merged.files[-1] == str(extra)
+
+
+def test_a_unit_given_again_takes_the_new_factor(tmp_path, sets):
+    extra = tmp_path / "units.yaml"
+    extra.write_text("concept_sets:\n  crp:\n    units:\n      - {vocabulary_id: UCUM, code: mg/dL, factor: 11}\n")
+    units = {u.code: u.factor for u in load_concept_sets(extra)["crp"].units}
+    assert units == {"mg/L": 1.0, "mg/dL": 11.0}
+    assert len(load_concept_sets(extra)["crp"].units) == len(sets["crp"].units)
+
+
+def test_concept_id_zero_only_for_the_no_matching_concept(sets):
+    assert {u.concept_id for u in sets["mmrc"].units} == {0}
+    text = ("concept_sets:\n  x:\n    group: entry\n    domain: Condition\n"
+            "    codes: [{vocabulary_id: SNOMED, code: '1', concept_id: 0}]\n")
+    with pytest.raises(OmopError, match="0 only for vocabulary None"):
+        parse_concept_sets(text, "zero.yaml")
 
 
 def test_bad_yaml_lists_every_problem_at_once(tmp_path):

@@ -158,8 +158,9 @@ def _code(raw: Any, where: str, problems: list[str], keys: frozenset[str]) -> di
     out["name"] = str(raw.get("name") or "").strip()
     cid = raw.get("concept_id")
     if cid is not None:
-        if isinstance(cid, bool) or not isinstance(cid, int) or cid <= 0:
-            problems.append(f"{where}: concept_id {cid!r} must be a positive whole number")
+        zero_ok = out["vocabulary_id"] == "None"  # concept 0 'No matching concept' (e.g. "no unit")
+        if isinstance(cid, bool) or not isinstance(cid, int) or cid < 0 or (cid == 0 and not zero_ok):
+            problems.append(f"{where}: concept_id {cid!r} must be a positive whole number (0 only for vocabulary None)")
             return None
         if out["vocabulary_id"] == LOCAL_VOCABULARY and cid <= LOCAL_CONCEPT_ID_START:
             problems.append(f"{where}: a local ({LOCAL_VOCABULARY}) concept_id must be > {LOCAL_CONCEPT_ID_START}")
@@ -202,6 +203,13 @@ def _units(name: str, raw: Any, where: str, problems: list[str]) -> tuple[UnitCo
     return tuple(units)
 
 
+def _merge_units(base: tuple[UnitConversion, ...], extra: tuple[UnitConversion, ...]) -> tuple[UnitConversion, ...]:
+    """Units of a set extended by a user file: a unit given again (same vocabulary_id and code) takes the new factor."""
+    merged = {(u.vocabulary_id, u.code): u for u in base}
+    merged.update({(u.vocabulary_id, u.code): u for u in extra})
+    return tuple(merged.values())
+
+
 def _parse_set(name: str, raw: Any, where: str, problems: list[str], base: ConceptSet | None) -> ConceptSet | None:
     if not isinstance(raw, Mapping):
         problems.append(f"{where}: expected a mapping (group, domain, codes, ...)")
@@ -239,7 +247,7 @@ def _parse_set(name: str, raw: Any, where: str, problems: list[str], base: Conce
         return replace(
             base, group=group, domain=domain, include_descendants=descendants,
             codes=base.codes + tuple(c for c in codes if (c.vocabulary_id, c.code) not in seen),
-            units=base.units + units,
+            units=_merge_units(base.units, units),
             source="; ".join(s for s in (base.source, str(raw.get("source") or "")) if s),
             attributes={**base.attributes, **attributes},
             study_unit=raw.get("study_unit", base.study_unit),
