@@ -116,6 +116,19 @@ def test_planted_edge_cases_get_the_verdict_worked_by_hand(frame):
     assert short["tacrolimus_days"] == short["tacrolimus_exposure_days"] == 45
 
 
+def test_truth_lists_the_planted_facts(frame, truth):
+    by_scenario = frame[frame["scenario"] != ""].set_index("scenario")
+    assert by_scenario.loc["rf_exactly_2x_uln", "facts"]["RF"] == ["positive", 40.0, 20.0]
+    assert by_scenario.loc["ana_nucleolar_titre_missing", "facts"]["ANA"] == ["positive", None, "nucleolar"]
+    assert "129452008" in by_scenario.loc["ild_descendant_level_2", "facts"]["ild"]
+    assert "ild" not in by_scenario.loc["no_ild_with_features", "facts"]
+    assert by_scenario.loc["raynaud_yes_and_no_yes_wins", "facts"]["raynaud"] == "yes_and_no"
+    assert by_scenario.loc["tacrolimus_continued_course", "facts"]["tacrolimus"][1][0] == \
+        str(np.datetime64(by_scenario.loc["tacrolimus_continued_course", "facts"]["tacrolimus"][0][1])
+            + np.timedelta64(1, "D"))
+    assert truth["default"]["facts"] == {} and truth["default"]["status"] == "not_ipaf"
+
+
 def test_random_persons_cover_every_item_and_status(truth):
     rows = [dict(zip(truth["columns"], r, strict=True)) for r in truth["rows"]]
     met = {item for r in rows for item in r["items_met"].split(";") if item}

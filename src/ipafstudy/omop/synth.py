@@ -460,7 +460,7 @@ TRUTH_COLUMNS = (
     "person_id", "scenario", "ild", "status", "status_missing_absent", "combination", "entry_interstitial_pneumonia",
     "entry_alternative_etiology_excluded", "entry_no_defined_ctd", "domain_clinical", "domain_serologic",
     "domain_morphologic", "items_met", "tacrolimus_exposed", "tacrolimus_first_start", "tacrolimus_last_end",
-    "tacrolimus_days", "tacrolimus_end", "tacrolimus_exposure_days",
+    "tacrolimus_days", "tacrolimus_end", "tacrolimus_exposure_days", "facts",
 )
 # tacrolimus_days: distinct days covered by any planted course; tacrolimus_end / tacrolimus_exposure_days: the study
 # rule of cohort/exposure.py (first continuous run of courses, a course starting <= 1 day after the end continues
@@ -499,6 +499,7 @@ def _truth_row(facts: Facts, i: int, settings: Any, absent: Any) -> list[Any]:
         cls_absent.status, cls.combination or "", entry["interstitial_pneumonia"],
         entry["alternative_etiology_excluded"], entry["no_defined_ctd"],
         *(_yn(cls.domains[d].met) for d in ("clinical", "serologic", "morphologic")), ";".join(items), *exposure,
+        planted_facts(facts, i),
     ]
 
 
@@ -510,6 +511,60 @@ def _courses(facts: Facts, i: int) -> list[tuple[int, int]]:
             first = int(facts.index_day[i] + start)
             out.append((first, min(first + int(days) - 1, DATA_END)))
     return [(a, b) for a, b in out if a <= DATA_END]
+
+
+def _concept_words(key: str) -> str:
+    """'set:NAME' -> 'NAME (first code of the set)'; a descendant key -> 'VOCABULARY CODE name'."""
+    if key.startswith("set:"):
+        return f"{key[4:]} (first code of the set)"
+    _, vocab, code, name, *_ = next(d for d in _DESCENDANTS if d[0] == key)
+    return f"{vocab} {code} {name}"
+
+
+def planted_facts(facts: Facts, i: int) -> dict[str, Any]:
+    """The facts planted for person ``i`` in plain words (only what was planted; absent keys = nothing written).
+
+    ``ild`` / ``defined_ctd`` / ``alternative_etiology``: the concept key written (a concept-set name or a
+    descendant of ``_DESCENDANTS``); findings: 'yes' (condition or observation answered yes), 'yes_null_answer',
+    'no' (observation answered no), 'yes_and_no', 'yes_descendant'; antibodies: result; ``ANA``: result, titre
+    (None = not recorded), pattern; ``RF``: result, value, ULN; ``hrct`` / ``biopsy``: codes; ``tacrolimus``:
+    courses [first day, last day] as written.
+    """
+    out: dict[str, Any] = {}
+    if facts.ild[i] >= 0:
+        out["ild"] = _concept_words(ILD_CONCEPTS[int(facts.ild[i])])
+    ctd = int(facts.ctd[i])
+    if ctd:
+        out["defined_ctd"] = {1: _concept_words("set:defined_ctd"), 2: _concept_words("sle_organ"),
+                              3: "the ILD concept (rheumatoid lung disease with rheumatoid arthritis)"}[ctd]
+    alt = int(facts.alt[i])
+    if alt:
+        out["alternative_etiology"] = {1: _concept_words("set:alternative_etiology"),
+                                       2: _concept_words("farmers_lung"), 3: "excluded: recorded no",
+                                       4: "excluded: recorded yes"}[alt]
+    words = {1: "yes", 2: "no", 3: "yes_null_answer", 4: "yes_and_no", 5: "yes_descendant"}
+    for field, state in zip(FINDING_FIELDS, facts.findings[i], strict=True):
+        if state:
+            out[field] = words[int(state)]
+    for name, state in zip(QUALITATIVE_ANTIBODIES, facts.antibodies[i], strict=True):
+        if state:
+            out[name] = RESULTS[int(state)]
+    result, titre, pattern = (int(x) for x in facts.ana[i])
+    if result:
+        out["ANA"] = [RESULTS[result], titre or None, ANA_PATTERN_CODES[pattern] or None]
+    rf_result, value, uln = facts.rf[i]
+    if rf_result:
+        out["RF"] = [RESULTS[int(rf_result)], None if math.isnan(value) else float(value),
+                     None if math.isnan(uln) else float(uln)]
+    if facts.hrct[i]:
+        out["hrct"] = HRCT_CODES[int(facts.hrct[i])]
+    biopsy = [BIOPSY_CODES[int(b)] for b in facts.biopsy[i] if b]
+    if biopsy:
+        out["biopsy"] = biopsy
+    courses = _courses(facts, i)
+    if courses:
+        out["tacrolimus"] = [[_iso(a), _iso(b)] for a, b in courses]
+    return out
 
 
 def _iso(day: int) -> str:
