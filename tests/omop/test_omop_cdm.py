@@ -80,3 +80,13 @@ def test_missing_file_and_non_duckdb_file_give_one_clear_message(tmp_path):
         connect(text_file)
     assert str(text_file) in str(err.value)
     assert text_file.read_text() == "not a database\n"
+
+
+def test_url_without_the_engines_module_is_one_clear_message(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ipafstudy.omop.engines", None)  # as if the engines were not installed
+    for db in ("postgresql://ann@localhost:5/cdm", str(tmp_path)):
+        with pytest.raises(OmopError, match="PostgreSQL / Spark connections are not available") as err:
+            connect(db)
+        assert db in str(err.value)

@@ -100,8 +100,11 @@ def connect(db: str | Path) -> ibis.BaseBackend:
     text = str(db)
     path = Path(text)
     if _is_url(text) or path.is_dir():
-        from ipafstudy.omop import engines  # type: ignore[attr-defined]  # optional engines (omop-engines stream)
-
+        try:
+            from ipafstudy.omop import engines  # PostgreSQL and Spark (omop.engines), imported only when asked for
+        except ImportError as exc:
+            raise OmopError(f"{text}: PostgreSQL / Spark connections are not available in this installation "
+                            f"({_first_line(exc)}); give a DuckDB file") from None
         return engines.connect(text)
     if not path.is_file():
         raise OmopError(f"{text}: no such DuckDB file (give a .duckdb file, a postgresql:// or spark:// URL, "
