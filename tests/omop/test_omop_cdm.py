@@ -85,7 +85,12 @@ def test_missing_file_and_non_duckdb_file_give_one_clear_message(tmp_path):
 def test_url_without_the_engines_module_is_one_clear_message(monkeypatch, tmp_path):
     import sys
 
-    monkeypatch.setitem(sys.modules, "ipafstudy.omop.engines", None)  # as if the engines were not installed
+    import ipafstudy.omop
+    import ipafstudy.omop.engines  # imported earlier in a full session: the package has the attribute
+
+    # as if the engines module were not installed: no attribute on the package, and the import fails
+    monkeypatch.delattr(ipafstudy.omop, "engines", raising=False)
+    monkeypatch.setitem(sys.modules, "ipafstudy.omop.engines", None)
     for db in ("postgresql://ann@localhost:5/cdm", str(tmp_path)):
         with pytest.raises(OmopError, match="PostgreSQL / Spark connections are not available") as err:
             connect(db)
