@@ -215,17 +215,17 @@ def _when(cond: ir.BooleanValue, text: str | ir.StringValue) -> ir.StringValue:
     return ibis.ifelse(cond.fill_null(False), text, ibis.null("string"))
 
 
-def classify(persons: ir.Table, evidence: ir.Table, settings: ClinicalSettings, *, ranked: bool = False) -> ir.Table:
+def classify(persons: ir.Table, evidence: ir.Table, settings: ClinicalSettings) -> ir.Table:
     """Classify every person of ``persons`` (a table with ``person_id``) from the evidence rows.
 
     Columns: person_id, status ('ipaf' / 'not_ipaf' / 'indeterminate'), failure ('entry_not_met' /
     'fewer_domains' for not IPAF), combination, reason, deciding_items ('; '-joined), ro52_isolated,
     ``domain_<name>`` and per criterion (``criterion_columns``) a nullable boolean: the values of
     ``IpafClassification.to_row`` with NULL for 'unknown'. The evidence is :func:`criterion_evidence` (long:
-    pivoting five attributes of 28 criteria in SQL costs more than the whole classification). ``ranked``:
-    ``evidence`` is already ``best_evidence(...)`` (shared with ``criterion_evidence`` so the ranking runs once).
+    pivoting five attributes of 28 criteria in SQL costs more than the whole classification). The verdicts need
+    only the maximum code per person and key, so they are pivoted from the raw evidence rows (no ranking).
     """
-    best = evidence if ranked else best_evidence(evidence)
+    best = evidence
     keys = sorted({*criterion_columns().values(), _RO52, _RO60_SSA})
     aggs: dict[str, ir.Value] = {}
     for key in keys:  # MAX(CASE ...) rather than MAX(...) FILTER (...): several times faster on DuckDB

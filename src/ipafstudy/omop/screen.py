@@ -80,8 +80,8 @@ def _screen_parts(tables: CdmTables, sets: ConceptSets, resolved: ir.Table, opti
     s = options.settings
     population = F.ild_persons(tables, sets, resolved) if persons is None else persons
     facts = F.screen_facts(tables, sets, resolved, population)
-    best = X.best_evidence(facts.evidence(s))
-    cls = X.classify(facts.persons, best, s, ranked=True)
+    evidence = facts.evidence(s)
+    cls = X.classify(facts.persons, evidence, s)
     exposure = F.drug_exposures(tables, sets, resolved, options.drug, cutoff, population)
     t = cls.left_join(exposure, "person_id")
     t = t.drop(*[c for c in t.columns if c == "person_id_right"])
@@ -96,7 +96,7 @@ def _screen_parts(tables: CdmTables, sets: ConceptSets, resolved: ir.Table, opti
         (t.drug_days.isnull() | (t.drug_days < s.min_exposure_days), "short_exposure"),
         else_="eligible",
     )
-    return t.mutate(step=step), X.criterion_evidence(best, ranked=True)
+    return t.mutate(step=step), X.criterion_evidence(evidence)
 
 
 def screen_query(tables: CdmTables, sets: ConceptSets, resolved: ir.Table, options: ScreenOptions,
