@@ -268,3 +268,13 @@ def test_spark_master_url_is_refused_while_a_local_session_runs(spark_session):
         port = listener.getsockname()[1]
         with pytest.raises(E.EngineInputError, match="already runs Spark with master local"):
             E.connect(f"spark://127.0.0.1:{port}")
+
+
+def test_run_record_masks_a_password_given_as_url_option():
+    """``?password=`` is a documented PostgreSQL URL option: the screen's run record must not keep it."""
+    from ipafstudy.omop.screen import input_record
+
+    record = input_record("postgresql://ann:Secret1@db.example/cdm?password=Secret2&schema=cdm", {})
+    text = repr(record)
+    assert "Secret1" not in text and "Secret2" not in text
+    assert "postgresql://ann:***@db.example/cdm?password=***&schema=cdm" in text

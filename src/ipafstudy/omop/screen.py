@@ -344,14 +344,10 @@ def _versions(con: Any) -> dict[str, str]:
 
 
 def _mask_url(db: str) -> str:
-    """A connection URL with its password replaced by *** (run records are shared)."""
-    from urllib.parse import urlsplit, urlunsplit
+    """A connection URL with its password replaced by *** (run records are shared); also ``?password=``."""
+    from ipafstudy.omop.engines import mask_url
 
-    parts = urlsplit(db)
-    if parts.password is None:
-        return db
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+    return mask_url(db)
 
 
 def input_record(db: str, extra_files: Mapping[str, str | None]) -> dict[str, Any]:
