@@ -38,8 +38,25 @@ def add_screen(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_screen)
 
 
+def add_extract(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "extract",
+        help="the six study tables (CSV) of the ILD persons, for validate / screen / analyze",
+        description=(
+            "Build patients, antibodies, treatments, measurements, hrct_reads and adverse_events for every person "
+            "with an interstitial lung disease diagnosis in DB (the candidates of `ipafstudy omop screen`), convert "
+            "the units with the concept-set unit table, and write the CSV files and extract.json into --out "
+            "(DATA_DIR). Nothing is written when the database or the concept sets cannot be used."
+        ),
+    )
+    add_common(parser, "DATA_DIR: folder of the CSV tables (must be new or empty unless --force)")
+    parser.add_argument("--plan", metavar="PLAN.yaml",
+                        help="analysis plan: its study drug (exposure.drug) decides the concomitant antifibrotics")
+    parser.set_defaults(handler=run_extract)
+
+
 #: The subcommands, in help order (``ipafstudy omop extract`` joins here).
-SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (add_screen,)
+SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (add_screen, add_extract)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -77,4 +94,20 @@ def run_screen(args: argparse.Namespace) -> int:
     print(render_flow(run.flow))
     print(f"data cut-off: {run.record['data_cutoff_date_used']} ({run.record['data_cutoff_rule']}); "
           f"outputs written to {run.out}")
+    return 0
+
+
+def run_extract(args: argparse.Namespace) -> int:
+    from ipafstudy.omop.extract import write_extract
+
+    drug = "tacrolimus"
+    if args.plan:
+        from ipafstudy.analysis.plan import load_plan
+
+        drug = load_plan(args.plan).exposure.drug
+    summary = write_extract(args.db, args.out, concepts_file=args.concepts, force=args.force, drug=drug)
+    rows = ", ".join(f"{name} {n}" for name, n in summary.rows.items())
+    print(f"extracted {summary.persons} candidate(s) into {summary.out}: {rows}")
+    for what, n in summary.left_out.items():
+        print(f"note: {n} {what}")
     return 0
