@@ -36,6 +36,11 @@ def _kind(column: str) -> str:
     return "string"
 
 
+def _known_id(code) -> int | None:
+    """The YAML concept_id; OMOP's concept 0 ('No matching concept', vocabulary 'None') for the no-unit code."""
+    return 0 if code.vocabulary_id == "None" else code.concept_id
+
+
 def build_cdm(path: Path, rows: dict[str, list[dict]], extra_units: tuple[tuple[int, str], ...] = ()) -> dict:
     """Write a DuckDB CDM with the given rows (missing columns NULL) and a concept table for every set code."""
     import duckdb
@@ -51,7 +56,7 @@ def build_cdm(path: Path, rows: dict[str, list[dict]], extra_units: tuple[tuple[
             if any(r[1:3] == key for r in concept_rows):
                 cid = next(r[0] for r in concept_rows if r[1:3] == key)
             else:
-                cid = code.concept_id if code.concept_id is not None else (fresh := fresh + 1)
+                cid = _known_id(code) if _known_id(code) is not None else (fresh := fresh + 1)
                 concept_rows.append((cid, *key, code.name))
             ids.setdefault(concept_set.name, cid)
     for cid, code in extra_units:
@@ -168,7 +173,7 @@ def _ids_only() -> dict[str, int]:
         for code in (*concept_set.codes, *concept_set.units):
             key = (code.vocabulary_id, code.code)
             if key not in seen:
-                seen[key] = code.concept_id if code.concept_id is not None else (fresh := fresh + 1)
+                seen[key] = _known_id(code) if _known_id(code) is not None else (fresh := fresh + 1)
             ids.setdefault(concept_set.name, seen[key])
     return ids
 
