@@ -14,7 +14,7 @@ import json
 import numpy as np
 import pandas as pd
 import yaml
-from tests.omop.test_extract import EXTRA, _ids_only, build_cdm
+from tests.omop.test_omop_extract import EXTRA, _ids_only, build_cdm
 
 from ipafstudy.cli import main
 from ipafstudy.omop.synth_followup import followup_rows
