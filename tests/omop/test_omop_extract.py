@@ -136,6 +136,7 @@ def _cdm_rows(c: dict[str, int]) -> dict[str, list[dict]]:
         "measurement": [
             meas(1, c["crp"], D(2020, 1, 2), value_as_number=1.5, unit_concept_id=8840),  # mg/dL
             meas(1, c["esr"], D(2020, 1, 2), value_as_number=20.0, unit_concept_id=8752),
+            meas(1, c["esr"], D(2020, 1, 2), value_as_number=30.0, unit_concept_id=8752),  # repeat test: the mean
             meas(1, c["antibody_ana"], D(2019, 6, 1), value_as_number=320.0, value_as_concept_id=c["result_positive"]),
             meas(1, c["ana_pattern"], D(2019, 6, 1), value_as_concept_id=c["ana_pattern_speckled"]),
             meas(1, c["antibody_rf"], D(2019, 6, 1), value_as_number=40.0, range_high=14.0),
@@ -200,7 +201,7 @@ def test_patients(extracted):
 def test_measurements_converted(extracted):
     folder, _ = extracted
     m = _read(folder, "measurements")
-    assert m.values.tolist() == [["1", "2020-01-02", "crp", "15.0", "mg/L"], ["1", "2020-01-02", "esr", "20.0", "mm/h"]]
+    assert m.values.tolist() == [["1", "2020-01-02", "crp", "15.0", "mg/L"], ["1", "2020-01-02", "esr", "25.0", "mm/h"]]
 
 
 def test_antibodies(extracted):
@@ -208,7 +209,8 @@ def test_antibodies(extracted):
     a = _read(folder, "antibodies")
     got = a[["antibody", "result", "titre", "pattern", "value", "upper_limit_normal"]].values.tolist()
     assert got == [["ANA", "positive", "320", "speckled", "", ""], ["RF", "positive", "", "", "40.0", "14.0"]]
-    assert summary.left_out == {"antibodies without a result (Jo-1)": 1}
+    assert summary.left_out == {"antibodies without a result (Jo-1)": 1,
+                                "same-day measurement values averaged into one row": 1}
 
 
 def test_treatments(extracted):

@@ -292,6 +292,10 @@ def _measurements(
         variable=ok.label, value=(ok.value_as_number * ok.factor + ok.offset.fill_null(0)).round(6), unit=unit,
         _order=ok.measurement_id,
     )
+    # several values of one variable on one day (repeat tests): their mean, as the study's same-day rule reads them
+    # (the validator refuses conflicting same-day values); the rows merged are counted in extract.json
+    out = out.group_by(["person_id", "patient_id", "date", "variable", "unit"]).aggregate(
+        value=out.value.mean().round(6), _n=out.value.count(), _order=out._order.min())
     return out, missing
 
 
@@ -473,6 +477,8 @@ def _frame(expr: ir.Table, name: str) -> Any:
         elif column.kind == "integer":
             values = pd.to_numeric(values).round().astype("Int64")
         out[column.name] = values
+    if "_n" in frame.columns:
+        out["_n"] = frame["_n"].astype("int64")
     return out
 
 
@@ -509,8 +515,11 @@ def write_extract(
                     for r in unconverted.sort_values(["label", "_unit"]).itertuples()]
         raise cdm_module.OmopError(problems, what="cannot extract")
     frames = {name: _frame(expr, name) for name, expr in plan.tables.items()}
+    merged = int((frames["measurements"].pop("_n") - 1).sum()) if len(frames["measurements"]) else 0
     no_result = plan.no_result.to_pandas()
     left_out = {f"antibodies without a result ({r.label})": int(r.n) for r in no_result.itertuples()}
+    if merged:
+        left_out["same-day measurement values averaged into one row"] = merged
     summary = ExtractSummary(Path(out), len(frames["patients"]), {k: len(v) for k, v in frames.items()}, left_out)
     with output_dir(out, force=force) as folder:
         for name, frame in frames.items():
