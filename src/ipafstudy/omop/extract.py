@@ -484,11 +484,12 @@ def _frame(expr: ir.Table, name: str) -> Any:
 
 def write_extract(
     db: str | Path, out: str | Path, *, concepts_file: str | Path | None = None, force: bool = False,
-    drug: str = "tacrolimus", persons: Iterable[int] | None = None,
+    drug: str = "tacrolimus", persons: Iterable[int] | None = None, everyone: bool = False,
 ) -> ExtractSummary:
     """Extract the candidates of ``db`` into the CSV folder ``out`` (validated, atomic; nothing written on error).
 
-    The candidates are the ILD persons (``persons`` restricts them, e.g. to the screen's candidates). A
+    The candidates are the ILD persons (``persons`` restricts them, e.g. to the screen's candidates; ``everyone``
+    takes every person of the CDM instead, for the benchmark of the CSV path). A
     measurement unit without a conversion is an error listing every set and unit (nothing is written).
     """
     import ibis
@@ -503,7 +504,7 @@ def write_extract(
     cdm = cdm_module.cdm_tables(con)
     codes = concepts.resolve(cdm, sets)
     concepts.check_units(cdm, sets, codes)  # one message naming every unit without a conversion
-    chosen = ild_persons(cdm, _Codes(codes, sets))
+    chosen = cdm.person.select("person_id") if everyone else ild_persons(cdm, _Codes(codes, sets))
     if persons is not None:
         wanted = ibis.memtable({"person_id": sorted({int(p) for p in persons})}, schema={"person_id": "int64"})
         chosen = chosen.semi_join(wanted, "person_id")
