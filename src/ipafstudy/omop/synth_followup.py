@@ -14,10 +14,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ipafstudy.omop.extract import CONDITION_OCCURRENCE_FIELD
 from ipafstudy.rules.codes import PATTERNS, ZONES
 
-#: Condition occurrence field concept (observation_event_id points at a condition_occurrence_id).
-CONDITION_OCCURRENCE_FIELD = 1147127
 READERS = (101, 102, 103, 104)  # provider_id of the first / second readers (drawn per scan)
 ADJUDICATOR = 109
 AE_EVENTS = ("hypomagnesaemia", "infection", "renal_insufficiency", "gastrointestinal_discomfort", "hypertension",
