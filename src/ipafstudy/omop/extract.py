@@ -160,7 +160,7 @@ def _patients(cdm: Any, codes: _Codes, persons: ir.Table, facts: ir.Table | None
     smoking = o.filter(o._rank == 0).select(person_id="person_id", smoking="label")
     out = out.left_join(smoking, "person_id").drop("person_id_right")
     if facts is None:
-        facts = person_findings(cdm, codes, persons)
+        facts = _screen_facts(cdm, codes, persons)
     keep = [c for c in (*FINDING_FIELDS, "hrct_pattern", "biopsy_pattern") if c in facts.columns]
     out = out.left_join(facts.select("person_id", *keep), "person_id").drop("person_id_right")
     # concomitant antifibrotics: a course of the set overlapping a course of the study drug
@@ -178,6 +178,18 @@ def _patients(cdm: Any, codes: _Codes, persons: ir.Table, facts: ir.Table | None
         out = out.mutate(**{name: out[f"_{name}"].fill_null("no")}).drop(f"_{name}")
     columns = TABLES["patients"].column_names
     return out.select("person_id", *[out[c] if c in out.columns else ibis.null("string").name(c) for c in columns])
+
+
+def _screen_facts(cdm: Any, codes: _Codes, persons: ir.Table) -> ir.Table:
+    """The IPAF columns as the screen reads them (``omop.facts.person_facts``), so that ``ipafstudy screen`` on the
+    extract gives the verdicts ``ipafstudy omop screen`` gives; :func:`person_findings` where it is not available."""
+    try:
+        from ipafstudy.omop.facts import person_facts
+    except ImportError:  # the screen stream's module not installed yet
+        return person_findings(cdm, codes, persons)
+    from ipafstudy.settings import ClinicalSettings
+
+    return person_facts(cdm, codes.sets, codes.table, ClinicalSettings(), persons)
 
 
 def person_findings(cdm: Any, codes: _Codes, persons: ir.Table) -> ir.Table:
