@@ -114,7 +114,7 @@ def _cdm_rows(c: dict[str, int]) -> dict[str, list[dict]]:
             cond(2, c["alternative_etiology"], D(2019, 6, 1)),
             cond(3, c["raynaud"], D(2019, 6, 1)),
             cond(1, c["ae_hypomagnesaemia"], D(2020, 3, 1), c["ae_report"], id=500),
-            cond(1, 999, D(2020, 4, 1), c["ae_report"], id=501, condition_source_value="rash"),
+            cond(1, 999, D(2020, 4, 1), c["ae_report"], id=501, condition_source_value="=rash"),  # inert in a sheet
             cond(1, c["ae_hypomagnesaemia"], D(2018, 1, 1)),  # a diagnosis, not an adverse event report
         ],
         "observation": [
@@ -238,7 +238,7 @@ def test_adverse_events(extracted):
     ae = _read(folder, "adverse_events")
     assert ae.values.tolist() == [
         ["1", "2020-03-01", "hypomagnesaemia", "", "2", "no", "", "", "resolved", "related"],
-        ["1", "2020-04-01", "other", "rash", "", "", "", "", "", ""],
+        ["1", "2020-04-01", "other", "'=rash", "", "", "", "", "", ""],
     ]
 
 

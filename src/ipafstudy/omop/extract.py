@@ -54,6 +54,9 @@ READER_ROLES: tuple[str, ...] = TABLES["hrct_reads"].column("reader_role").allow
 SCALES: tuple[str, ...] = ("", "_pct")  # study column suffix: grade, percent
 
 EXTRACT_TABLES: tuple[str, ...] = tuple(TABLES)
+#: Columns holding text from the database (source values) rather than our own codes, ids and ISO dates: the only
+#: cells a spreadsheet could read as a formula, escaped as every CSV output is (fileio.escape_formula).
+FREE_TEXT: dict[str, tuple[str, ...]] = {"treatments": ("dose_unit",), "adverse_events": ("event_detail",)}
 
 
 @dataclass(frozen=True)
@@ -314,37 +317,47 @@ def _measurements(
 def _antibodies(
     cdm: Any, codes: _Codes, persons: ir.Table, antibodies: Mapping[str, str],
 ) -> tuple[ir.Table, ir.Table]:
-    """(antibodies, rows without a result) from measurement rows of the antibody sets."""
+    """(antibodies, rows without a result) from measurement rows of the antibody sets.
+
+    Lookups are equi-joins with the small resolved tables (not CASE over subqueries), so the database runs one
+    hash join per lookup whatever the number of rows.
+    """
     import ibis
 
     m = cdm.measurement.semi_join(persons, "person_id")
     named = codes.labelled(dict(antibodies))
-    m = m.join(named, m.measurement_concept_id == named.concept_id)
-    coded = codes.decode(m.value_as_concept_id, {
-        "result_positive": "positive", "result_negative": "negative", "result_borderline": "borderline"})
+    m = m.join(named, m.measurement_concept_id == named.concept_id).select(
+        "person_id", "measurement_id", "value_as_number", "value_as_concept_id", "range_high", "label",
+        _date=m.measurement_date.cast("date"))
+    results = codes.labelled({"result_positive": "positive", "result_negative": "negative",
+                              "result_borderline": "borderline"})
+    results = results.group_by("concept_id").aggregate(coded=results.label.min())
+    m = m.left_join(results, m.value_as_concept_id == results.concept_id)
     derived = ibis.cases(
         (m.value_as_number.notnull() & m.range_high.notnull() & (m.value_as_number > m.range_high), "positive"),
         (m.value_as_number.notnull() & m.range_high.notnull(), "negative"),
         else_=ibis.null("string"),
     )
-    m = m.mutate(result=coded.fill_null(derived), _date=m.measurement_date.cast("date"))
+    is_ana = m.label == "ANA"
+    m = m.select("person_id", "measurement_id", "_date", "label", result=m.coded.fill_null(derived), _ana=is_ana,
+                 titre=ibis.cases((is_ana, m.value_as_number.round(0)), else_=ibis.null("float64")),
+                 value=ibis.cases((~is_ana, m.value_as_number), else_=ibis.null("float64")),
+                 upper_limit_normal=ibis.cases((~is_ana, m.range_high), else_=ibis.null("float64"))).view()
     # ANA pattern: a measurement of set ana_pattern on the same person and date
     pat = codes.labelled({f"ana_pattern_{p}": p for p in TABLES["antibodies"].column("pattern").allowed or ()})
+    pattern_set = codes.labelled({ANA_PATTERN_SET: "ana_pattern"})
     rows = cdm.measurement.semi_join(persons, "person_id")
-    rows = rows.filter(codes.isin(rows.measurement_concept_id, ANA_PATTERN_SET))
+    rows = rows.semi_join(pattern_set, rows.measurement_concept_id == pattern_set.concept_id)
     rows = rows.join(pat, rows.value_as_concept_id == pat.concept_id)
     rows = rows.select(p_person="person_id", p_date=rows.measurement_date.cast("date"), pattern="label")
     rows = rows.group_by(["p_person", "p_date"]).aggregate(pattern=rows.pattern.min())
-    is_ana = m.label == "ANA"
-    m = m.left_join(rows, (m.person_id == rows.p_person) & (m._date == rows.p_date) & is_ana)
-    titre = ibis.cases((is_ana & m.value_as_number.notnull(), m.value_as_number.round(0)), else_=ibis.null("float64"))
-    value = ibis.cases((~is_ana, m.value_as_number), else_=ibis.null("float64"))
-    ok = m.filter(m.result.notnull())
+    j = m.left_join(rows, (m.person_id == rows.p_person) & (m._date == rows.p_date))
+    j = j.mutate(pattern=ibis.cases((j._ana, j.pattern), else_=ibis.null("string")))
+    ok = j.filter(j.result.notnull())
     out = ok.select(
         "person_id", patient_id=ok.person_id.cast("int64").cast("string"), test_date=ok._date, antibody=ok.label,
-        result=ok.result, titre=titre, pattern=ok.pattern, value=value,
-        upper_limit_normal=ibis.cases((~is_ana, m.range_high), else_=ibis.null("float64")),
-        _order=ok.measurement_id,
+        result=ok.result, titre=ok.titre, pattern=ok.pattern, value=ok.value,
+        upper_limit_normal=ok.upper_limit_normal, _order=ok.measurement_id,
     )
     no_result = m.filter(m.result.isnull()).group_by("label").aggregate(n=ibis._.count())
     return out, no_result
@@ -506,7 +519,7 @@ def write_extract(
     """
     import ibis
 
-    from ipafstudy.fileio import atomic_write_bytes, check_output_dir, csv_text, output_dir
+    from ipafstudy.fileio import atomic_write_bytes, check_output_dir, csv_text, escape_formula, output_dir
     from ipafstudy.omop import cdm as cdm_module
     from ipafstudy.omop import concepts
 
@@ -514,12 +527,15 @@ def write_extract(
     sets = concepts.load_concept_sets(Path(concepts_file) if concepts_file else None)
     con = cdm_module.connect(db)
     cdm = cdm_module.cdm_tables(con)
-    codes = concepts.resolve(cdm, sets)
+    # two small results run once and held in memory, so the six table expressions do not recompute them
+    codes = ibis.memtable(concepts.resolve(cdm, sets).to_pyarrow())
     concepts.check_units(cdm, sets, codes)  # one message naming every unit without a conversion
     chosen = cdm.person.select("person_id") if everyone else ild_persons(cdm, _Codes(codes, sets))
     if persons is not None:
         wanted = ibis.memtable({"person_id": sorted({int(p) for p in persons})}, schema={"person_id": "int64"})
         chosen = chosen.semi_join(wanted, "person_id")
+    if not everyone:
+        chosen = ibis.memtable(chosen.select(person_id=chosen.person_id.cast("int64")).to_pyarrow())
     plan = extract_tables(cdm, sets, chosen, codes=codes, drug=drug)
     unconverted = plan.unconverted.to_pandas()
     if len(unconverted):  # check_units() passed, so only a set without any units can get here
@@ -536,7 +552,9 @@ def write_extract(
     summary = ExtractSummary(Path(out), len(frames["patients"]), {k: len(v) for k, v in frames.items()}, left_out)
     with output_dir(out, force=force) as folder:
         for name, frame in frames.items():
-            atomic_write_bytes(folder / f"{name}.csv", csv_text(frame).encode("utf-8"))
+            for column in FREE_TEXT.get(name, ()):  # only these cells carry the database's own text
+                frame[column] = frame[column].map(escape_formula, na_action="ignore")
+            atomic_write_bytes(folder / f"{name}.csv", csv_text(frame, escape=False).encode("utf-8"))
         record = {"source": str(db), "concepts": str(concepts_file) if concepts_file else None, **summary.to_dict()}
         atomic_write_bytes(folder / "extract.json", (json.dumps(record, indent=1, sort_keys=True) + "\n").encode())
     return summary
