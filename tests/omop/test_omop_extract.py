@@ -278,7 +278,7 @@ def test_cli_extract_and_its_errors(tmp_path, capsys):
     build_cdm(db, _cdm_rows(_ids_only()))
     assert main(["omop", "extract", str(db), "--out", str(tmp_path / "data"), "--concepts", str(EXTRA)]) == 0
     out = capsys.readouterr().out
-    assert "extracted 2 candidate(s)" in out and "left out: 1 antibodies without a result (Jo-1)" in out
+    assert "extracted 2 candidate(s)" in out and "note: 1 antibodies without a result (Jo-1)" in out
     # the same folder again: refused, nothing changed
     before = {p.name: p.read_bytes() for p in (tmp_path / "data").iterdir()}
     assert main(["omop", "extract", str(db), "--out", str(tmp_path / "data"), "--concepts", str(EXTRA)]) == 1
