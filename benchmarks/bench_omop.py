@@ -23,6 +23,7 @@ them run in ONE invocation, so the ratios printed at the end compare figures tak
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -152,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     b = results[base]["screen"]["seconds"] / base
     print("per-person screen time relative to " + f"{base:,d} persons: "
           + ", ".join(f"{n:,d}: x{results[n]['screen']['seconds'] / n / b:.2f}" for n in sizes))
+    if len(sizes) > 1:  # the fixed cost (imports, connection, concept resolution) hides linearity at small sizes
+        steps = list(itertools.pairwise(sizes))
+        print("marginal screen time per added person: " + ", ".join(
+            f"{a:,d}->{b:,d}: {(results[b]['screen']['seconds'] - results[a]['screen']['seconds']) / (b - a) * 1e6:.1f}"
+            " us" for a, b in steps))
     r = results[csv_size]
     duck = r["screen"]["seconds"]
     duck_ex = duck + r["extract"]["seconds"]
