@@ -40,7 +40,8 @@ def followup_rows(
 ) -> dict[str, dict[str, np.ndarray]]:
     """Rows (table -> column -> array) of HRCT reads, visits and adverse events for persons on the study drug.
 
-    ``start_day`` / ``end_day``: the course, as days since 1970-01-01; ``ids``: concept-set name -> concept id;
+    ``start_day`` / ``end_day``: the course, as days since 1970-01-01 (no record is dated after ``end_day``, except
+    the baseline HRCT and visit, which precede the start); ``ids``: concept-set name -> concept id;
     ``units``: measurement set name -> the unit_concept_id to write (0 = no unit, e.g. mMRC); ``first_id``: the
     first free id of measurement_id, observation_id and condition_occurrence_id.
     """
@@ -64,7 +65,7 @@ def followup_rows(
     length = end - start
     base_day = start - rng.integers(0, 61, n)
     follow_day = start + np.clip((length * rng.uniform(0.6, 0.95, n)).astype(np.int64), 90, None)
-    follow_day = np.minimum(follow_day, np.maximum(end, start + 90))
+    follow_day = np.minimum(follow_day, end)  # nothing after the course end (the caller's data cut-off)
     improvement = rng.normal(0.6, 0.5, n)  # grades fall on treatment for most
     ehr = 32817
     for scan, day in (("baseline", base_day), ("follow_up", follow_day)):
@@ -110,7 +111,7 @@ def followup_rows(
     has_ae = rng.random(n) < 0.4
     ae_person = person_id[has_ae]
     m = len(ae_person)
-    onset = start[has_ae] + rng.integers(7, 90, m)
+    onset = np.minimum(start[has_ae] + rng.integers(7, 90, m), end[has_ae])
     event = rng.choice(len(AE_EVENTS), m)
     concept = np.array([_ids(ids, f"ae_{e}") if e != "other" else 0 for e in AE_EVENTS], dtype=np.int64)[event]
     detail = np.array([e if e != "other" else "" for e in AE_EVENTS], dtype=object)[event]
