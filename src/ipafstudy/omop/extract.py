@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ipafstudy.data.schema import TABLES
 from ipafstudy.rules.codes import PATTERNS, ZONES
-from ipafstudy.rules.ipaf import BIOPSY_PATTERNS, CLINICAL_FIELDS, COMPARTMENT_FIELDS, ENTRY_FIELDS, HRCT_PATTERNS
+from ipafstudy.rules.ipaf import CLINICAL_FIELDS, COMPARTMENT_FIELDS, ENTRY_FIELDS
 
 if TYPE_CHECKING:  # heavy imports stay late (tests/test_conventions.py)
     import ibis.expr.types as ir
@@ -34,11 +34,6 @@ GENDER_CONCEPTS: dict[int, str] = {8532: "female", 8507: "male"}
 CONDITION_OCCURRENCE_FIELD = 1147127
 
 FINDING_FIELDS: tuple[str, ...] = (*ENTRY_FIELDS, *CLINICAL_FIELDS, *COMPARTMENT_FIELDS)
-#: Conditions that are an alternative etiology of the ILD: their presence means "not excluded".
-ALTERNATIVE_ETIOLOGY = "alternative_etiology"
-#: Observation sets whose value_as_concept_id is an HRCT pattern (hrct_<p>) / a biopsy finding (biopsy_<f>).
-HRCT_READ_SET = "hrct_read"
-BIOPSY_SET = "lung_biopsy"
 #: Measurement set of the ANA pattern rows (value_as_concept_id in an ana_pattern_<p> set), joined to the ANA test.
 ANA_PATTERN_SET = "ana_pattern"
 AE_EVENTS: tuple[str, ...] = (
@@ -184,81 +179,12 @@ def _patients(cdm: Any, codes: _Codes, persons: ir.Table, facts: ir.Table | None
 
 
 def _screen_facts(cdm: Any, codes: _Codes, persons: ir.Table) -> ir.Table:
-    """The IPAF columns as the screen reads them (``omop.facts.person_facts``), so that ``ipafstudy screen`` on the
-    extract gives the verdicts ``ipafstudy omop screen`` gives; :func:`person_findings` where it is not available."""
-    try:
-        from ipafstudy.omop.facts import person_facts
-    except ImportError:  # the screen stream's module not installed yet
-        return person_findings(cdm, codes, persons)
+    """The IPAF columns as the screen reads them (``omop.facts.person_facts``): one reading for both paths, so
+    ``ipafstudy screen`` on the extract gives the verdicts ``ipafstudy omop screen`` gives."""
+    from ipafstudy.omop.facts import person_facts
     from ipafstudy.settings import ClinicalSettings
 
     return person_facts(cdm, codes.sets, codes.table, ClinicalSettings(), persons)
-
-
-def person_findings(cdm: Any, codes: _Codes, persons: ir.Table) -> ir.Table:
-    """Per person: the IPAF findings ('yes'/'no'/NULL), hrct_pattern and biopsy_pattern (omop-screen's reading).
-
-    A domain finding is 'yes' when a condition_occurrence or an observation (answer yes or none) of its set
-    exists, 'no' when only observations answered no exist, NULL (unknown) without any record. The entry
-    requirements are never unknown (a CDM records diagnoses, not their absence): interstitial_pneumonia and
-    defined_ctd are 'yes' with a record, else 'no'; alternative_etiology_excluded is 'no' with a condition of
-    set ``alternative_etiology`` or an observation answered no, else 'yes'. The HRCT pattern is the latest one
-    recorded; the biopsy findings are listed, ';'-separated. Used until ``omop.facts`` provides them.
-    """
-    import ibis
-
-    yes_no = ibis.literal("yes")
-    base = persons.select("person_id").distinct()
-    c = cdm.condition_occurrence.semi_join(persons, "person_id")
-    o = cdm.observation.semi_join(persons, "person_id")
-    finding_sets = {f: f for f in (*FINDING_FIELDS, ALTERNATIVE_ETIOLOGY)}
-    cf = codes.labelled(finding_sets)
-    cond = c.join(cf, c.condition_concept_id == cf.concept_id).select("person_id", "label", answer=yes_no)
-    ob = o.join(cf, o.observation_concept_id == cf.concept_id)
-    answer = ibis.cases(
-        (codes.isin(ob.value_as_concept_id, "answer_no"), "no"),
-        (codes.isin(ob.value_as_concept_id, "answer_yes") | ob.value_as_concept_id.isnull()
-         | (ob.value_as_concept_id == 0), "yes"),
-        else_=ibis.null("string"),
-    )
-    obs = ob.select("person_id", "label", answer=answer)
-    both = cond.union(obs)
-    per = both.group_by(["person_id", "label"]).aggregate(
-        n_yes=(both.answer == "yes").sum(), n_no=(both.answer == "no").sum())
-    per = per.mutate(value=ibis.cases((per.n_yes > 0, "yes"), (per.n_no > 0, "no"), else_=ibis.null("string")))
-    wide = per.group_by("person_id").aggregate(
-        **{f: per.value.max(where=per.label == f) for f in (*FINDING_FIELDS, ALTERNATIVE_ETIOLOGY)})
-    out = base.left_join(wide, "person_id").drop("person_id_right")
-    # entry requirements: a CDM records diagnoses, not their absence (omop-cdm's reading, docs/omop.md)
-    out = out.mutate(
-        interstitial_pneumonia=ibis.cases((out.interstitial_pneumonia == "yes", "yes"), else_="no"),
-        defined_ctd=ibis.cases((out.defined_ctd == "yes", "yes"), else_="no"),
-        alternative_etiology_excluded=ibis.cases(
-            ((out[ALTERNATIVE_ETIOLOGY] == "yes") | (out.alternative_etiology_excluded == "no"), "no"), else_="yes"),
-    ).drop(ALTERNATIVE_ETIOLOGY)
-    # HRCT pattern: latest observation/measurement of set hrct_pattern, value in hrct_<code>
-    hp = codes.labelled({f"hrct_{p}": p for p in HRCT_PATTERNS})
-    rows = _valued_rows(cdm, codes, persons, HRCT_READ_SET)
-    h = rows.join(hp, rows.value_as_concept_id == hp.concept_id)
-    h = h.mutate(_rank=ibis.row_number().over(group_by=h.person_id, order_by=[h.date.desc(), h.label]))
-    out = out.left_join(h.filter(h._rank == 0).select("person_id", hrct_pattern="label"), "person_id")
-    out = out.drop("person_id_right")
-    bp = codes.labelled({f"biopsy_{p}": p for p in BIOPSY_PATTERNS})
-    rows = _valued_rows(cdm, codes, persons, BIOPSY_SET)
-    b = rows.join(bp, rows.value_as_concept_id == bp.concept_id).select("person_id", "label").distinct()
-    b = b.group_by("person_id").aggregate(biopsy_pattern=b.label.group_concat(";", order_by=b.label))
-    return out.left_join(b, "person_id").drop("person_id_right")
-
-
-def _valued_rows(cdm: Any, codes: _Codes, persons: ir.Table, name: str) -> ir.Table:
-    """(person_id, date, value_as_concept_id) of observation and measurement rows of set ``name``."""
-    o = cdm.observation.semi_join(persons, "person_id")
-    o = o.filter(codes.isin(o.observation_concept_id, name)).select(
-        "person_id", date=o.observation_date.cast("date"), value_as_concept_id=o.value_as_concept_id.cast("int64"))
-    m = cdm.measurement.semi_join(persons, "person_id")
-    m = m.filter(codes.isin(m.measurement_concept_id, name)).select(
-        "person_id", date=m.measurement_date.cast("date"), value_as_concept_id=m.value_as_concept_id.cast("int64"))
-    return o.union(m)
 
 
 def _treatments(cdm: Any, codes: _Codes, persons: ir.Table, drugs: Mapping[str, str]) -> ir.Table:
@@ -428,12 +354,6 @@ def _adverse_events(cdm: Any, codes: _Codes, persons: ir.Table) -> ir.Table:
 # --------------------------------------------------------------------------- the whole extract
 
 
-def ild_persons(cdm: Any, codes: _Codes) -> ir.Table:
-    """Persons with a condition of set ``interstitial_pneumonia`` (the candidate set before the screen decides)."""
-    c = cdm.condition_occurrence
-    return c.filter(codes.isin(c.condition_concept_id, "interstitial_pneumonia")).select("person_id").distinct()
-
-
 @dataclass(frozen=True)
 class ExtractPlan:
     """The six study tables as Ibis expressions, and the checks that must be empty before writing."""
@@ -450,7 +370,7 @@ def extract_tables(
     """The six study tables of ``persons`` (a table with ``person_id``) as Ibis expressions (nothing runs yet).
 
     ``codes`` is ``concepts.resolve(cdm, sets)`` (resolved here when not given); ``facts`` the per-person IPAF
-    findings (``omop.facts``; this module's :func:`person_findings` otherwise); ``drug`` the study drug's set
+    findings (default: ``omop.facts.person_facts``, the screen's reading); ``drug`` the study drug's set
     (concomitant antifibrotics are those overlapping its courses).
     """
     from ipafstudy.omop import concepts
@@ -513,15 +433,17 @@ def write_extract(
 ) -> ExtractSummary:
     """Extract the candidates of ``db`` into the CSV folder ``out`` (validated, atomic; nothing written on error).
 
-    The candidates are the ILD persons (``persons`` restricts them, e.g. to the screen's candidates; ``everyone``
-    takes every person of the CDM instead, for the benchmark of the CSV path). A
-    measurement unit without a conversion is an error listing every set and unit (nothing is written).
+    The candidates are the ILD persons, as the screen finds them (``omop.facts.ild_persons``); ``persons`` restricts
+    them (e.g. to some of the screen's candidates), ``everyone`` takes every person of the CDM instead (the
+    benchmark of the CSV path). A measurement unit without a conversion is an error listing every set and unit
+    (nothing is written).
     """
     import ibis
 
     from ipafstudy.fileio import atomic_write_bytes, check_output_dir, csv_text, escape_formula, output_dir
     from ipafstudy.omop import cdm as cdm_module
     from ipafstudy.omop import concepts
+    from ipafstudy.omop import facts as omop_facts
 
     check_output_dir(out, force=force)
     sets = concepts.load_concept_sets(Path(concepts_file) if concepts_file else None)
@@ -530,7 +452,7 @@ def write_extract(
     # two small results run once and held in memory, so the six table expressions do not recompute them
     codes = ibis.memtable(concepts.resolve(cdm, sets).to_pyarrow())
     concepts.check_units(cdm, sets, codes)  # one message naming every unit without a conversion
-    chosen = cdm.person.select("person_id") if everyone else ild_persons(cdm, _Codes(codes, sets))
+    chosen = cdm.person.select("person_id") if everyone else omop_facts.ild_persons(cdm, sets, codes)
     if persons is not None:
         wanted = ibis.memtable({"person_id": sorted({int(p) for p in persons})}, schema={"person_id": "int64"})
         chosen = chosen.semi_join(wanted, "person_id")
