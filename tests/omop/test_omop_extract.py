@@ -46,19 +46,7 @@ def build_cdm(path: Path, rows: dict[str, list[dict]], extra_units: tuple[tuple[
     import duckdb
     import pyarrow as pa
 
-    sets = load_concept_sets(EXTRA)
-    ids: dict[str, int] = {}
-    concept_rows = []
-    fresh = 2_200_000_000
-    for concept_set in sets:
-        for code in (*concept_set.codes, *concept_set.units):
-            key = (code.vocabulary_id, code.code)
-            if any(r[1:3] == key for r in concept_rows):
-                cid = next(r[0] for r in concept_rows if r[1:3] == key)
-            else:
-                cid = _known_id(code) if _known_id(code) is not None else (fresh := fresh + 1)
-                concept_rows.append((cid, *key, code.name))
-            ids.setdefault(concept_set.name, cid)
+    ids, concept_rows = _allocate()
     for cid, code in extra_units:
         concept_rows.append((cid, "UCUM", code, code))
     rows = dict(rows)
@@ -134,9 +122,9 @@ def _cdm_rows(c: dict[str, int]) -> dict[str, list[dict]]:
             drug(1, c["nintedanib"], D(2019, 1, 1), D(2019, 2, 1)),
         ],
         "measurement": [
-            meas(1, c["crp"], D(2020, 1, 2), value_as_number=1.5, unit_concept_id=8840),  # mg/dL
-            meas(1, c["esr"], D(2020, 1, 2), value_as_number=20.0, unit_concept_id=8752),
-            meas(1, c["esr"], D(2020, 1, 2), value_as_number=30.0, unit_concept_id=8752),  # repeat test: the mean
+            meas(1, c["crp"], D(2020, 1, 2), value_as_number=1.5, unit_concept_id=c["unit:mg/dL"]),
+            meas(1, c["esr"], D(2020, 1, 2), value_as_number=20.0, unit_concept_id=c["unit:mm/h"]),
+            meas(1, c["esr"], D(2020, 1, 2), value_as_number=30.0, unit_concept_id=c["unit:mm/h"]),  # repeat: mean
             meas(1, c["antibody_ana"], D(2019, 6, 1), value_as_number=320.0, value_as_concept_id=c["result_positive"]),
             meas(1, c["ana_pattern"], D(2019, 6, 1), value_as_concept_id=c["ana_pattern_speckled"]),
             meas(1, c["antibody_rf"], D(2019, 6, 1), value_as_number=40.0, range_high=14.0),
@@ -149,7 +137,7 @@ def _cdm_rows(c: dict[str, int]) -> dict[str, list[dict]]:
                  measurement_type_concept_id=c["hrct_role_reader1"]),
             meas(1, c["hrct_zone_LL_ggo_grade"], D(2020, 1, 10), value_as_number=3.0, provider_id=12,
                  measurement_type_concept_id=c["hrct_role_adjudicator"]),
-            meas(3, c["crp"], D(2020, 1, 2), value_as_number=5.0, unit_concept_id=8751),
+            meas(3, c["crp"], D(2020, 1, 2), value_as_number=5.0, unit_concept_id=c["unit:mg/L"]),
         ],
     }
 
@@ -158,25 +146,33 @@ def _cdm_rows(c: dict[str, int]) -> dict[str, list[dict]]:
 def extracted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     root = tmp_path_factory.mktemp("extract")
     db = root / "cdm.duckdb"
-    ids = build_cdm(db, _cdm_rows(_ids_only()))
-    assert ids == _ids_only()
+    build_cdm(db, _cdm_rows(_ids_only()))
     summary = write_extract(db, root / "data", concepts_file=EXTRA)
     return root / "data", summary
 
 
-def _ids_only() -> dict[str, int]:
-    """Concept id per set, computed the way build_cdm assigns them (no database needed)."""
-    sets = load_concept_sets(EXTRA)
+def _allocate() -> tuple[dict[str, int], list[tuple[int, str, str, str]]]:
+    """Concept id per set (its first code) and per unit code ("unit:mg/dL"), and the concept rows: the YAML's
+    concept_id where it has one, else a fresh id, one per (vocabulary_id, code)."""
     ids: dict[str, int] = {}
     seen: dict[tuple[str, str], int] = {}
+    concept_rows = []
     fresh = 2_200_000_000
-    for concept_set in sets:
+    for concept_set in load_concept_sets(EXTRA):
         for code in (*concept_set.codes, *concept_set.units):
             key = (code.vocabulary_id, code.code)
             if key not in seen:
                 seen[key] = _known_id(code) if _known_id(code) is not None else (fresh := fresh + 1)
+                concept_rows.append((seen[key], *key, code.name))
             ids.setdefault(concept_set.name, seen[key])
-    return ids
+        for unit in concept_set.units:
+            ids.setdefault(f"unit:{unit.code}", seen[(unit.vocabulary_id, unit.code)])
+    return ids, concept_rows
+
+
+def _ids_only() -> dict[str, int]:
+    """Concept id per set (and per unit code), as build_cdm assigns them (no database needed)."""
+    return _allocate()[0]
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:

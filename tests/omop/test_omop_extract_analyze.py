@@ -34,7 +34,8 @@ def _rows(ids: dict[str, int]) -> tuple[dict[str, list[dict]], dict]:
     persons = np.arange(1, N + 1)
     start = np.array([_day(dt.date(2021, 1, 4)) + 9 * i for i in range(N)])
     end = start + 364
-    units = {"mmrc": 0, "esr": 8752, "crp": 8751, "methylprednisolone_dose": 2100000901}
+    units = {"mmrc": ids["unit:No matching concept"], "esr": ids["unit:mm/h"], "crp": ids["unit:mg/L"],
+             "methylprednisolone_dose": ids["unit:mg/d"]}
     follow = followup_rows(persons, start, end, ids, units, rng,
                            {"measurement": 1000, "observation": 1000, "condition_occurrence": 1000})
     rows: dict[str, list[dict]] = {"person": [], "condition_occurrence": [], "observation": [], "drug_exposure": [],
