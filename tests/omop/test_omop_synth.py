@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
@@ -145,7 +146,7 @@ def test_random_persons_cover_every_item_and_status(truth):
 
 def _person_ids(cdm, table, concept_col, concept_ids):
     t = cdm[table]
-    mask = pc.is_in(t.column(concept_col), value_set=__import__("pyarrow").array(sorted(concept_ids), "int64"))
+    mask = pc.is_in(t.column(concept_col), value_set=pa.array(sorted(concept_ids), "int64"))
     return set(t.filter(mask).column("person_id").to_pylist())
 
 
@@ -173,6 +174,26 @@ def test_rows_read_back_give_the_truth_for_ild_ctd_and_exposure(tmp_path, frame)
     # nothing is recorded after the end of the observation periods
     end = pc.max(cdm["observation_period"].column("observation_period_end_date")).as_py()
     assert pc.max(cdm["drug_exposure"].column("drug_exposure_end_date")).as_py() <= end
+
+
+def test_persons_on_tacrolimus_get_study_follow_up_linked_by_ids(cdm, frame):
+    """HRCT zone reads, visits and adverse events (omop.synth_followup) for every person with a course."""
+    sets = load_concept_sets()
+    vocab = synth.build_vocabulary(sets)
+    zone_ids = {vocab.set_ids[s.name] for s in sets.in_group("hrct_zone_score")}
+    meas = cdm["measurement"]
+    read = pc.is_in(meas.column("measurement_concept_id"), value_set=pa.array(sorted(zone_ids), pa.int64()))
+    with_reads = set(meas.filter(read).column("person_id").to_pylist())
+    assert with_reads == set(frame.index[frame["tacrolimus_exposed"].astype(bool)])
+    conditions = cdm["condition_occurrence"]
+    ae = conditions.filter(pc.equal(conditions.column("condition_type_concept_id"), vocab.set_ids["ae_report"]))
+    assert ae.num_rows > 0
+    obs = cdm["observation"]
+    linked = obs.filter(pc.is_valid(obs.column("observation_event_id")))
+    assert set(linked.column("observation_event_id").to_pylist()) == set(ae.column(0).to_pylist())
+    owner = dict(zip(ae.column(0).to_pylist(), ae.column("person_id").to_pylist(), strict=True))
+    assert all(owner[e] == p for e, p in zip(linked.column("observation_event_id").to_pylist(),
+                                             linked.column("person_id").to_pylist(), strict=True))
 
 
 def test_write_refuses_existing_files_and_leaves_nothing_on_failure(tmp_path, monkeypatch):

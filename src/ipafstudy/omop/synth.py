@@ -111,6 +111,8 @@ STUDY_MEASUREMENTS = ("esr", "crp", "magnesium", "creatinine", "fvc_ml", "fvc_pc
 _STUDY_RANGES = {"esr": (2, 80), "crp": (0.5, 60), "magnesium": (0.5, 1.1), "creatinine": (45, 180),
                  "fvc_ml": (1200, 4500), "fvc_pct_pred": (40, 110), "dlco_pct_pred": (25, 100)}
 GENDER = {"MALE": 8507, "FEMALE": 8532}
+# The unit each follow-up visit measure is written in (a code of the set's units in the YAML).
+FOLLOWUP_UNITS = {"mmrc": "No matching concept", "esr": "mm/h", "crp": "mg/L", "methylprednisolone_dose": "mg/d"}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -649,9 +651,12 @@ def _arrow(value: Any, n: int, typ: pa.DataType) -> pa.Array:
     return pa.array(value.astype(np.int64), pa.int64()).cast(typ)
 
 
-def block_tables(facts: Facts, vocab: SynthVocabulary, seed: int, block: int, rows_per_person: int
-                 ) -> dict[str, _Rows]:
-    """OMOP rows of one block: person, observation_period, the planted facts and the background records."""
+def block_tables(facts: Facts, vocab: SynthVocabulary, seed: int, block: int, rows_per_person: int,
+                 first_ids: Mapping[str, int] | None = None) -> dict[str, _Rows]:
+    """OMOP rows of one block: person, observation_period, study follow-up, planted facts, background records.
+
+    ``first_ids``: the first row id of each table in this block (follow-up observations point at condition ids).
+    """
     rng = np.random.default_rng([seed, block, 2])
     pid = facts.person_id
     n = len(pid)
@@ -660,8 +665,8 @@ def block_tables(facts: Facts, vocab: SynthVocabulary, seed: int, block: int, ro
     year = rng.integers(1940, 2000, n)
     month = rng.integers(1, 13, n)
     day = rng.integers(1, 29, n)
-    births = (np.array([f"{y:04d}-{m:02d}-{d:02d}" for y, m, d in zip(year, month, day, strict=True)],
-                       dtype="datetime64[D]") - EPOCH).astype(np.int64)
+    births = ((year - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (month - 1)).astype("datetime64[D]")
+    births = (births + (day - 1) - EPOCH).astype(np.int64)
     out["person"].add(n, person_id=pid, gender_concept_id=np.where(rng.random(n) < 0.55, GENDER["FEMALE"],
                                                                      GENDER["MALE"]),
                       year_of_birth=year, month_of_birth=month, day_of_birth=day, birth_datetime=births * 86400,
@@ -669,9 +674,38 @@ def block_tables(facts: Facts, vocab: SynthVocabulary, seed: int, block: int, ro
     obs_start = np.minimum(rng.integers(DATA_START, DATA_START + 3 * 365, n), facts.index_day - 300)
     out["observation_period"].add(n, person_id=pid, observation_period_start_date=obs_start,
                                   observation_period_end_date=np.full(n, DATA_END))
+    _followup(facts, vocab, np.random.default_rng([seed, block, 3]), out, first_ids or dict.fromkeys(CDM_TABLES, 1))
     _planted_rows(facts, vocab, rng, out)
     _background_rows(facts, vocab, rng, out, obs_start, rows_per_person)
     return out
+
+
+def _followup(facts: Facts, vocab: SynthVocabulary, rng: np.random.Generator, out: dict[str, _Rows],
+              first_ids: Mapping[str, int]) -> None:
+    """Study follow-up of every person on tacrolimus (omop.synth_followup): HRCT reads, visits, adverse events.
+
+    Written FIRST in the block, so the ids synth_followup gives (from ``first_ids``) are the ids the rows get.
+    """
+    from ipafstudy.omop.synth_followup import followup_rows
+
+    courses = facts.tac[:, :, 1] > 0
+    on = courses[:, 0] & (facts.index_day + facts.tac[:, 0, 0] <= DATA_END)
+    if not on.any():
+        return
+    start = facts.index_day[on] + facts.tac[on, 0, 0]
+    last = facts.index_day[on, None] + facts.tac[on, :, 0] + facts.tac[on, :, 1] - 1
+    end = np.minimum(np.where(courses[on], last, 0).max(axis=1), DATA_END)
+    units = {name: vocab.unit_ids[name][code] for name, code in FOLLOWUP_UNITS.items()}
+    rows = followup_rows(facts.person_id[on], start, end, vocab.set_ids, units, rng,
+                         {t: first_ids[t] for t in ("measurement", "condition_occurrence", "observation")})
+    for table, columns in rows.items():
+        if out[table].n:
+            raise AssertionError(f"follow-up rows must come first in table {table}")  # ids would not match
+        n = len(columns["person_id"])
+        out[table].add(n, **{k: v for k, v in columns.items() if k != CDM_TABLES[table][0]})
+        ids = columns[CDM_TABLES[table][0]]
+        if n and not np.array_equal(ids, first_ids[table] + np.arange(n)):
+            raise AssertionError(f"follow-up ids of {table} are not consecutive from the block's first id")
 
 
 def _condition(out: dict[str, _Rows], pid: np.ndarray, concept: Any, day: np.ndarray, source: str) -> None:
@@ -863,7 +897,7 @@ def iter_synthetic_blocks(persons: int, seed: int = DEFAULT_SEED, *, rows_per_pe
     next_ids = dict.fromkeys(CDM_TABLES, 1)
     for block in range(math.ceil(persons / BLOCK_PERSONS)):
         facts = block_facts(seed, block, persons)
-        rows = block_tables(facts, vocab, seed, block, rows_per_person)
+        rows = block_tables(facts, vocab, seed, block, rows_per_person, next_ids)
         tables = {}
         for name, r in rows.items():
             tables[name] = r.to_arrow(next_ids[name])
