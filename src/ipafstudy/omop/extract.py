@@ -307,8 +307,10 @@ def _hrct_reads(cdm: Any, codes: _Codes, persons: ir.Table) -> ir.Table:
     zc = codes.labelled(_zone_score_labels(codes))
     m = m.join(zc, m.measurement_concept_id == zc.concept_id)
     role = codes.decode(m.measurement_type_concept_id, codes.group("hrct_reader_role", "role"))
-    zone = m.label.split("|")[0]
-    column = m.label.split("|")[1]
+    # not label.split("|"): Spark's split takes a regular expression, where "|" splits between every character
+    bar = m.label.find("|")
+    zone = m.label.substr(0, bar)
+    column = m.label.substr(bar + 1)
     m = m.select("person_id", scan_date=m.measurement_date.cast("date"), provider_id=m.provider_id.cast("int64"),
                  reader_role=role, zone=zone, column=column, value=m.value_as_number.cast("float64"))
     keys = ["person_id", "scan_date", "provider_id", "reader_role", "zone"]
