@@ -154,3 +154,28 @@ def test_copy_cdm_puts_the_same_tables_on_postgresql_and_parquet(request, engine
     import pyarrow.parquet as pq
 
     assert pq.read_table(folder / "measurement.parquet").num_rows == engine_cdm_tables[1]["measurement"].num_rows
+
+# ----------------------------------------------------------------------------------------------------- extract
+
+
+@pytest.fixture(scope="module")
+def duckdb_extract(request, tmp_path_factory):
+    """``omop extract`` of the shared CDM on DuckDB (the reference)."""
+    from ipafstudy.omop.extract import write_extract
+
+    out = tmp_path_factory.mktemp("extract") / "duckdb"
+    write_extract(engine_db(request, "duckdb"), out)
+    return out
+
+
+@pytest.mark.parametrize("engine", OTHERS)
+def test_extract_is_identical_on_every_engine(request, duckdb_extract, engine, tmp_path):
+    """The six study tables (and any other file the extract writes) byte for byte, except the run record."""
+    from ipafstudy.omop.extract import write_extract
+
+    write_extract(engine_db(request, engine), tmp_path / engine)
+    want = sorted(p.name for p in duckdb_extract.iterdir() if p.suffix == ".csv")
+    assert "patients.csv" in want
+    assert sorted(p.name for p in (tmp_path / engine).iterdir() if p.suffix == ".csv") == want
+    for name in want:
+        assert (tmp_path / engine / name).read_bytes() == (duckdb_extract / name).read_bytes(), f"{name} on {engine}"
