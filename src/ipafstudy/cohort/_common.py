@@ -88,3 +88,21 @@ def all_dates(values: Iterable[object]) -> list[dt.date]:
         if d is not None:
             out.append(d)
     return out
+
+
+def outcome_cells(lookup: Mapping[tuple[str, str, str], Mapping[str, object]], patient_id: str, outcome: str,
+                  follow_up: str) -> dict[str, object]:
+    """One outcome's baseline and follow-up (value, date) and change, as analysis-frame columns of one patient.
+
+    ``lookup`` maps (patient, outcome, time point) to a value row; shared by the treated and the comparator frames
+    so both arms' columns mean the same. Change = follow-up minus baseline, missing when either is.
+    """
+    base = lookup.get((patient_id, outcome, "baseline"))
+    fu = lookup.get((patient_id, outcome, follow_up))
+    return {
+        f"{outcome}_baseline": base["value"] if base else float("nan"),
+        f"{outcome}_baseline_date": base["date"] if base else None,
+        f"{outcome}_follow_up": fu["value"] if fu else float("nan"),
+        f"{outcome}_follow_up_date": fu["date"] if fu else None,
+        f"{outcome}_change": fu["value"] - base["value"] if base and fu else float("nan"),  # type: ignore[operator]
+    }

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from ipafstudy.cohort._common import as_date, by_patient, iso, text_or_none
+from ipafstudy.cohort._common import as_date, by_patient, iso, outcome_cells, text_or_none
 from ipafstudy.cohort.adverse_events import adverse_event_tables
 from ipafstudy.cohort.agreement import hrct_agreement
 from ipafstudy.cohort.baselines import baseline_values
@@ -142,13 +142,8 @@ class Cohort:
                 "ever_smoker": cov.at[pid, "ever_smoker"] if cov is not None else None,
             }
             for outcome in self.outcomes:
+                row.update(outcome_cells(lookup, pid, outcome, fu_tp))
                 base = lookup.get((pid, outcome, "baseline"))
-                fu = lookup.get((pid, outcome, fu_tp))
-                row[f"{outcome}_baseline"] = base["value"] if base else float("nan")
-                row[f"{outcome}_baseline_date"] = base["date"] if base else None
-                row[f"{outcome}_follow_up"] = fu["value"] if fu else float("nan")
-                row[f"{outcome}_follow_up_date"] = fu["date"] if fu else None
-                row[f"{outcome}_change"] = fu["value"] - base["value"] if base and fu else float("nan")
                 for tp in (landmark_code(m) for m in self.landmarks):
                     at = lookup.get((pid, outcome, tp))
                     row[f"{outcome}_{tp}"] = at["value"] if at else float("nan")

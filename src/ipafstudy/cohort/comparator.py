@@ -35,7 +35,7 @@ from typing import Any
 
 import pandas as pd
 
-from ipafstudy.cohort._common import as_date, text_or_none
+from ipafstudy.cohort._common import as_date, outcome_cells, text_or_none
 from ipafstudy.cohort.exposure import Exposure, age_at_start
 from ipafstudy.cohort.landmarks import any_landmark_miss, landmark_code, patient_landmarks
 from ipafstudy.cohort.timepoints import Observation, TimepointMiss, TimepointValue, patient_timepoints
@@ -103,13 +103,7 @@ class ComparatorCohort:
                                    "antibody_group": cov.at[pid, "antibody_group"] if cov is not None else None,
                                    "ever_smoker": cov.at[pid, "ever_smoker"] if cov is not None else None}
             for outcome in self.outcomes:
-                base = lookup.get((pid, outcome, "baseline"))
-                fu = lookup.get((pid, outcome, fu_tp))
-                row[f"{outcome}_baseline"] = base["value"] if base else float("nan")
-                row[f"{outcome}_baseline_date"] = base["date"] if base else None
-                row[f"{outcome}_follow_up"] = fu["value"] if fu else float("nan")
-                row[f"{outcome}_follow_up_date"] = fu["date"] if fu else None
-                row[f"{outcome}_change"] = fu["value"] - base["value"] if base and fu else float("nan")
+                row.update(outcome_cells(lookup, pid, outcome, fu_tp))
             rows.append(row)
         columns = ["patient_id", "index_date", "antibody_group", "ever_smoker"]
         for outcome in self.outcomes:
