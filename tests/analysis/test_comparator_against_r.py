@@ -69,9 +69,37 @@ def comparator(report: Path) -> dict[str, Any]:
 
 
 # ---- provenance: R computed from this very run's dataset and resamples -----------------------------------------
+def dataset_differences(fresh: pd.DataFrame, committed: pd.DataFrame) -> list[str]:
+    """Text and dates must match exactly; floats to 1e-12 relative, because the propensity fit's last bits depend
+    on the numpy/BLAS build (seen: 1 ulp between two numpy releases), which is noise, not a change of the data."""
+    if list(fresh.columns) != list(committed.columns) or len(fresh) != len(committed):
+        return ["columns or rows changed"]
+    problems = []
+    for column in committed.columns:
+        a, b = fresh[column], committed[column]
+        if pd.api.types.is_float_dtype(b):
+            x, y = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
+            bad = (np.isnan(x) != np.isnan(y)) | ~(np.isnan(y) | np.isclose(x, y, rtol=1e-12, atol=1e-14))
+        else:
+            bad = (a.astype(object).fillna("").astype(str) != b.astype(object).fillna("").astype(str)).to_numpy()
+        if bad.any():
+            problems.append(f"{column} differs in rows {np.flatnonzero(bad).tolist()}")
+    return problems
+
+
 def test_dataset_is_the_committed_reference(report: Path) -> None:
-    fresh = (report / "comparator_dataset.csv").read_text(encoding="utf-8")
-    assert fresh == DATASET.read_text(encoding="utf-8"), f"the bundled comparator_dataset.csv changed; {RERUN}"
+    problems = dataset_differences(read_dataset(report / "comparator_dataset.csv"), read_dataset(DATASET))
+    assert not problems, f"the bundled comparator_dataset.csv changed: {problems}; {RERUN}"
+
+
+def test_dataset_check_sees_a_real_change() -> None:
+    """The tolerance is tight enough to see a propensity score moved in its 9th digit, or a changed arm label."""
+    committed = read_dataset(DATASET)
+    assert dataset_differences(committed.copy(), committed) == []
+    moved = committed.copy()
+    moved.loc[3, "ps"] = moved.loc[3, "ps"] * (1 + 1e-9)
+    moved.loc[5, "arm"] = "comparator" if committed.loc[5, "arm"] == "treated" else "treated"
+    assert dataset_differences(moved, committed) == ["arm differs in rows [5]", "ps differs in rows [3]"]
 
 
 def test_resamples_are_the_ones_the_plan_seed_draws() -> None:
