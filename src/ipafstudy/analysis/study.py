@@ -591,19 +591,34 @@ def _require_analysed(cohort: Any) -> None:
     )
 
 
-def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progress | None = None) -> StudyResults:
-    """Build the cohort from a loaded ``Study`` and run the whole plan on it."""
+def plan_cohort(study: Any, plan: AnalysisPlan) -> Any:
+    """The cohort of a loaded ``Study`` as the plan defines it (the one ``run_study`` analyses).
+
+    Why public: the workspace's study explorer shows this cohort's flow and patients next to the tables of the
+    same run, so it must be built by the same call, not a copy of it.
+    """
     from ipafstudy.cohort.build import build_cohort
 
+    return build_cohort(study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome,
+                        exposure=plan.exposure_drug, concomitant=plan.concomitant_drugs,
+                        lab_rules=plan.adverse_events.rules(), variables=plan.variable_catalogue,
+                        baseline_variables=plan.table1_baseline_variables,
+                        landmarks=plan.landmarks, landmark_window_days=plan.timepoints.follow_up.window_days or 0,
+                        analysis_landmark=plan.analysis_landmark)
+
+
+def run_study(study: Any, plan: AnalysisPlan | None = None, *, progress: Progress | None = None,
+              cohort: Any = None) -> StudyResults:
+    """Build the cohort from a loaded ``Study`` and run the whole plan on it.
+
+    ``cohort``: the study's cohort already built by :func:`plan_cohort` with this plan (the explorer keeps it to
+    show patients); None builds it here.
+    """
     plan = plan or AnalysisPlan()
     step = progress or (lambda _name: None)
     step("Cohort")
-    cohort = build_cohort(study, plan.settings, outcomes=list(plan.outcome_codes), primary_outcome=plan.primary_outcome,
-                          exposure=plan.exposure_drug, concomitant=plan.concomitant_drugs,
-                          lab_rules=plan.adverse_events.rules(), variables=plan.variable_catalogue,
-                          baseline_variables=plan.table1_baseline_variables,
-                          landmarks=plan.landmarks, landmark_window_days=plan.timepoints.follow_up.window_days or 0,
-                          analysis_landmark=plan.analysis_landmark)
+    if cohort is None:
+        cohort = plan_cohort(study, plan)
     view = StudyData(plan, study, cohort=cohort)
     problems = data_problems(plan, view)  # every plan problem the records show, at once, before any result
     if problems:

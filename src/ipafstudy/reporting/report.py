@@ -92,6 +92,15 @@ def _flow_boxes(results: StudyResults) -> list[figs.FlowStep]:
     Consecutive eligibility steps are drawn as one stage (the per-step counts stay in Supplementary
     Table S2), which keeps the diagram to a page.
     """
+    return [box for box, _keys in flow_figure_boxes(results)]
+
+
+def flow_figure_boxes(results: StudyResults) -> list[tuple[figs.FlowStep, tuple[str, ...]]]:
+    """Figure 1's boxes, each with the keys of the flow steps (``results.flow``) it stands for.
+
+    Why: the study explorer draws the same boxes and lists each box's patients from those steps; the first
+    box stands for the ``screened`` step alone.
+    """
     s, primary = results.settings, _lower(results.plan.outcome(results.plan.primary_outcome).label)
     excluded = {"no_baseline": f"No baseline {primary}", "no_follow_up": f"No follow-up {primary}",
                 "no_tacrolimus": f"No {results.plan.drug_label} recorded"}
@@ -100,7 +109,7 @@ def _flow_boxes(results: StudyResults) -> list[figs.FlowStep]:
                     "Analysed")
     steps = {step.key: step for step in results.flow}
     first = results.flow[0]
-    boxes = [figs.FlowStep("Patients screened", int(first.n_after), 0, "")]
+    boxes = [(figs.FlowStep("Patients screened", int(first.n_after), 0, ""), (first.key,))]
     stages = [list(keys) for keys in _FLOW_STAGES]
     known = {k for keys in _FLOW_STAGES for k in keys} | {first.key, "analysed"}
     stages += [[step.key] for step in results.flow if step.key not in known]
@@ -117,8 +126,8 @@ def _flow_boxes(results: StudyResults) -> list[figs.FlowStep]:
             elif step.n_removed:
                 lines.append(f"{excluded.get(step.key, step.label)} (n\u00a0=\u00a0{step.n_removed})")
         label = stage_labels[i] if i < len(stage_labels) else members[-1].label
-        boxes.append(figs.FlowStep(label, int(members[-1].n_after), sum(int(m.n_removed) for m in members),
-                                   "\n".join(lines)))
+        boxes.append((figs.FlowStep(label, int(members[-1].n_after), sum(int(m.n_removed) for m in members),
+                                    "\n".join(lines)), tuple(m.key for m in members)))
     return boxes
 
 
@@ -292,6 +301,20 @@ def run_record(results: StudyResults, *, started: str, command: Sequence[str] | 
     }
 
 
+def report_style(results: StudyResults, style: str | JournalStyle | None = None) -> JournalStyle:
+    """The journal style the report is written in: ``style`` or the plan's, with the plan's decimals."""
+    return get_style(style if style is not None else results.plan.journal_style).with_variable_decimals(
+        results.plan.print_decimals)
+
+
+def report_tables(results: StudyResults, style: str | JournalStyle | None = None) -> tuple[TableSpec, ...]:
+    """The tables exactly as report.docx / report.html print them (``Report.tables``).
+
+    Why: the study explorer shows these same objects, so its numbers cannot differ from the report's.
+    """
+    return build_tables(results, print_style(report_style(results, style)))
+
+
 def write_report(
     results: StudyResults,
     out_dir: str | Path,
@@ -313,8 +336,7 @@ def write_report(
 
     step = progress or (lambda _name: None)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    st = get_style(style if style is not None else results.plan.journal_style).with_variable_decimals(
-        results.plan.print_decimals)
+    st = report_style(results, style)
     out = prepare_output_dir(out_dir, force=force)
     (out / "tables").mkdir(exist_ok=True)
     (out / "figures").mkdir(exist_ok=True)
