@@ -67,7 +67,8 @@ def test_load_plan_default_plan_file_and_settings_file(tmp_path, plan_file):
     settings.write_text("min_age: 40\nmin_exposure_days: 120\n", encoding="utf-8")
     plan = load_plan(settings_path=settings)
     assert (plan.settings.min_age, plan.settings.min_exposure_days) == (40, 120)
-    assert load_plan(plan_file, settings).settings.min_age == 18  # the plan's clinical section wins
+    both = load_plan(plan_file, settings)  # the settings file is the clinical section, the plan the rest
+    assert (both.settings.min_age, both.additional.power.enabled) == (40, False)
 
 
 def test_load_plan_reports_every_problem_with_its_key(tmp_path):
@@ -81,6 +82,13 @@ def test_load_plan_reports_every_problem_with_its_key(tmp_path):
     settings.write_text("min_age: old\n", encoding="utf-8")
     with pytest.raises(InvalidOptionError, match="settings.yaml"):
         load_plan(settings_path=settings)
+    settings.write_text("clinical:\n  baseline_window_days: 60\n", encoding="utf-8")
+    window = tmp_path / "window.yaml"
+    window.write_text("timepoints:\n  baseline_window_days: 30\n", encoding="utf-8")
+    with pytest.raises(PlanProblemsError, match="baseline_window_days") as info:
+        load_plan(window, settings)
+    assert "window.yaml" in str(info.value) and "settings.yaml" in str(info.value)
+    assert load_plan(settings_path=settings).settings.baseline_window_days == 60
 
 
 # --- data copies and run folders ------------------------------------------------------------------------------------

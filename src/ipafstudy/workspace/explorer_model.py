@@ -35,28 +35,40 @@ MAIN_TABLE_NUMBERS = (1, 2, 3, 4, 5, 6)
 
 
 def load_plan(plan_path: Path | None = None, settings_path: Path | None = None) -> AnalysisPlan:
-    """The analysis plan the explorer runs: ``plan_path`` (checked as ``ipafstudy analyze --plan`` checks it), else
-    the default plan with the clinical settings of ``settings_path``, else the default plan.
+    """The analysis plan the explorer runs: ``plan_path`` (checked as ``ipafstudy analyze --plan`` checks it, every
+    problem at once) or the default plan, with ``settings_path``'s clinical settings as its ``clinical:`` section.
 
-    With both, the plan wins: its ``clinical:`` section is the study's settings, and ``settings_path`` (the
-    workspace's settings, e.g. the adjudication gaps) is not read here.
+    Why the settings file wins over the plan's own ``clinical:`` section: the workspace flags discordant HRCT reads
+    with the settings file's values (``Project.clinical_settings``), and the analysis must use the same ones.
     """
-    from ipafstudy.analysis.plancheck import PlanProblemsError, check_plan_file, check_plan_mapping
+    from ipafstudy.analysis.plan import read_plan_yaml
+    from ipafstudy.analysis.plancheck import PlanProblemsError, check_plan_mapping
 
-    if plan_path is not None:
-        checked = check_plan_file(str(plan_path))
-        source = repr(str(plan_path))
-    elif settings_path is not None:
-        from ipafstudy.cohort.outputs import load_settings
-
-        settings = load_settings(str(settings_path))  # names the file and every bad setting
-        checked = check_plan_mapping({"clinical": settings.to_dict()})
-        source = f"(clinical settings {str(settings_path)!r})"
-    else:
+    if plan_path is None and settings_path is None:
         return AnalysisPlan()
+    mapping: Any = read_plan_yaml(str(plan_path)) if plan_path is not None else {}
+    sources = [repr(str(plan_path))] if plan_path is not None else []
+    if settings_path is not None and isinstance(mapping, dict):  # a plan that is no mapping is reported as such
+        mapping["clinical"] = clinical_section(settings_path)
+        sources.append(f"with the clinical settings of {str(settings_path)!r}")
+    checked = check_plan_mapping(mapping)
     if checked.problems or checked.plan is None:
-        raise PlanProblemsError(checked.problems, source)
+        raise PlanProblemsError(checked.problems, " ".join(sources))
     return checked.plan
+
+
+def clinical_section(settings_path: Path) -> dict[str, Any]:
+    """The settings a clinical settings YAML sets (the mapping, or an analysis plan's ``clinical:`` section), as
+    ``ipafstudy screen --settings`` reads it; bad values fail with the file named."""
+    import yaml
+
+    from ipafstudy.cohort.outputs import load_settings
+
+    load_settings(str(settings_path))  # every problem of the file, with its name, before it is used
+    data = yaml.safe_load(Path(settings_path).read_text(encoding="utf-8")) or {}
+    if isinstance(data.get("clinical"), dict):
+        return dict(data["clinical"])
+    return {k: v for k, v in data.items() if k not in ("outcomes", "primary_outcome")}
 
 
 def prepare_data(data_dir: Path, dest: Path, reads_csv: ReadsWriter | None = None) -> Path:
