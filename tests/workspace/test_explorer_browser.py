@@ -14,10 +14,10 @@ import re
 from pathlib import Path
 
 import pytest
-
-from ipafstudy.cli import main
 from tests.workspace.conftest import serve_asgi
 from tests.workspace.test_explorer_model import FAST_PLAN
+
+from ipafstudy.cli import main
 
 ELIGIBILITY = ("no_tacrolimus", "under_age", "short_exposure")
 

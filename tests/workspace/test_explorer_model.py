@@ -80,7 +80,7 @@ def test_load_plan_reports_every_problem_with_its_key(tmp_path):
     assert "primary_outcome" in text and "additional.power.alpha" in text and "plan.yaml" in text
     settings = tmp_path / "settings.yaml"
     settings.write_text("min_age: old\n", encoding="utf-8")
-    with pytest.raises(InvalidOptionError, match="settings.yaml"):
+    with pytest.raises(InvalidOptionError, match=r"settings\.yaml"):
         load_plan(settings_path=settings)
     settings.write_text("clinical:\n  baseline_window_days: 60\n", encoding="utf-8")
     window = tmp_path / "window.yaml"
