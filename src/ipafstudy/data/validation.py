@@ -258,6 +258,36 @@ def parse_cell(table: Table, column: Column, value: object) -> object:
     return parse_text(value)
 
 
+class CellValueError(ValueError):
+    """One cell the loaders would refuse; ``rule`` is the validation rule code (``type``, ``range``, ...)."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+def check_cell(table_name: str, column_name: str, value: object) -> object:
+    """The typed value of ONE cell exactly as the loaders read it (None for a blank cell).
+
+    Why: a cell entered elsewhere (the browser workspace saves zone scores one at a time) must pass the same
+    rules as the same value in a file, so it calls the loaders' own parser instead of repeating its ranges.
+    Raises CellValueError(rule, message) naming the rule that refused the value.
+
+    >>> check_cell("hrct_reads", "fibrosis", "3")
+    3.0
+    >>> check_cell("hrct_reads", "fibrosis", 5)
+    Traceback (most recent call last):
+    ...
+    ipafstudy.data.validation.CellValueError: 5 is outside the allowed range for fibrosis: between 0 and 4
+    """
+    table = TABLES[table_name]
+    kind, parsed, message = _parse_value(table, table.column(column_name), value)
+    if kind == "error":
+        raise CellValueError(str(parsed), message)
+    return parsed
+
+
 # --------------------------------------------------------------------------- table parsing
 
 
