@@ -139,7 +139,7 @@ def set_password(ws: Workspace, username: str, password: str, *, by: str | None 
 def list_users(ws: Workspace) -> list[dict[str, object]]:
     """Username, role, creation time and lock state of every account (never the hash)."""
     now = ws.now()
-    with ws.session() as conn:
+    with ws.read() as conn:
         rows = conn.execute(sa.select(db.users.c.username, db.users.c.role, db.users.c.created_at,
                                       db.users.c.locked_until).order_by(db.users.c.username)).all()
     return [{"username": r.username, "role": r.role, "created_at": r.created_at,
@@ -152,7 +152,7 @@ def _token_hash(token: str) -> str:
 
 def login(ws: Workspace, username: str, password: str) -> str:
     """A new session token for a correct password; LoginRefused otherwise (wrong, unknown or locked)."""
-    with ws.session() as conn:
+    with ws.read() as conn:
         row = conn.execute(sa.select(db.users).where(db.users.c.username == username)).first()
     if row is None:
         verify_password(password, _DUMMY_HASH)
@@ -194,21 +194,23 @@ def user_for_token(ws: Workspace, token: str | None) -> UserInfo | None:
         return None
     key = _token_hash(token)
     now = ws.now()
-    with ws.session() as conn:
+    with ws.read() as conn:  # most requests only read; a write transaction only when the session changes
         row = conn.execute(
             sa.select(db.sessions.c.created_at, db.sessions.c.last_seen_at, db.users.c.id, db.users.c.username,
                       db.users.c.role)
             .join(db.users, db.users.c.id == db.sessions.c.user_id)
             .where(db.sessions.c.token_hash == key)
         ).first()
-        if row is None:
-            return None
-        idle = now - row.last_seen_at > timedelta(minutes=ws.config.session_idle_minutes)
-        old = now - row.created_at > timedelta(hours=ws.config.session_max_hours)
-        if idle or old:
+    if row is None:
+        return None
+    idle = now - row.last_seen_at > timedelta(minutes=ws.config.session_idle_minutes)
+    old = now - row.created_at > timedelta(hours=ws.config.session_max_hours)
+    if idle or old:
+        with ws.session() as conn:
             conn.execute(db.sessions.delete().where(db.sessions.c.token_hash == key))
-            return None
-        if now - row.last_seen_at >= timedelta(seconds=ws.config.session_touch_seconds):
+        return None
+    if now - row.last_seen_at >= timedelta(seconds=ws.config.session_touch_seconds):
+        with ws.session() as conn:
             conn.execute(db.sessions.update().where(db.sessions.c.token_hash == key).values(last_seen_at=now))
     return UserInfo(row.username, row.role, int(row.id))
 

@@ -4,11 +4,11 @@ One schema for SQLite (a file, the default, created on first start) and PostgreS
 The schema is changed only by the Alembic migrations packaged in ``ipafstudy/workspace/migrations``;
 ``open_workspace`` runs them up to head every time, so an older database file is upgraded in place.
 
-SQLite notes (why the engine is set up this way): every transaction starts with ``BEGIN IMMEDIATE`` so two
-concurrent writers queue on the database lock (``busy_timeout``) instead of one failing with "database is
-locked" when a read transaction tries to become a write transaction; the journal is WAL so readers do not
-block the writer. PostgreSQL serialises writes to one scan with ``SELECT ... FOR UPDATE`` on the scan row
-(see ``reading``).
+SQLite notes (why the engine is set up this way): every write transaction starts with ``BEGIN IMMEDIATE`` so
+two concurrent writers queue on the database lock (``busy_timeout``) instead of one failing with "database is
+locked" when a read transaction tries to become a write transaction; ``Workspace.read()`` transactions (never
+written in) start with a plain BEGIN and, the journal being WAL, neither wait for nor block the writer.
+PostgreSQL serialises writes to one scan with ``SELECT ... FOR UPDATE`` on the scan row (see ``reading``).
 
 Times are stored as naive UTC datetimes; ``Workspace.now()`` is the only clock (tests inject one).
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
@@ -168,11 +169,29 @@ class Workspace:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value
 
+    _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
     @contextmanager
     def session(self) -> Iterator[sa.Connection]:
-        """One transaction (committed on success, rolled back on error)."""
-        with self.engine.begin() as conn:
-            yield conn
+        """One write transaction (committed on success, rolled back on error).
+
+        On SQLite the writers of this process queue on a lock first: SQLite's own busy wait sleeps and retries,
+        which under 20 concurrent writers made the slowest saves wait seconds (benchmarks/bench_workspace.py).
+        """
+        if self.engine.dialect.name == "sqlite":
+            with self._write_lock, self.engine.begin() as conn:
+                yield conn
+        else:
+            with self.engine.begin() as conn:
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """One read-only transaction: on SQLite a plain BEGIN, so readers do not queue behind the writer."""
+        with self.engine.connect() as conn:
+            conn.execution_options(ipafstudy_read_only=True)
+            with conn.begin():
+                yield conn
 
     def dispose(self) -> None:
         """Close the pooled connections (tests that simulate a restart, server shutdown)."""
@@ -224,7 +243,8 @@ def create_db_engine(url: str) -> sa.Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _on_begin(conn: sa.Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            read_only = conn.get_execution_options().get("ipafstudy_read_only")
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     if backend == "postgresql":
@@ -233,7 +253,8 @@ def create_db_engine(url: str) -> sa.Engine:
         except ImportError:
             raise IpafstudyError(
                 "a PostgreSQL workspace needs the psycopg driver: pip install 'ipafstudy[postgres]'") from None
-        return sa.create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+        # At most 15 connections: the test servers allow 20, a default PostgreSQL 100; requests beyond wait.
+        return sa.create_engine(url, pool_size=8, max_overflow=7, pool_timeout=60, pool_pre_ping=True)
     raise InvalidOptionError(f"workspace database {parsed.render_as_string()!r}: use sqlite:///FILE or "
                              "postgresql://USER@HOST/DB")
 

@@ -333,7 +333,7 @@ def _states(conn: sa.Connection, ws: Workspace, scans: list[Any], reads: dict[tu
 
 def scan_states(ws: Workspace, scan_ids: Iterable[int] | None = None) -> dict[int, ScanState]:
     """ScanState of every scan (or of ``scan_ids``)."""
-    with ws.session() as conn:
+    with ws.read() as conn:
         query = sa.select(db.scans)
         if scan_ids is not None:
             query = query.where(db.scans.c.id.in_(list(scan_ids)))
@@ -403,7 +403,7 @@ def _own_read(conn: sa.Connection, scan: Any, user: UserInfo, role: str) -> Any 
 def worklist(ws: Workspace, user: UserInfo) -> list[ScanTask]:
     """The user's scans: readers their own reads (to do and done), the adjudicator the queue, the investigator
     every scan with its state. Never another reader's scores."""
-    with ws.session() as conn:
+    with ws.read() as conn:
         scans = list(conn.execute(sa.select(db.scans).order_by(db.scans.c.patient_id, db.scans.c.scan_date)))
         reads = _reads(conn)
         if user.role in READER_ROLES:
@@ -447,7 +447,7 @@ def _filled_counts(conn: sa.Connection, *, user_id: int | None = None, role: str
 
 def read_form(ws: Workspace, user: UserInfo, scan_id: int) -> ReadForm:
     """The user's OWN read of a scan (readers; the adjudicator's own grades once the scan is in the queue)."""
-    with ws.session() as conn:
+    with ws.read() as conn:
         scan = _scan(conn, scan_id)
         if user.role in READER_ROLES:
             read = _own_read(conn, scan, user, user.role)
@@ -471,7 +471,7 @@ def read_of_role(ws: Workspace, user: UserInfo, scan_id: int, role: str) -> Read
         if role != user.role:
             raise Forbidden(f"a {user.role} sees only their own read, not the {role} read (blinded reading)")
         return read_form(ws, user, scan_id)
-    with ws.session() as conn:
+    with ws.read() as conn:
         scan = _scan(conn, scan_id)
         reads = _reads(conn, [scan.id])
         state = _states(conn, ws, [scan], reads)[int(scan.id)]
@@ -583,7 +583,7 @@ def adjudication_queue(ws: Workspace, user: UserInfo, *, open_only: bool = False
     """Every flagged zone/pattern of the scans both readers finished, with both reads and the adjudicator's grade."""
     if user.role != "adjudicator":
         raise Forbidden(f"only the adjudicator sees the adjudication queue, not {user.role!r}")
-    with ws.session() as conn:
+    with ws.read() as conn:
         scans = list(conn.execute(sa.select(db.scans).order_by(db.scans.c.patient_id, db.scans.c.scan_date)))
         states = _states(conn, ws, scans, _reads(conn))
     items = [_item(s, rec) for s in scans for rec in states[int(s.id)].flags]
@@ -642,7 +642,7 @@ def add_scan(ws: Workspace, patient_id: str, scan_date: dt.date, *, by: str | No
 
 def audit_rows(ws: Workspace, *, limit: int | None = None) -> list[dict[str, Any]]:
     """The audit trail, oldest first (old/new decoded from JSON)."""
-    with ws.session() as conn:
+    with ws.read() as conn:
         query = sa.select(db.audit).order_by(db.audit.c.id)
         if limit:
             query = query.limit(limit)

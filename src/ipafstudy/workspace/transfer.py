@@ -20,6 +20,7 @@ import math
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ def _cell_text(value: Any) -> str:
 
 def hrct_reads_text(ws: Workspace) -> tuple[str, ExportSummary]:
     """``hrct_reads.csv`` text of the closed scans (see the module docstring) and what it holds."""
-    with ws.session() as conn:
+    with ws.read() as conn:
         scans = list(conn.execute(sa.select(db.scans).order_by(db.scans.c.patient_id, db.scans.c.scan_date)))
         reads = _reads(conn)
         cells = _cells(conn, [r.id for r in reads.values()])
@@ -194,3 +195,12 @@ def import_reads(ws: Workspace, path: str | Path, *, leave_unread: int = 0, by: 
             raise Conflict(f"{path}: {len(conflicts)} read(s) differ from reads already in the workspace, nothing "
                            f"imported: {shown}")
     return ImportCounts(added, existing, reads_added, unchanged, n_cells, unread)
+
+
+def reads_csv_writer(ws: Workspace) -> Callable[[Path], None]:
+    """``reads_csv(dest)`` for the explorer: writes the workspace's current hrct_reads.csv to ``dest`` (replaced)."""
+
+    def write(dest: Path) -> None:
+        export_reads(ws, dest, overwrite=True)
+
+    return write

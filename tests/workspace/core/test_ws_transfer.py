@@ -177,3 +177,12 @@ def test_a_lone_reads_file_is_checked_against_the_project_patients(ws, tmp_path)
     counts = import_reads(ws, lone)
     assert (counts.scans_added, counts.reads_added, counts.cells_added) == (1, 1, 4)
     assert not math.isnan(counts.cells_added)
+
+
+def test_reads_csv_writer_replaces_the_destination(ws, tmp_path):
+    from ipafstudy.workspace.transfer import reads_csv_writer
+
+    dest = tmp_path / "hrct_reads.csv"
+    dest.write_text("old", encoding="utf-8")
+    reads_csv_writer(ws)(dest)
+    assert dest.read_text(encoding="utf-8") == HEADER + "\n"
