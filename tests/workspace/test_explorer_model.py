@@ -211,3 +211,19 @@ def test_tables_are_the_reports_tables_1_to_6(view):
     assert [t.number for t in view.tables] == [1, 2, 3, 4, 5, 6]
     printed = {t.key: t for t in report_tables(view.results)}
     assert all(t == printed[t.key] for t in view.tables)
+
+
+def test_records_that_do_not_load_are_reported_not_raised(tmp_path, bundled, plan_file):
+    from ipafstudy.workspace.explorer import ExplorerState
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("patients.csv", "treatments.csv"):
+        (data / name).write_bytes((bundled / name).read_bytes())
+    text = (data / "patients.csv").read_text(encoding="utf-8").replace("female", "feminine", 1)
+    (data / "patients.csv").write_text(text, encoding="utf-8")
+    state = ExplorerState(data, tmp_path / "work", load_plan(plan_file), None)
+    assert state.wait_loaded(60) is None
+    assert "patients.csv" in state.load_error and "feminine" in state.load_error
+    assert state.version == 1  # the pages are told to show the message
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == []  # the temporary copy is gone

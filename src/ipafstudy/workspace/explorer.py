@@ -176,9 +176,11 @@ def explorer_app(data_dir: Path, work_dir: Path, *, reads_csv: Callable[[Path], 
         @reactive.effect
         def _choices() -> None:
             v = view()
-            if v is not None:
-                current = input.patient_id() if input.patient_id() in v.patient_ids else None
-                ui.update_selectize("patient_id", choices=list(v.patient_ids), selected=current)
+            if v is not None:  # a new view (start-up, finished run): new choices, the open patient kept
+                with reactive.isolate():
+                    chosen = input.patient_id()
+                ui.update_selectize("patient_id", choices=list(v.patient_ids),
+                                    selected=chosen if chosen in v.patient_ids else None)
 
         @reactive.effect
         @reactive.event(input.flow_pick)
