@@ -37,7 +37,11 @@ SEED = 20151
 _PRELUDE = """
 import json, resource, sys, time, warnings
 warnings.simplefilter("ignore")
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of the process: Python and DuckDB's workers
+    return usage.ru_utime + usage.ru_stime
 def report(**kw):
+    kw["cpu_seconds"] = cpu() - c0
     kw["peak_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps(kw))
 """
@@ -45,7 +49,7 @@ def report(**kw):
 _FLOOR = _PRELUDE + """
 import ibis
 from ipafstudy.omop.cdm import cdm_tables, connect
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), cpu()
 t = cdm_tables(connect(sys.argv[1]))
 parts = [getattr(t, name).select("person_id") for name in
          ("condition_occurrence", "drug_exposure", "measurement", "observation", "observation_period")]
@@ -58,14 +62,14 @@ report(seconds=time.perf_counter() - t0, **out)
 _SCREEN = _PRELUDE + """
 from ipafstudy.omop.concepts import load_concept_sets
 from ipafstudy.omop.screen import ScreenOptions, run_screen
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), cpu()
 run = run_screen(sys.argv[1], sys.argv[2], ScreenOptions(), load_concept_sets())
 report(seconds=time.perf_counter() - t0, candidates=len(run.candidates))
 """
 
 _EXTRACT = _PRELUDE + """
 from ipafstudy.omop.extract import write_extract
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), cpu()
 summary = write_extract(sys.argv[1], sys.argv[2], everyone=sys.argv[3] == "all")
 report(seconds=time.perf_counter() - t0, persons=summary.persons, rows=sum(summary.rows.values()))
 """
@@ -74,7 +78,7 @@ _CSV = _PRELUDE + """
 from ipafstudy.cohort.build import build_cohort
 from ipafstudy.data.loaders import load_study
 from ipafstudy.settings import ClinicalSettings
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), cpu()
 study = load_study(sys.argv[1])
 cohort = build_cohort(study, ClinicalSettings())
 report(seconds=time.perf_counter() - t0, patients=len(study.patients), analysed=len(cohort.analysed_ids))
@@ -111,10 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--csv-size", type=int, default=100_000, help="size of the CSV-path comparison (10^5)")
     parser.add_argument("--quick", action="store_true", help="sizes 2,000 and 20,000 (CSV path at 20,000)")
     parser.add_argument("--workdir", help="keep the generated CDMs here (re-used by the next run)")
+    parser.add_argument("--json", help="also write every measurement to this JSON file")
+    parser.add_argument("--no-csv", action="store_true", help="skip the CSV-path comparison")
     args = parser.parse_args(argv)
     sizes = [2_000, 20_000] if args.quick else sorted(set(args.sizes))
-    csv_size = 20_000 if args.quick else args.csv_size
-    if csv_size not in sizes:
+    csv_size = None if args.no_csv else 20_000 if args.quick else args.csv_size
+    if csv_size is not None and csv_size not in sizes:
         sizes = sorted({*sizes, csv_size})
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at start",
@@ -138,35 +144,44 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {n:>9,d} persons: {r['floor']['rows']:,d} clinical rows; floor {r['floor']['seconds']:.1f} s, "
                   f"screen {r['screen']['seconds']:.1f} s ({r['screen']['candidates']:,d} ILD persons), "
                   f"extract {r['extract']['seconds']:.1f} s", flush=True)
-    load = os.getloadavg()
-    print(f"load average at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+    load_end = os.getloadavg()
+    print(f"load average at the end: {load_end[0]:.1f} / {load_end[1]:.1f} / {load_end[2]:.1f}")
     print()
-    print(f"{'persons':>9s} {'rows':>11s} {'floor s':>8s} {'screen s':>8s} {'screen/floor':>12s} "
-          f"{'screen peak GiB':>15s} {'extract s':>9s} {'extract peak GiB':>16s} {'screen us/person':>16s}")
-    base = sizes[0]
+    print("wall = elapsed seconds; cpu = user + system seconds of the measuring process (all its threads, DuckDB's")
+    print("workers included), less sensitive to other processes on a shared machine than wall time")
+    print(f"{'persons':>9s} {'rows':>11s} {'floor wall':>10s} {'floor cpu':>9s} {'screen wall':>11s} "
+          f"{'screen cpu':>10s} {'ratio wall':>10s} {'ratio cpu':>9s} {'peak GiB':>8s} {'extract wall':>12s} "
+          f"{'extract cpu':>11s} {'extract GiB':>11s} {'us/person wall':>14s} {'us/person cpu':>13s}")
     for n in sizes:
         r = results[n]
-        per_person = r["screen"]["seconds"] / n * 1e6
-        print(f"{n:>9,d} {r['floor']['rows']:>11,d} {r['floor']['seconds']:>8.2f} {r['screen']['seconds']:>8.2f} "
-              f"{r['screen']['seconds'] / r['floor']['seconds']:>12.2f} {_gib(r['screen']['peak_bytes']):>15s} "
-              f"{r['extract']['seconds']:>9.2f} {_gib(r['extract']['peak_bytes']):>16s} {per_person:>16.1f}")
-    b = results[base]["screen"]["seconds"] / base
-    print("per-person screen time relative to " + f"{base:,d} persons: "
-          + ", ".join(f"{n:,d}: x{results[n]['screen']['seconds'] / n / b:.2f}" for n in sizes))
-    if len(sizes) > 1:  # the fixed cost (imports, connection, concept resolution) hides linearity at small sizes
-        steps = list(itertools.pairwise(sizes))
-        print("marginal screen time per added person: " + ", ".join(
-            f"{a:,d}->{b:,d}: {(results[b]['screen']['seconds'] - results[a]['screen']['seconds']) / (b - a) * 1e6:.1f}"
-            " us" for a, b in steps))
-    r = results[csv_size]
-    duck = r["screen"]["seconds"]
-    duck_ex = duck + r["extract"]["seconds"]
-    print(f"CSV path at {csv_size:,d} persons: load_study + build_cohort of every person "
-          f"{r['csv_all']['seconds']:.1f} s (peak {_gib(r['csv_all']['peak_bytes'])} GiB), of the ILD persons only "
-          f"{r['csv_ild']['seconds']:.1f} s; DuckDB screen {duck:.1f} s, screen + extract {duck_ex:.1f} s")
-    print(f"CSV path (every person) / DuckDB screen: x{r['csv_all']['seconds'] / duck:.1f}; "
-          f"/ DuckDB screen + extract: x{r['csv_all']['seconds'] / duck_ex:.1f}; "
-          f"CSV path (ILD persons) / DuckDB screen: x{r['csv_ild']['seconds'] / duck:.1f}")
+        fl, sc, ex = r["floor"], r["screen"], r["extract"]
+        print(f"{n:>9,d} {fl['rows']:>11,d} {fl['seconds']:>10.2f} {fl['cpu_seconds']:>9.2f} {sc['seconds']:>11.2f} "
+              f"{sc['cpu_seconds']:>10.2f} {sc['seconds'] / fl['seconds']:>10.2f} "
+              f"{sc['cpu_seconds'] / fl['cpu_seconds']:>9.2f} {_gib(sc['peak_bytes']):>8s} {ex['seconds']:>12.2f} "
+              f"{ex['cpu_seconds']:>11.2f} {_gib(ex['peak_bytes']):>11s} {sc['seconds'] / n * 1e6:>14.1f} "
+              f"{sc['cpu_seconds'] / n * 1e6:>13.1f}")
+    if len(sizes) > 1:  # the fixed cost (imports, connection, concept resolution, compile) hides linearity
+        for key, label in (("seconds", "wall"), ("cpu_seconds", "cpu")):
+            steps = list(itertools.pairwise(sizes))
+            print(f"marginal screen {label} time per added person: " + ", ".join(
+                f"{a:,d}->{b:,d}: {(results[b]['screen'][key] - results[a]['screen'][key]) / (b - a) * 1e6:.2f} us"
+                for a, b in steps))
+    for key, label in (("seconds", "wall"), ("cpu_seconds", "cpu")):
+        if csv_size is None:
+            break
+        r = results[csv_size]
+        duck = r["screen"][key]
+        duck_ex = duck + r["extract"][key]
+        print(f"CSV path at {csv_size:,d} persons ({label}): load_study + build_cohort of every person "
+              f"{r['csv_all'][key]:.1f} s, of the ILD persons only {r['csv_ild'][key]:.1f} s; DuckDB screen "
+              f"{duck:.1f} s, screen + extract {duck_ex:.1f} s; CSV (every person) / DuckDB screen "
+              f"x{r['csv_all'][key] / duck:.1f}, / screen + extract x{r['csv_all'][key] / duck_ex:.1f}; "
+              f"CSV (ILD persons) / screen x{r['csv_ild'][key] / duck:.1f}")
+    if csv_size is not None:
+        print(f"CSV path peak memory (every person): {_gib(results[csv_size]['csv_all']['peak_bytes'])} GiB")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"load_start": load, "load_end": load_end, "results": results},
+                                              indent=2) + "\n")
     return 0
 
 
