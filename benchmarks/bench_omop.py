@@ -2,8 +2,11 @@
 
 Synthetic CDMs (``omop.synth.write_synthetic_cdm``, about 100 clinical rows per person) are generated once per size
 (not timed; ``--workdir`` keeps them for a re-run). Every measurement runs in a fresh subprocess that reports its own
-wall time and peak resident set size (``ru_maxrss``: Python, Arrow and DuckDB's native memory alike), and all of
-them run in ONE invocation, so the ratios printed at the end compare figures taken under the same machine load:
+wall time, CPU time (``getrusage(RUSAGE_SELF)`` user + system around the measured call: every thread of the process,
+DuckDB's workers included; on a shared machine CPU seconds suffer much less from other processes than wall seconds)
+and peak resident set size (``ru_maxrss``: Python, Arrow and DuckDB's native memory alike), and all of them run in
+ONE invocation, so the wall and CPU ratios printed at the end compare figures taken under the same machine load
+(the load average is printed at the start and at the end):
 
 * scan floor: one DuckDB pass counting every clinical table's rows per person (one Ibis expression: the person_id
   column of condition_occurrence, drug_exposure, measurement, observation and observation_period, unioned,
@@ -18,6 +21,7 @@ them run in ONE invocation, so the ratios printed at the end compare figures tak
     .venv/bin/python benchmarks/bench_omop.py                    # 10^4, 10^5, 10^6 persons (about 30-40 minutes)
     .venv/bin/python benchmarks/bench_omop.py --quick            # 2,000 and 20,000 persons (about 2 minutes)
     .venv/bin/python benchmarks/bench_omop.py --sizes 10000 100000 --csv-size 100000 --workdir /tmp/cdms
+    .venv/bin/python benchmarks/bench_omop.py --no-csv --json bench.json   # no CSV path; all figures as JSON
 """
 
 from __future__ import annotations
