@@ -15,7 +15,7 @@ from ipafstudy.errors import IpafstudyError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "validate", "synth", "dictionary", "template", "plan", "analyze", "explain", "screen", "hrct", "deidentify_key",
-    "omop", "users",
+    "omop", "users", "serve",
 )
 
 
