@@ -159,3 +159,40 @@ def test_serve_demo_creates_then_reuses_the_project(monkeypatch, capsys, tmp_pat
     assert main(["serve", "--demo", "--project", str(root)]) == 0
     second = capsys.readouterr().out
     assert "Reusing" in second and not any(p in second for p in passwords.values())
+
+
+def test_the_readme_command_starts_the_workspace(tmp_path):
+    """The README's one command, run as a reviewer would (its own process), answers with the login page."""
+    import re
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+    from tests.workspace.conftest import free_port
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Browser workspace", 1)[1]
+    command = re.search(r"^(ipafstudy serve --demo)\s", section, flags=re.M).group(1).split()
+    port = free_port()
+    argv = [*command[1:], "--project", str(tmp_path / "demo"), "--port", str(port)]
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from ipafstudy.cli import main; sys.exit(main())",
+                             *argv], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, proc.stdout.read()
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server did not answer within 120 s"
+                time.sleep(0.2)
+        assert response.status_code == 200 and 'action="/login"' in response.text
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=30)[0]
+    passwords = (tmp_path / "demo" / "initial-passwords.txt").read_text()
+    assert all(line.split("\t")[1] in out for line in passwords.splitlines() if not line.startswith("#"))
+    assert f"http://127.0.0.1:{port}/" in out
