@@ -65,6 +65,16 @@ def test_pages_without_a_session_go_to_the_login_page(client, path):
     assert response.headers["location"] == "/?reason=login"
 
 
+def test_guard_matches_whole_path_segments_only(client):
+    from ipafstudy.workspace.server import page_for
+
+    assert page_for("/read") == ("/read", ("reader1", "reader2"))
+    assert page_for("/read/websocket/")[0] == "/read"
+    assert page_for("/reader") is None and page_for("/readx/") is None and page_for("/") is None
+    client.cookies.clear()
+    assert client.get("/reader").status_code == 404  # not a page: no redirect, no guard
+
+
 def test_an_unknown_or_ended_session_goes_to_login_with_the_expired_message(client):
     from ipafstudy.workspace.auth import COOKIE_NAME
 

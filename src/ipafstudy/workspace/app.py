@@ -275,6 +275,8 @@ def read_app(ws: Workspace) -> App:
         @reactive.event(input.ipaf_save)
         async def _save() -> None:
             event = input.ipaf_save()
+            if not isinstance(event, dict):  # only the page's own script sends this input
+                return
             cell_id = str(event.get("cell", ""))
             zone, _, pattern = str(event.get("key", "")).partition(" ")
             sid = scan_id()
@@ -413,6 +415,8 @@ def adjudicate_app(ws: Workspace) -> App:
         @reactive.event(input.ipaf_save)
         async def _save() -> None:
             event = input.ipaf_save()
+            if not isinstance(event, dict):  # only the page's own script sends this input
+                return
             cell_id = str(event.get("cell", ""))
             scan, zone, pattern = [*str(event.get("key", "")).split(" "), "", "", ""][:3]
             text = str(event.get("value") or "").strip()
