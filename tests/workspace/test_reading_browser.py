@@ -115,7 +115,8 @@ def test_login_per_role_lands_on_the_role_page(site, browser_context, screenshot
         page.locator("#export-link").wait_for()
         screenshot(page, "export")
     page.get_by_role("button", name="Log out").first.click()
-    page.wait_for_url(site.base + "/?reason=logged_out")
+    page.wait_for_url(site.base + "/")
+    page.locator("#username").wait_for()
     assert page.goto(site.base + HOME[role]).url == site.base + "/?reason=login"
 
 

@@ -43,10 +43,6 @@ PAGE_ROLES: dict[str, tuple[str, ...]] = {
     "/export": ("investigator",),
     "/explorer": ("investigator",),
 }
-# Where "/" sends a user who is already logged in (the same targets as POST /login).
-HOME_PAGE: dict[str, str] = {
-    "reader1": "/read/", "reader2": "/read/", "adjudicator": "/adjudicate/", "investigator": "/explorer/",
-}
 # Scope key under which the guard leaves the logged-in user for the page (auth.UserInfo).
 USER_SCOPE_KEY = "ipafstudy.user"
 
@@ -63,6 +59,13 @@ def page_for(path: str) -> tuple[str, tuple[str, ...]] | None:
         if path == prefix or path.startswith(prefix + "/"):
             return prefix, roles
     return None
+
+
+def home_page(role: str) -> str:
+    """The page of a role, where POST /login sends it (``api.ROLE_PAGES``), as the folder URL Shiny needs."""
+    from ipafstudy.workspace.api import ROLE_PAGES
+
+    return ROLE_PAGES.get(role, "/").rstrip("/") + "/"
 
 
 def login_url(reason: str | None = None, error: str | None = None) -> str:
@@ -164,7 +167,7 @@ def login_page(*, error: str | None = None, reason: str | None = None, user: Any
         kind = "error" if reason == "expired" else "info"
         parts.append(f'<p class="message {kind}" role="status" id="login-reason">{LOGIN_MESSAGES[reason]}</p>')
     if user is not None:
-        home = HOME_PAGE.get(user.role, "/")
+        home = home_page(user.role)
         parts.append(
             f"<p>Logged in as <b>{html.escape(user.username)}</b> ({html.escape(user.role)}).</p>"
             f'<p><a href="{home}">Open your page</a></p>'
@@ -188,7 +191,7 @@ def _forbidden_page(username: str, role: str, prefix: str) -> str:
         "<h1>Not allowed</h1>"
         f'<p class="message error" role="alert">The page {html.escape(prefix)} is for: {html.escape(allowed)}. '
         f"You are logged in as {html.escape(username)} ({html.escape(role)}).</p>"
-        f'<p><a href="{HOME_PAGE.get(role, "/")}">Open your page</a></p>'
+        f'<p><a href="{home_page(role)}">Open your page</a></p>'
         '<form method="post" action="/logout"><button type="submit">Log out</button></form>'
     ))
 
@@ -245,8 +248,10 @@ def build_app(project: Project, *, workspace: Workspace | None = None) -> Starle
 
         token = request.cookies.get(COOKIE_NAME)
         user = await to_thread.run_sync(user_for_token, ws, token) if token else None
-        response = HTMLResponse(login_page(error=request.query_params.get("error"),
-                                           reason=request.query_params.get("reason"), user=user))
+        # POST /login (api) sends a refusal back as ?error=<reason>&message=<text>: the text is what is shown.
+        params = request.query_params
+        response = HTMLResponse(login_page(error=params.get("message") or params.get("error"),
+                                           reason=params.get("reason"), user=user))
         response.headers["Cache-Control"] = "no-store"
         return response
 
