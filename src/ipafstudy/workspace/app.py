@@ -99,7 +99,8 @@ def page_header(user: UserInfo | None, title: str) -> Tag:
     """The top bar of every page: title, links to the user's pages, who is logged in, and Log out."""
     links: list[Tag] = []
     if user is not None and user.role == "investigator":
-        links = [tags.a("Study explorer", href="/explorer/"), tags.a("Reads and export", href="/export/")]
+        links = [tags.a(label, href=href) for label, href in (("Study explorer", "/explorer/"),
+                                                               ("Reads and export", "/export/")) if label != title]
     who = f"{user.username} ({ROLE_NAMES.get(user.role, user.role)})" if user is not None else ""
     return tags.div(
         tags.span("ipafstudy", class_="ipaf-title"), tags.span(title), *links,
