@@ -216,12 +216,9 @@ def _explorer(project: Project, ws: Workspace) -> Any:
         from ipafstudy.workspace.explorer import explorer_app
     except ImportError:
         return _placeholder_explorer()
-    from ipafstudy.workspace.transfer import export_reads
+    from ipafstudy.workspace.transfer import reads_csv_writer
 
-    def reads_csv(dest: Path) -> None:
-        export_reads(ws, dest, overwrite=True)
-
-    return explorer_app(project.data_dir, Path(project.root) / "explorer", reads_csv=reads_csv,
+    return explorer_app(project.data_dir, Path(project.root) / "explorer", reads_csv=reads_csv_writer(ws),
                         plan_path=project.plan_path, settings_path=project.settings_path)
 
 
