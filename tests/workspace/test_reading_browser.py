@@ -109,7 +109,7 @@ def test_login_per_role_lands_on_the_role_page(site, browser_context, screenshot
     ready = {"reader1": "#worklist", "reader2": "#worklist", "adjudicator": "#queue-count"}.get(role)
     if ready:  # rendered by the live session once the page is connected
         page.locator(ready).wait_for()
-    screenshot(page, role)
+        screenshot(page, role)  # (the study explorer's own tests take its screenshots)
     other = "/adjudicate/" if role != "adjudicator" else "/read/"
     response = page.goto(site.base + other)
     assert response.status == 403
