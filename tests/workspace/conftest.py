@@ -73,7 +73,7 @@ def browser_context(chromium_browser):
 
     def make():
         context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(30_000)  # generous: a loaded 2-core machine, never a timing assertion
         contexts.append(context)
         return context
 
