@@ -31,7 +31,12 @@ CHROMIUM_ARGS = [
 def serve_asgi(app, port: int | None = None) -> Iterator[str]:
     """Run ``app`` with uvicorn in a thread on 127.0.0.1; yields the base URL, stops the server on exit."""
     import uvicorn
+    from shiny.reactive import _core
 
+    # Shiny keeps ONE asyncio.Lock per process, bound to the first event loop that waits on it. A real server has
+    # one loop; every test server here runs its own, so a lock left bound by an earlier module's server failed a
+    # later module's clicks under contention ("bound to a different event loop"). Each test server starts fresh.
+    _core._reactive_environment._lock = None
     port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)

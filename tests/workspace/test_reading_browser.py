@@ -12,25 +12,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from tests.workspace.conftest import free_port, serve_asgi
 
 ZONES = ("RU", "RM", "RL", "LU", "LM", "LL")
 
-
-@contextmanager
-def serve(app, port: int | None = None) -> Iterator[str]:
-    """serve_asgi with a fresh Shiny reactive lock. Shiny keeps one asyncio.Lock per process, bound to the first
-    event loop that waits on it; a real server has one loop, but every test server runs its own, so a lock left
-    bound by an earlier module's server fails here under contention ("bound to a different event loop")."""
-    from shiny.reactive import _core
-
-    _core._reactive_environment._lock = None
-    with serve_asgi(app, port=port) as base:
-        yield base
 
 PATTERNS = ("ggo", "fibrosis", "honeycombing", "consolidation")
 COLUMNS = ["patient_id", "scan_date", "reader", "reader_role", "zone", "ggo", "fibrosis", "honeycombing",
@@ -70,7 +57,7 @@ def site(tmp_path_factory):
     project = create_demo_project(tmp_path_factory.mktemp("reading") / "demo")
     offset = [dt.timedelta(0)]
     ws = open_workspace(project, clock=lambda: utc_now() + offset[0])
-    with serve(build_app(project, workspace=ws)) as base:
+    with serve_asgi(build_app(project, workspace=ws)) as base:
         yield Site(project, ws, base, dict(project.initial_passwords), offset)
     ws.dispose()
 
@@ -399,7 +386,7 @@ def test_server_restart_mid_session_loses_no_saved_score(site, browser_context):
     scan_id = site.add_scan("A-0002", 6)
     port = free_port()
     context = browser_context()
-    with serve(build_app(site.project), port=port) as base:
+    with serve_asgi(build_app(site.project), port=port) as base:
         page = context.new_page()
         page.goto(base + "/")
         page.fill("#username", "reader1")
@@ -409,7 +396,7 @@ def test_server_restart_mid_session_loses_no_saved_score(site, browser_context):
         _open_scan(page, base, scan_id)
         _type(page, "box-RL-ggo", "2", expect="saved 2")
         _type(page, "box-RL-fibrosis", "15%", expect="saved 15%")
-    with serve(build_app(site.project), port=port) as base:  # a new process would see the same database
+    with serve_asgi(build_app(site.project), port=port) as base:  # a new process would see the same database
         page.reload()  # still logged in: sessions live in the database
         page.locator("#read-form").wait_for()
         page.locator("#worklist").wait_for()
